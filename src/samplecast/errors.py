@@ -1,0 +1,28 @@
+"""The one exception type for bad input, carrying every problem found so all can be reported at once."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+
+class InputError(ValueError):
+    """Bad input (a dataset, a curves table, a fit request): one readable line per problem.
+
+    Library code collects every problem it can find before raising, so a user fixes them in one pass;
+    the CLI prints each line to stderr and exits with code 2.
+
+    Args:
+        problems: one line per problem, each naming the file (or curve) and what is wrong.
+    """
+
+    def __init__(self, problems: str | Iterable[str]):
+        self.problems = [problems] if isinstance(problems, str) else [str(p) for p in problems]
+        if not self.problems:
+            raise ValueError("InputError needs at least one problem")
+        super().__init__("\n".join(self.problems))
+
+
+def raise_if_any(problems: list[str]) -> None:
+    """Raise :class:`InputError` when ``problems`` is not empty."""
+    if problems:
+        raise InputError(problems)
