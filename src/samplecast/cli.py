@@ -182,6 +182,238 @@ def backtest(curves, cutoffs, methods, json_path):
         console.print(f"Wrote {json_path}")
 
 
+@cli.group()
+def surrogate() -> None:
+    """The LSTM surrogate behind the 'lstm' and 'ensemble' forecasts: retrain it on your own learning curves."""
+
+
+@surrogate.command("train")
+@click.argument("corpus", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, writable=True, path_type=Path),
+              help="Weights file to write (.pt); its settings go to the .json of the same name beside it.")
+@click.option("--epochs", type=click.IntRange(1), default=5, help="Passes over the training corpus.")
+@click.option("--lr", type=click.FloatRange(0, min_open=True), default=1e-3, help="Peak learning rate (AdamW).")
+@click.option("--start", default="shipped",
+              help="Weights to start from: 'shipped' (fine-tune the model shipped with samplecast), 'scratch' "
+                   "(new weights), or a .pt file written by this command.")
+@click.option("--prior-curves", type=click.IntRange(0), default=20_000,
+              help="Synthetic curves mixed into each epoch so the model keeps what the prior taught it "
+                   "(your curves make up about a quarter); 0 trains on your curves alone.")
+@click.option("--calibrate", type=click.Path(dir_okay=False, path_type=Path), multiple=True,
+              help="Curves table held out from CORPUS to calibrate the intervals on (repeatable); without it the "
+                   "model's intervals are uncalibrated.")
+@click.option("--average-seeds", is_flag=True, help="Treat the seeds of a configuration as replicates of one curve.")
+@click.option("--seed", type=click.IntRange(0), default=0, help="Seed of the initialisation and sampling.")
+def surrogate_train(corpus, output, epochs, lr, start, prior_curves, calibrate, average_seeds, seed):
+    """Train the surrogate on complete learning curves (curves tables with n_train and dice), e.g. your past sweeps.
+
+    Then forecast with it: samplecast forecast CURVES --method lstm --surrogate model.pt
+
+    Example: samplecast surrogate train sweeps/*.csv -o model.pt --calibrate held_out.csv
+    """
+    from rich.progress import Progress
+
+    from samplecast.forecast import surrogate as sg
+
+    curves = sg.load_training_curves(corpus, average_seeds=average_seeds)
+    held_out = sg.load_training_curves(calibrate, average_seeds=average_seeds) if calibrate else []
+    initial = {"shipped": sg.load_surrogate, "scratch": lambda: None}.get(start, lambda: sg.load_surrogate(start))()
+    with Progress(transient=True) as progress:
+        task = progress.add_task("training", total=epochs)
+
+        def advance(epoch: int, total: int, loss: float, _validation: float | None) -> None:
+            progress.update(task, completed=epoch, description=f"epoch {epoch}/{total}  pinball loss {loss:.4f}")
+
+        model = sg.train_on_curves(curves, start=initial, prior_curves=prior_curves, calibration_curves=held_out,
+                                   settings=sg.TrainingConfig(epochs=epochs, lr=lr, seed=seed), progress=advance)
+    sg.save_surrogate(model, output)
+    click.echo(f"Trained on {model.training['corpus']}; final pinball loss {model.training['final_train_loss']:.4f}.")
+    click.echo(f"Wrote {output} and {output.with_suffix('.json')}"
+               + ("" if held_out else " (intervals uncalibrated: pass --calibrate with held-out curves)"))
+
+
+from samplecast.train import config as train_config  # noqa: E402 - light: no torch or MONAI until a run starts
+
+
+@cli.command()
+@click.argument("data", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Results folder (curves.csv, config.json, runs/, cases/). Run again with the same folder to "
+                   "resume, or with more fractions, depths or seeds to train only the new runs.")
+@click.option("--fractions", type=CommaList(float),
+              default=",".join(f"{f:g}" for f in train_config.DEFAULT_FRACTIONS),
+              help="Fractions of the training pool, each a nested subset of the next.")
+@click.option("--depths", type=CommaList(int), default=",".join(map(str, train_config.DEFAULT_DEPTHS)),
+              help="U-Net resolution levels to compare.")
+@click.option("--seeds", type=CommaList(int), default="0",
+              help="Replicates: each seed draws its own nested subsets and initialisation.")
+@click.option("--steps", type=click.IntRange(1), default=train_config.TrainSettings.steps,
+              help="Optimiser steps per run, the same for every fraction so each gets equal compute.")
+@click.option("--batch-size", type=click.IntRange(1), default=train_config.TrainSettings.batch_size,
+              help="Images per step.")
+@click.option("--lr", type=click.FloatRange(0, min_open=True), default=train_config.TrainSettings.lr,
+              help="Peak learning rate (AdamW; linear warm-up, cosine decay).")
+@click.option("--val-every", type=click.IntRange(1), default=None,
+              help="Steps between validation checks; the best check's weights are tested. [default: steps/10]")
+@click.option("--image-size", type=click.IntRange(8), default=None,
+              help="Resize images to this many pixels a side (volumes to a cube); a multiple of 2**(depth-1). "
+                   "[default: 256 for 2D, 64 for 3D]")
+@click.option("--test-fraction", type=click.FloatRange(0, 1, min_open=True, max_open=True),
+              default=train_config.SweepConfig.test_fraction,
+              help="Fixed test split, as a fraction of all cases; never trained on.")
+@click.option("--val-fraction", type=click.FloatRange(0, 1, min_open=True, max_open=True),
+              default=train_config.SweepConfig.val_fraction,
+              help="Fixed validation split, as a fraction of the cases left after the test split.")
+@click.option("--format", "layout", default="auto",
+              help="Dataset layout: auto (detect), folder2d (images/ and masks/, as Kvasir-SEG), decathlon or brats.")
+@click.option("--label", default=None,
+              help="Foreground class values, e.g. 1 or 1,2,4, or for BraTS a preset wt, tc or et.")
+@click.option("--device", type=click.Choice(train_config.DEVICES), default="auto",
+              help="Where to train: auto uses a CUDA GPU when there is one (bf16 mixed precision where supported).")
+@click.option("--engine", type=click.Choice(train_config.ENGINES), default="local",
+              help="local trains the runs here one after another; submitit sends them to SLURM as a job array.")
+@click.option("--cluster", type=click.Choice(["slurm", "local"]), default=None,
+              help="submitit: where the job array runs; local runs it as processes on this machine. "
+                   "[default: SLURM when available]")
+@click.option("--partition", default=None, help="submitit: SLURM partition. [default: the cluster's]")
+@click.option("--gpus-per-job", type=click.IntRange(0), default=train_config.SubmititOptions.gpus_per_job,
+              help="submitit: GPUs per run.")
+@click.option("--cpus-per-task", type=click.IntRange(1), default=train_config.SubmititOptions.cpus_per_task,
+              help="submitit: CPU cores per run.")
+@click.option("--mem-gb", type=click.IntRange(1), default=train_config.SubmititOptions.mem_gb,
+              help="submitit: memory per run in GB.")
+@click.option("--timeout-min", type=click.IntRange(1), default=train_config.SubmititOptions.timeout_min,
+              help="submitit: time limit per run in minutes.")
+@click.option("--array-parallelism", type=click.IntRange(1), default=train_config.SubmititOptions.array_parallelism,
+              help="submitit: most runs at once.")
+def sweep(data, out, fractions, depths, seeds, steps, batch_size, lr, val_every, image_size, test_fraction,
+          val_fraction, layout, label, device, engine, cluster, partition, gpus_per_job, cpus_per_task, mem_gb,
+          timeout_min, array_parallelism):
+    """Train a residual U-Net on nested fractions of the dataset DATA and record test Dice per run.
+
+    Every (fraction, depth, seed) run appends a row to OUT/curves.csv, the input of `samplecast forecast`.
+    Finished runs are never redone: an interrupted sweep resumes where it stopped. Dataset problems and fractions
+    too small for the training pool are reported before anything trains.
+
+    Example: samplecast sweep data/kvasir-seg --out runs/kvasir --fractions 0.05,0.1,0.2,0.5,1 --depths 4,5
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from samplecast.train.engines import SweepIncomplete
+    from samplecast.train.sweep import run_sweep
+
+    config = train_config.SweepConfig(
+        data, out, fractions=fractions, depths=depths, seeds=seeds, image_size=image_size,
+        test_fraction=test_fraction, val_fraction=val_fraction, format=layout, label=label, device=device,
+        engine=engine, train=train_config.TrainSettings(steps=steps, batch_size=batch_size, lr=lr, val_every=val_every),
+        submitit=train_config.SubmititOptions(cluster=cluster, partition=partition, gpus_per_job=gpus_per_job,
+                                 cpus_per_task=cpus_per_task, mem_gb=mem_gb, timeout_min=timeout_min,
+                                 array_parallelism=array_parallelism),
+    )
+    columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()]
+    summary = {}
+    with Progress(*columns, transient=True) as bar:
+        reading = bar.add_task("reading dataset", total=None)
+
+        def on_progress(state) -> None:
+            summary["state"] = state
+            current = f" · {state.current.label} ({state.step}/{state.steps} steps)" if state.current else ""
+            bar.update(reading, description=f"runs {state.done}/{state.total}{current}",
+                       total=state.total * steps, completed=state.done * steps + state.step)
+
+        try:
+            table = run_sweep(config, progress=on_progress,
+                              load_progress=lambda done, total: bar.update(reading, completed=done, total=total))
+        except SweepIncomplete as exc:
+            raise click.ClickException(str(exc)) from None
+    state = summary["state"]
+    failed = f", {state.failed} failed" if state.failed else ""
+    click.echo(f"Trained {state.done} run{'s' if state.done != 1 else ''}{failed}; {state.finished_before} were "
+               f"already finished. {len(table)} rows in {Path(out) / 'curves.csv'}")
+    done = table[table["status"] == "ok"]
+    if len(done):
+        grid = done.pivot_table(index="n_train", columns=["depth", "seed"], values="dice")
+        view = Table(title="test Dice", title_justify="left")
+        view.add_column("n_train", justify="right")
+        for depth, seed in grid.columns:
+            view.add_column(f"depth {depth} seed {seed}", justify="right")
+        for n_train, values in grid.iterrows():
+            view.add_row(f"{n_train:,}", *("" if v != v else f"{v:.3f}" for v in values))
+        Console().print(view)
+
+
+@cli.command()
+@click.argument("curves", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True, path_type=Path),
+              default="report.pdf", help="The PDF to write.")
+@forecast_options
+@click.option("--title", help="Title of the report.  [default: 'How many cases to annotate: <dataset>']")
+def report(curves, output, method, target_dice, confidence, plateau_gain, pool_size, cost_per_case, average_seeds,
+           title):
+    """Write the planner's PDF report for a curves table: the answer first, the learning curves with their
+    forecast, the cases each target Dice needs, what more data buys, how far to trust it, and the inputs.
+
+    Takes the options of `forecast` and gives the same numbers as `forecast --json`.
+
+    Example: samplecast report data/kvasir_reference_curves.csv -o report.pdf --target-dice 0.8 --pool-size 3000
+    --cost-per-case 5
+    """
+    from samplecast.report import write_report
+
+    console = Console()
+    with console.status("Forecasting the learning curves") as status:
+        plans = _plan(curves, method, target_dice, confidence, plateau_gain, pool_size, cost_per_case,
+                      average_seeds)
+        write_report(plans, method, output, source=curves, title=title,
+                     progress=lambda section: status.update(f"Writing the report: {section.lower()}"))
+    for plan in plans:
+        console.print(f"[bold]{plan.forecast.curve.label}[/bold]")
+        for sentence in plan.recommendation.sentences():
+            console.print(f"  {sentence}")
+    console.print(f"Wrote {output}")
+
+
+from samplecast.demo import DemoSettings  # noqa: E402 - light: torch and matplotlib load when the demo runs
+
+
+@cli.command()
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default="samplecast-demo",
+              help="Folder for everything the demo writes: the generated images, the sweep's runs, curves.csv "
+                   "and report.pdf. Running again into the same folder trains nothing twice.")
+@click.option("--cases", type=click.IntRange(20), default=DemoSettings.cases,
+              help="Synthetic images to generate; fewer is faster.")
+@click.option("--steps", type=click.IntRange(1), default=DemoSettings.steps,
+              help="Training steps per run; fewer is faster, more gives higher Dice.")
+def demo(out, cases, steps):
+    """Run samplecast end to end on generated data, in about a minute on a laptop CPU.
+
+    Generates a synthetic polyp dataset, trains residual U-Nets of two depths on nested fractions of it, forecasts
+    the learning curves and writes the planner's report. Then try `samplecast report OUT/curves.csv` with your
+    own target.
+    """
+    from dataclasses import replace
+
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from samplecast.demo import DemoProgress, run_demo
+
+    settings = replace(DemoSettings(), cases=cases, steps=steps)
+    with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), transient=True) as bar:
+        task = bar.add_task("starting", total=None)
+
+        def on_progress(state: DemoProgress) -> None:
+            bar.update(task, description=f"{state.stage}: {state.detail}", completed=state.done,
+                       total=state.total or None)
+
+        result = run_demo(out, settings, progress=on_progress)
+    console = Console()
+    for plan in result.plans:
+        console.print(f"[bold]{plan.forecast.curve.label}[/bold]")
+        for sentence in plan.recommendation.sentences():
+            console.print(f"  {sentence}")
+    console.print(f"Done in {result.wall_s:.0f} s.\n  curves: {result.curves}\n  report: {result.report}")
+
+
 def main() -> None:
     """Console-script entry point."""
     cli()

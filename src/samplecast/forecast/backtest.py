@@ -21,6 +21,28 @@ from samplecast.forecast.registry import make_method
 DEFAULT_CUTOFFS: tuple[float, ...] = (0.1, 0.2, 0.3, 0.5)
 DEFAULT_METHODS: tuple[str, ...] = ("last1", "pow3", "pow4", "mmf4", "wbl4", "exp3", "average")
 _TOLERANCE = 1e-9
+#: How far beyond the largest size the data-needed search looks, as a multiple of it.
+NEEDED_REACH = 64.0
+
+
+def data_needed(model: CurveForecaster, n_cut: float, n_final: float, target: float) -> float:
+    """The size at which a fitted model's median forecast first reaches ``target``, searched from ``n_cut`` to
+    ``NEEDED_REACH * n_final`` on a fine log grid (``inf`` if it never does).
+
+    With ``target`` the Dice measured at ``n_final``, ``data_needed / n_final`` is how much data the forecast would
+    have told a planner to annotate for that Dice, relative to what it really took: 1 is exact, 2 twice too much.
+    """
+    grid = np.geomspace(n_cut, NEEDED_REACH * n_final, 200)
+    median = model.predict_quantiles(grid, (0.5,))[:, 0]
+    reached = np.flatnonzero(median >= target)
+    if reached.size == 0:
+        return float("inf")
+    i = int(reached[0])
+    if i == 0:
+        return float(n_cut)
+    lo, hi = median[i - 1], median[i]  # interpolate in log n between the grid points that bracket the target
+    t = (target - lo) / (hi - lo) if hi > lo else 1.0
+    return float(np.exp(np.log(grid[i - 1]) + t * (np.log(grid[i]) - np.log(grid[i - 1]))))
 
 
 def backtest(
@@ -51,16 +73,15 @@ def backtest(
             truth = float(curve.dice[-1])
             for method in methods:
                 model = factories[method]() if method in factories else make_method(method)
-                q = model.fit_curve(prefix).predict_quantiles([curve.n_max], QUANTILES)[0]
+                model.fit_curve(prefix)
+                q = model.predict_quantiles([curve.n_max], QUANTILES)[0]
                 qd = dict(zip(QUANTILES, q))
                 rows.append({
                     **curve.key, "curve": curve.label, "method": method, "cutoff": cutoff,
                     "n_cut": prefix.n_max, "points": len(prefix.n), "n_final": curve.n_max, "truth": truth,
                     **{quantile_name(level): float(v) for level, v in qd.items()},
-                    "error": float(qd[0.5] - truth),
-                    "in80": bool(qd[0.1] <= truth <= qd[0.9]),
-                    "in90": bool(qd[0.05] <= truth <= qd[0.95]),
-                    "width80": float(qd[0.9] - qd[0.1]),
+                    **_scores(qd, truth),
+                    "needed_ratio": data_needed(model, prefix.n_max, curve.n_max, truth) / curve.n_max,
                 })
     if not rows:
         raise InputError("no curve has at least 3 sizes below any cutoff and a larger size to forecast; "
@@ -68,8 +89,53 @@ def backtest(
     return pd.DataFrame(rows)
 
 
+def _scores(qd: dict[float, float], truth: float) -> dict:
+    """Error of the median, whether the 80% and 90% intervals hold the truth, and the 80% width."""
+    return {
+        "error": float(qd[0.5] - truth),
+        "in80": bool(qd[0.1] <= truth <= qd[0.9]),
+        "in90": bool(qd[0.05] <= truth <= qd[0.95]),
+        "width80": float(qd[0.9] - qd[0.1]),
+    }
+
+
+def conformalize(results: pd.DataFrame, group: str = "dataset") -> pd.DataFrame:
+    """Cross-conformal re-scoring: each method's intervals widened by a calibration learned on other groups.
+
+    For every method and every value of ``group`` (by default the dataset, so no dataset calibrates its own
+    intervals; ``"curve"`` for leave-one-curve-out), an :class:`~samplecast.forecast.calibration.IntervalCalibration`
+    is learned from the method's forecasts on the other groups and applied to this group's. The rows come back as
+    method ``"<method>+conformal"`` with widened quantiles and re-scored intervals; a group with nothing else to
+    learn from is left out.
+    """
+    from samplecast.forecast.calibration import IntervalCalibration
+
+    columns = [quantile_name(q) for q in QUANTILES]
+    ratio = np.log(results["n_final"].to_numpy(float) / results["n_cut"].to_numpy(float))
+    out = []
+    for method in results["method"].unique():
+        mine = (results["method"] == method).to_numpy()
+        for value in results.loc[mine, group].unique():
+            target = mine & (results[group] == value).to_numpy()
+            source = mine & ~target
+            if not source.any():
+                continue
+            calibration = IntervalCalibration.fit(QUANTILES, results.loc[source, columns].to_numpy(float),
+                                                  results.loc[source, "truth"].to_numpy(float), ratio[source])
+            widened = calibration.apply(QUANTILES, results.loc[target, columns].to_numpy(float), ratio[target])
+            rows = results.loc[target].copy()
+            rows["method"] = f"{method}+conformal"
+            rows[columns] = widened
+            scored = [_scores(dict(zip(QUANTILES, q)), t) for q, t in zip(widened, rows["truth"])]
+            for key in ("error", "in80", "in90", "width80"):
+                rows[key] = [s[key] for s in scored]
+            out.append(rows)
+    return pd.concat(out, ignore_index=True) if out else results.iloc[0:0].copy()
+
+
 def summarize(results: pd.DataFrame, by: Sequence[str] = ("method", "cutoff")) -> pd.DataFrame:
-    """Per method and cutoff: curves scored, MAE, bias (mean signed error), 80%/90% coverage, mean 80% width."""
+    """Per method and cutoff: curves scored, MAE, bias (mean signed error), 80%/90% coverage, mean 80% width, the
+    median data-needed ratio and the share of forecasts whose data-needed ratio is within a factor 2 of the truth."""
     grouped = results.groupby(list(by), sort=False)
     table = grouped.agg(
         curves=("error", "size"),
@@ -78,5 +144,7 @@ def summarize(results: pd.DataFrame, by: Sequence[str] = ("method", "cutoff")) -
         coverage80=("in80", "mean"),
         coverage90=("in90", "mean"),
         width80=("width80", "mean"),
+        needed_ratio=("needed_ratio", "median"),
+        needed_within2x=("needed_ratio", lambda r: float(np.mean((r >= 0.5) & (r <= 2.0)))),
     )
     return table.reset_index()

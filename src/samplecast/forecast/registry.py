@@ -8,10 +8,27 @@ from samplecast.forecast.average import ModelAverage
 from samplecast.forecast.base import CurveForecaster
 from samplecast.forecast.parametric import FAMILY_NAMES, make_family
 
-#: Method name -> factory of a fresh, unfitted forecaster. Extended by the learned forecasters when available.
+
+def _lstm() -> CurveForecaster:
+    """The LSTM surrogate (imported on use: torch loads only when a learned method is asked for)."""
+    from samplecast.forecast.surrogate import LSTMForecaster
+
+    return LSTMForecaster()
+
+
+def _ensemble() -> CurveForecaster:
+    """The surrogate stacked with the parametric families (imported on use, as :func:`_lstm`)."""
+    from samplecast.forecast.ensemble import EnsembleForecaster
+
+    return EnsembleForecaster()
+
+
+#: Method name -> factory of a fresh, unfitted forecaster.
 METHODS: dict[str, Callable[[], CurveForecaster]] = {
     "average": ModelAverage,
     **{name: (lambda name=name: make_family(name)) for name in FAMILY_NAMES},
+    "lstm": _lstm,
+    "ensemble": _ensemble,
 }
 
 #: The method used when none is asked for.

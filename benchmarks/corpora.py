@@ -1,0 +1,93 @@
+"""Learning-curve corpora for the benchmarks: the real curves in ``data/`` and the Learning Curve Database.
+
+The Learning Curve Database (LCDB, Mohr et al. 2022; ``pip install lcdb``) ships accuracy learning curves of
+classifiers on OpenML data sets. They are classification, not segmentation, curves: used here only as extra real
+curves for pre-training or calibration, never as a benchmark of segmentation forecasts.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from samplecast.curves import Curve, load_curves
+from samplecast.forecast.prior import MAX_POINTS
+
+ROOT = Path(__file__).resolve().parents[1]
+
+#: Real segmentation curves with the file each comes from; a dataset is missing until its sweep has been run.
+REAL_DATASETS: dict[str, Path] = {
+    "kvasir-reference": ROOT / "data" / "kvasir_reference_curves.csv",
+    "kvasir64-cpu": ROOT / "data" / "kvasir64_cpu_curves.csv",
+    "la2018-cpu": ROOT / "data" / "la2018_cpu_curves.csv",
+}
+
+
+def real_curves() -> dict[str, list[Curve]]:
+    """The real segmentation curves available, by dataset (seeds of one configuration averaged)."""
+    return {name: load_curves(path, average_seeds=True) for name, path in REAL_DATASETS.items() if path.exists()}
+
+
+def lcdb_curves(max_curves: int | None = None, seed: int = 0) -> list[Curve]:
+    """Test-accuracy curves from LCDB, one per (data set, learner, outer seed), thinned to doubling sizes.
+
+    Inner seeds are averaged; sizes are thinned to every other anchor (LCDB spaces them by sqrt 2) and the last
+    :data:`MAX_POINTS` kept, so the grids look like a sweep's. Curves with fewer than 4 points are dropped.
+    """
+    spec = importlib.util.find_spec("lcdb")  # located, not imported: the package imports openml at load time
+    if spec is None or not spec.submodule_search_locations:
+        raise SystemExit("LCDB not installed: pip install lcdb")
+    table = pd.read_csv(Path(spec.submodule_search_locations[0]) / "database-accuracy.csv",
+                        usecols=["openmlid", "learner", "size_train", "outer_seed", "score_test"])
+    table = table.dropna()
+    grouped = table.groupby(["openmlid", "learner", "outer_seed", "size_train"])["score_test"].mean().reset_index()
+    curves = []
+    for (dataset, learner, outer), rows in grouped.groupby(["openmlid", "learner", "outer_seed"], sort=True):
+        n, acc = rows["size_train"].to_numpy(float), rows["score_test"].to_numpy(float)
+        keep = np.arange(len(n))[::-1][::2][::-1]  # every other anchor, ending at the largest size
+        n, acc = n[keep][-MAX_POINTS:], acc[keep][-MAX_POINTS:]
+        if len(n) >= 4 and np.all(np.diff(n) > 0) and np.all((acc >= 0) & (acc <= 1)):
+            curves.append(Curve({"dataset": f"openml-{dataset}", "model": learner, "seed": int(outer)}, n, acc))
+    if max_curves is not None and len(curves) > max_curves:
+        rng = np.random.default_rng(seed)
+        curves = [curves[i] for i in sorted(rng.choice(len(curves), max_curves, replace=False))]
+    return curves
+
+
+def lcdb_halves(curves: list[Curve], rng: np.random.Generator | None = None) -> tuple[set[str], set[str]]:
+    """The OpenML data sets of ``curves`` split in two fixed halves: (scored by the benchmark, used for stacking).
+
+    ``rng`` defaults to a generator seeded with 0, the benchmark's split.
+    """
+    datasets = sorted({c.key["dataset"] for c in curves})
+    (rng or np.random.default_rng(0)).shuffle(datasets)
+    half = len(datasets) // 2
+    return set(datasets[:half]), set(datasets[half:])
+
+
+def lcdb_split(count: int, seed: int = 0) -> tuple[list[Curve], list[Curve]]:
+    """Two LCDB samples of ``count`` curves from the two halves of :func:`lcdb_halves`: (for scoring, for stacking).
+
+    The same ``count`` and ``seed`` give the same samples, so the shipped stacking never sees a scored data set.
+    """
+    curves = lcdb_curves()
+    rng = np.random.default_rng(seed)
+    test_sets, stack_sets = lcdb_halves(curves, rng)
+
+    def pick(sets: set[str]) -> list[Curve]:
+        return [curves[i] for i in rng.permutation(len(curves)) if curves[i].key["dataset"] in sets][:count]
+
+    return pick(test_sets), pick(stack_sets)
+
+
+def stacking_corpus(lcdb_count: int = 25, prior_count: int = 25) -> dict[str, list[Curve]]:
+    """The curves stacking weights and calibrations are learned on: each real segmentation dataset, an LCDB sample
+    (the half of OpenML data sets never scored) and synthetic prior curves (a seed used nowhere else)."""
+    from samplecast.forecast.prior import sample_prior
+
+    _, lcdb_stack = lcdb_split(lcdb_count)
+    return {**real_curves(), "lcdb-stacking": lcdb_stack,
+            "prior-stacking": sample_prior(prior_count, seed=424_242).curves("prior-stacking")}

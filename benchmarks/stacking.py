@@ -1,0 +1,53 @@
+"""Backtests of the ensemble's members on a corpus, and the calibration and stacking weights learned from them.
+
+Shared by ``forecast_accuracy.py`` (cross-fitted: learned without the dataset it is scored on) and
+``fit_ensemble.py`` (the shipped assets: learned on the whole stacking corpus). Parametric backtests are slow
+(bootstrap refits) and deterministic, so they are cached in ``benchmarks/cache/``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pandas as pd
+
+from samplecast.curves import Curve
+from samplecast.forecast.backtest import DEFAULT_CUTOFFS, backtest
+from samplecast.forecast.ensemble import ENSEMBLE_MEMBERS, StackingWeights
+from samplecast.forecast.surrogate import LSTMForecaster, Surrogate, calibrate_surrogate
+
+CACHE = Path(__file__).resolve().parent / "cache"
+PARAMETRIC = tuple(m for m in ENSEMBLE_MEMBERS if m != "lstm")
+
+
+def parametric_results(name: str, curves: list[Curve], methods=PARAMETRIC, cutoffs=DEFAULT_CUTOFFS) -> pd.DataFrame:
+    """Backtest rows of the parametric methods on ``curves`` (cached per dataset name, content and method)."""
+    CACHE.mkdir(exist_ok=True)
+    digest = hashlib.sha1(repr([(c.label, c.n.tolist(), c.dice.tolist()) for c in curves]).encode()).hexdigest()[:10]
+    frames = []
+    for method in methods:
+        path = CACHE / f"{name}__{digest}__{method}.csv"
+        if not path.exists():
+            backtest(curves, (method,), cutoffs).to_csv(path, index=False)
+        frames.append(pd.read_csv(path))
+    return pd.concat(frames, ignore_index=True)
+
+
+def lstm_results(curves: list[Curve], surrogate: Surrogate, cutoffs=DEFAULT_CUTOFFS,
+                 method: str = "lstm") -> pd.DataFrame:
+    """Backtest rows of the surrogate (fast: no cache)."""
+    return backtest(curves, (method,), cutoffs, factories={method: lambda: LSTMForecaster(surrogate)})
+
+
+def fit_stack(corpus: dict[str, list[Curve]], raw: Surrogate) -> tuple[Surrogate, StackingWeights]:
+    """Calibrate the surrogate on every curve of ``corpus`` and learn stacking weights from its backtests, each
+    source of curves (a key of ``corpus``) weighing the same however many curves it has."""
+    curves = [c for cs in corpus.values() for c in cs]
+    curve_weights = [1.0 / len(cs) for cs in corpus.values() for _ in cs]
+    calibrated = raw.with_calibration(calibrate_surrogate(raw, curves, curve_weights))
+    results = pd.concat([pd.concat([parametric_results(name, cs), lstm_results(cs, calibrated)]).assign(corpus=name)
+                         for name, cs in corpus.items()], ignore_index=True)
+    weights = StackingWeights.fit(results, ENSEMBLE_MEMBERS, balance="corpus", source=", ".join(
+        f"{name} ({len(cs)} curves)" for name, cs in corpus.items()))
+    return calibrated, weights

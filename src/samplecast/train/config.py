@@ -1,0 +1,253 @@
+"""The knobs of a sweep in one object that is written to disk beside its results.
+
+:class:`TrainSettings` is the protocol of one training run (step budget, batch, optimiser, augmentation);
+:class:`SweepConfig` adds the dataset, the grid of (fraction, depth, seed) cells and where and how to run them.
+A run's identity (:func:`run_id`) hashes everything that changes its result, and nothing that does not (output
+folder, engine, device), so a rerun finds its finished runs and a changed protocol makes new ones.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from samplecast.train.model import MODEL_NAME, min_input_multiple
+
+ENGINES = ("local", "submitit")
+DEVICES = ("auto", "cpu", "cuda")
+DEFAULT_FRACTIONS = (0.02, 0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0)
+DEFAULT_DEPTHS = (4, 5, 6)
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """How one model is trained: the same for every cell of a sweep, so fractions get equal compute.
+
+    Args:
+        steps: optimiser steps per run (the fixed budget), >= 1.
+        batch_size: images per step, >= 1.
+        lr: peak learning rate of AdamW, reached after the warm-up and decayed to ``lr / 1000`` by a cosine.
+        weight_decay: AdamW decoupled weight decay.
+        warmup: fraction of the steps spent warming the learning rate up, in (0, 1).
+        val_every: evaluate on the validation split every this many steps and keep the best weights;
+            ``None`` checks ten times per run.
+        flip_prob, brightness, contrast: augmentation strength (see :class:`~samplecast.train.augment.BatchAugment`).
+    """
+
+    steps: int = 1500
+    batch_size: int = 16
+    lr: float = 2e-3
+    weight_decay: float = 1e-4
+    warmup: float = 0.1
+    val_every: int | None = None
+    flip_prob: float = 0.5
+    brightness: float = 0.2
+    contrast: float = 0.2
+
+    @property
+    def val_interval(self) -> int:
+        """Steps between validation checks."""
+        return self.val_every if self.val_every else max(1, self.steps // 10)
+
+    def problems(self) -> list[str]:
+        """Every invalid setting, one line each (empty when all are valid)."""
+        found = []
+        if self.steps < 1:
+            found.append(f"steps must be at least 1, got {self.steps}")
+        if self.batch_size < 1:
+            found.append(f"batch size must be at least 1, got {self.batch_size}")
+        if not (self.lr > 0 and math.isfinite(self.lr)):
+            found.append(f"learning rate must be a positive number, got {self.lr}")
+        if self.weight_decay < 0:
+            found.append(f"weight decay must be >= 0, got {self.weight_decay}")
+        if not 0 < self.warmup < 1:
+            found.append(f"warm-up must be a fraction of the steps in (0, 1), got {self.warmup}")
+        if self.val_every is not None and self.val_every < 1:
+            found.append(f"validation interval must be at least 1 step, got {self.val_every}")
+        if not 0 <= self.flip_prob <= 1:
+            found.append(f"flip probability must lie in [0, 1], got {self.flip_prob}")
+        if self.brightness < 0 or not 0 <= self.contrast < 1:
+            found.append(f"brightness must be >= 0 and contrast in [0, 1), got {self.brightness}, {self.contrast}")
+        return found
+
+
+@dataclass(frozen=True)
+class SubmititOptions:
+    """Where ``--engine submitit`` sends runs: one SLURM job array, one task per run.
+
+    Args:
+        cluster: ``None`` lets submitit pick (SLURM when available), ``"slurm"``, or ``"local"`` to run the array as
+            local processes (for trying a sweep out, and for tests).
+        partition: SLURM partition; ``None`` uses the cluster's default.
+        gpus_per_job: GPUs per task.
+        cpus_per_task: CPU cores per task.
+        mem_gb: memory per task in GB.
+        timeout_min: wall-time limit per task in minutes.
+        array_parallelism: most tasks running at once.
+    """
+
+    cluster: str | None = None
+    partition: str | None = None
+    gpus_per_job: int = 1
+    cpus_per_task: int = 4
+    mem_gb: int = 16
+    timeout_min: int = 60
+    array_parallelism: int = 8
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One point of the grid: train on the first ``fraction`` of the pool permuted by ``seed``, with this depth."""
+
+    fraction: float
+    depth: int
+    seed: int
+
+    @property
+    def label(self) -> str:
+        """e.g. ``depth 4, seed 0, fraction 0.1``."""
+        return f"depth {self.depth}, seed {self.seed}, fraction {self.fraction:g}"
+
+
+@dataclass(frozen=True)
+class SweepConfig:
+    """A sweep: which data, which grid, how each run trains, and where results go.
+
+    Args:
+        data: dataset folder (see :func:`samplecast.data.load_dataset` for layouts).
+        out: results folder: ``curves.csv``, ``config.json``, ``runs/<run_id>.json``, ``cases/``.
+        fractions: fractions of the training pool, each in (0, 1].
+        depths: U-Net resolution levels to compare, each >= 2.
+        seeds: replicate seeds; each seed permutes the pool and initialises the model differently.
+        image_size: images are resampled to ``image_size`` pixels a side (volumes to ``image_size`` cubed);
+            ``None`` keeps the dataset loader's default.
+        test_fraction: the fixed test split, as a fraction of all cases.
+        val_fraction: the fixed validation split, as a fraction of the cases left after the test split.
+        split_seed: seed of the fixed test/validation split (the same for every run of a dataset).
+        format, label: passed to the dataset loader (layout, and which label is the foreground).
+        device: ``auto`` (CUDA when available), ``cpu`` or ``cuda``.
+        engine: ``local`` (runs in this process, one after another) or ``submitit`` (a SLURM job array).
+        train: the per-run training protocol.
+        submitit: options for ``engine="submitit"``.
+
+    Example:
+        >>> config = SweepConfig("data/kvasir-seg", "runs/kvasir", fractions=(0.1, 0.5, 1.0), depths=(4,),
+        ...                      image_size=64, train=TrainSettings(steps=300))
+    """
+
+    data: str | Path
+    out: str | Path
+    fractions: Sequence[float] = DEFAULT_FRACTIONS
+    depths: Sequence[int] = DEFAULT_DEPTHS
+    seeds: Sequence[int] = (0,)
+    image_size: int | None = None
+    test_fraction: float = 0.2
+    val_fraction: float = 0.1
+    split_seed: int = 0
+    format: str = "auto"
+    label: str | None = None
+    device: str = "auto"
+    engine: str = "local"
+    train: TrainSettings = field(default_factory=TrainSettings)
+    submitit: SubmititOptions = field(default_factory=SubmititOptions)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "data", Path(self.data))
+        object.__setattr__(self, "out", Path(self.out))
+        object.__setattr__(self, "fractions", tuple(sorted({float(f) for f in self.fractions})))
+        object.__setattr__(self, "depths", tuple(sorted({int(d) for d in self.depths})))
+        object.__setattr__(self, "seeds", tuple(sorted({int(s) for s in self.seeds})))
+
+    def cells(self) -> list[Cell]:
+        """The grid, ordered so each (depth, seed) curve fills in from the smallest fraction up."""
+        return [Cell(f, d, s) for d in self.depths for s in self.seeds for f in self.fractions]
+
+    def problems(self) -> list[str]:
+        """Every invalid option, one line each, checked before any data is read."""
+        found = []
+        if not self.fractions:
+            found.append("no fractions given")
+        found += [f"fraction {f:g} must lie in (0, 1]" for f in self.fractions if not 0 < f <= 1]
+        if not self.depths:
+            found.append("no depths given")
+        found += [f"depth {d} must be at least 2 resolution levels" for d in self.depths if d < 2]
+        if not self.seeds:
+            found.append("no seeds given")
+        found += [f"seed {s} must be >= 0" for s in self.seeds if s < 0]
+        if self.image_size is not None:
+            found += size_problems((self.image_size,), self.depths)
+        if not 0 < self.test_fraction < 1:
+            found.append(f"test fraction must lie in (0, 1), got {self.test_fraction:g}")
+        if not 0 < self.val_fraction < 1:
+            found.append(f"validation fraction must lie in (0, 1), got {self.val_fraction:g}")
+        from samplecast.data import FORMATS  # here, so that reading configurations stays light
+
+        if self.format not in FORMATS:
+            found.append(f"format {self.format!r} is not one of {', '.join(FORMATS)}")
+        if self.device not in DEVICES:
+            found.append(f"device {self.device!r} is not one of {', '.join(DEVICES)}")
+        if self.engine not in ENGINES:
+            found.append(f"engine {self.engine!r} is not one of {', '.join(ENGINES)}")
+        return found + self.train.problems()
+
+    def protocol(self) -> dict[str, Any]:
+        """Everything besides the cell and the data that changes a run's result (hashed into its ``run_id``)."""
+        return {
+            "model": MODEL_NAME,
+            "image_size": self.image_size,
+            "test_fraction": self.test_fraction,
+            "val_fraction": self.val_fraction,
+            "split_seed": self.split_seed,
+            "format": self.format,
+            "label": self.label,
+            "train": asdict(self.train),
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dictionary (paths as strings)."""
+        values = asdict(self)
+        values.update(data=str(self.data), out=str(self.out), fractions=list(self.fractions),
+                      depths=list(self.depths), seeds=list(self.seeds))
+        return values
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> SweepConfig:
+        """Rebuild a config written by :meth:`to_dict` (unknown keys are ignored)."""
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in values.items() if k in known}
+        values["train"] = TrainSettings(**values.get("train", {}))
+        values["submitit"] = SubmititOptions(**values.get("submitit", {}))
+        return cls(**values)
+
+
+def protocol_id(dataset_key: dict[str, Any], protocol: dict[str, Any]) -> str:
+    """A stable 12-character identity of a dataset and protocol: the runs one curves table may hold together."""
+    return _digest({"dataset": dataset_key, "protocol": protocol})
+
+
+def run_id(protocol: str, cell: Cell) -> str:
+    """A stable 12-character identity of one run: its protocol id and its cell."""
+    return _digest({"protocol": protocol, "fraction": cell.fraction, "depth": cell.depth, "seed": cell.seed})
+
+
+def _digest(payload: dict[str, Any]) -> str:
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def size_problems(spatial_shape: Sequence[int], depths: Sequence[int]) -> list[str]:
+    """One line per depth whose U-Net cannot take images of this spatial shape (sizes must divide by 2**(depth-1))."""
+    found = []
+    for depth in (d for d in depths if d >= 2):
+        multiple = min_input_multiple(depth)
+        bad = [s for s in spatial_shape if s < multiple or s % multiple]
+        if bad:
+            found.append(f"image size {'x'.join(map(str, spatial_shape))} does not suit depth {depth}: every side "
+                         f"must be a multiple of {multiple} (2 ** (depth - 1)); choose an image size such as "
+                         f"{max(multiple, bad[0] // multiple * multiple)}")
+    return found

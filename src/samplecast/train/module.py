@@ -1,0 +1,115 @@
+"""The Lightning module of one run: residual U-Net, DiceCE loss, AdamW with warm-up and cosine decay, per-case Dice.
+
+The module keeps the weights of its best validation check in memory (no checkpoint files) and restores them when
+training ends, so testing always uses the best model seen. Test Dice is computed per case with MONAI's
+:class:`~monai.metrics.DiceMetric` with ``ignore_empty=False``: a case whose ground truth is empty scores 1 when the
+prediction is empty too and 0 otherwise, so every case contributes a number and no case is silently dropped.
+"""
+
+from __future__ import annotations
+
+import lightning as L
+import numpy as np
+import torch
+from monai.losses import DiceCELoss
+from monai.metrics import DiceMetric
+from torch import nn
+
+from samplecast.train.augment import BatchAugment
+
+
+class TrainingDiverged(RuntimeError):
+    """The training loss became NaN or infinite; the run cannot give a meaningful Dice."""
+
+
+class SegmentationModule(L.LightningModule):
+    """Binary segmentation with one logit channel: trains ``net``, tracks the best validation Dice, tests per case.
+
+    Args:
+        net: a network mapping ``(N, C, *spatial)`` images to ``(N, 1, *spatial)`` logits.
+        total_steps: length of the learning-rate schedule (the run's step budget).
+        lr: peak learning rate of AdamW.
+        weight_decay: AdamW decoupled weight decay.
+        warmup: fraction of ``total_steps`` spent raising the learning rate to ``lr``.
+        augment: applied to every training batch on its device; ``None`` trains on the images as they are.
+
+    After ``Trainer.fit``: ``best_val_dice_`` and ``best_step_`` (``nan`` and ``None`` without validation data),
+    ``val_history_`` as ``(step, dice)`` pairs. After ``Trainer.test``: ``test_dice_``, one Dice per test case.
+    """
+
+    def __init__(self, net: nn.Module, *, total_steps: int, lr: float = 2e-3, weight_decay: float = 1e-4,
+                 warmup: float = 0.1, augment: BatchAugment | None = None):
+        super().__init__()
+        self.net = net
+        self.augment = augment
+        self.total_steps, self.lr, self.weight_decay, self.warmup = total_steps, lr, weight_decay, warmup
+        self.loss = DiceCELoss(sigmoid=True)
+        self.dice = DiceMetric(include_background=True, reduction="none", ignore_empty=False)
+        self.best_val_dice_ = float("nan")
+        self.best_step_: int | None = None
+        self.val_history_: list[tuple[int, float]] = []
+        self.test_dice_ = np.empty(0)
+        self._best_weights: dict[str, torch.Tensor] | None = None
+        self._nonfinite_loss: torch.Tensor | None = None
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """Foreground logits, same spatial shape as ``images``."""
+        return self.net(images)
+
+    def on_after_batch_transfer(self, batch, dataloader_idx: int):
+        """Masks to float; augmentation on the device, for training batches only."""
+        images, masks = batch
+        masks = masks.float()
+        if self.trainer.training and self.augment is not None:
+            images, masks = self.augment(images, masks)
+        return images, masks
+
+    def training_step(self, batch, batch_idx: int) -> torch.Tensor:
+        images, masks = batch
+        loss = self.loss(self(images), masks)
+        # Remember a non-finite loss without a host sync per step; checked at each validation and at the end.
+        bad = ~torch.isfinite(loss.detach())
+        self._nonfinite_loss = bad if self._nonfinite_loss is None else self._nonfinite_loss | bad
+        return loss
+
+    def validation_step(self, batch, batch_idx: int) -> None:
+        images, masks = batch
+        self.dice(y_pred=(self(images) > 0).float(), y=masks)
+
+    def on_validation_epoch_end(self) -> None:
+        self._check_finite()
+        score = float(self.dice.aggregate().mean())
+        self.dice.reset()
+        self.val_history_.append((self.global_step, score))
+        if not score <= self.best_val_dice_:  # also true while best is nan
+            self.best_val_dice_, self.best_step_ = score, self.global_step
+            self._best_weights = {k: v.detach().clone() for k, v in self.net.state_dict().items()}
+
+    def on_train_end(self) -> None:
+        self._check_finite()
+        if self._best_weights is not None:
+            self.net.load_state_dict(self._best_weights)
+            self._best_weights = None
+
+    def test_step(self, batch, batch_idx: int) -> None:
+        images, masks = batch
+        self.dice(y_pred=(self(images) > 0).float(), y=masks)
+
+    def on_test_epoch_end(self) -> None:
+        self.test_dice_ = self.dice.aggregate()[:, 0].float().cpu().numpy()
+        self.dice.reset()
+
+    def configure_optimizers(self):
+        optimizer = torch.optim.AdamW(self.net.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+        # Linear warm-up from lr/25, then cosine decay to lr/1000 at the last step: one cycle, any step budget.
+        warmup_steps = max(1, round(self.warmup * self.total_steps))
+        schedule = torch.optim.lr_scheduler.SequentialLR(optimizer, [
+            torch.optim.lr_scheduler.LinearLR(optimizer, start_factor=1 / 25, total_iters=warmup_steps),
+            torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, self.total_steps - warmup_steps),
+                                                       eta_min=self.lr / 1000),
+        ], milestones=[warmup_steps])
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": schedule, "interval": "step"}}
+
+    def _check_finite(self) -> None:
+        if self._nonfinite_loss is not None and bool(self._nonfinite_loss):
+            raise TrainingDiverged(f"training loss became NaN or infinite by step {self.global_step}")

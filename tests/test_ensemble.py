@@ -1,0 +1,133 @@
+"""The stacked ensemble: its forecaster contract, and weights learned from a backtest never worse than a member."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from samplecast.errors import InputError
+from samplecast.forecast.base import QUANTILES
+from samplecast.forecast.calibration import IntervalCalibration
+from samplecast.forecast.ensemble import (
+    EnsembleForecaster,
+    StackingWeights,
+    load_stacking_weights,
+    shipped_weights_path,
+)
+from samplecast.forecast.predict import quantile_name
+from samplecast.forecast.registry import make_method
+
+N = [16, 80, 160, 400]
+DICE = [0.483, 0.682, 0.755, 0.802]
+
+
+def backtest_table(members: dict[str, tuple[float, float]], cases: int = 40, seed: int = 0) -> pd.DataFrame:
+    """A backtest-shaped table: each member forecasts truth + bias with the given noise and honest-looking spread."""
+    rng = np.random.default_rng(seed)
+    z = np.array([-1.645, -1.2816, -0.6745, 0.0, 0.6745, 1.2816, 1.645])
+    rows = []
+    for case in range(cases):
+        truth = rng.uniform(0.6, 0.9)
+        cutoff = (0.1, 0.2, 0.3, 0.5)[case % 4]
+        for method, (bias, noise) in members.items():
+            centre = truth + bias + rng.normal(0, noise)
+            rows.append({"curve": f"c{case // 4}", "cutoff": cutoff, "method": method, "truth": truth,
+                         "n_cut": 100 * cutoff, "n_final": 100.0,
+                         **{quantile_name(q): centre + 0.02 * zq for q, zq in zip(QUANTILES, z)}})
+    return pd.DataFrame(rows)
+
+
+def pinball(table: pd.DataFrame, weights: StackingWeights) -> dict[str, float]:
+    """Mean pinball loss of each member and of the (uncalibrated) stack on the table's cases."""
+    from samplecast.forecast.ensemble import _cases
+
+    values, truth, ratio, _ = _cases(table, weights.members)
+    w = np.asarray(weights.weights)[np.digitize(ratio, weights.edges)]
+    levels = np.asarray(QUANTILES)
+
+    def loss(q):
+        d = truth[:, None] - q
+        return float(np.mean(np.maximum(levels * d, (levels - 1) * d)))
+
+    out = {m: loss(values[:, i]) for i, m in enumerate(weights.members)}
+    out["stack"] = loss(np.einsum("cmk,cm->ck", values, w))
+    return out
+
+
+def test_weights_favour_the_accurate_member():
+    table = backtest_table({"good": (0.0, 0.01), "biased": (0.08, 0.01), "noisy": (0.0, 0.08)})
+    weights = StackingWeights.fit(table, ("good", "biased", "noisy"))
+    for row in weights.weights:
+        assert row[0] > 0.8 and abs(sum(row) - 1) < 1e-9 and min(row) >= 0
+
+
+def test_stack_never_worse_than_its_best_member_on_its_corpus():
+    for seed in range(3):
+        table = backtest_table({"a": (0.03, 0.02), "b": (-0.03, 0.02), "c": (0.0, 0.05)}, seed=seed)
+        weights = StackingWeights.fit(table, ("a", "b", "c"))
+        losses = pinball(table, weights)
+        assert losses["stack"] <= min(losses["a"], losses["b"], losses["c"]) + 1e-12
+        assert losses["stack"] < min(losses["a"], losses["b"]) - 1e-3  # opposite biases cancel in the mix
+
+
+def test_balance_gives_a_small_source_as_much_say_as_a_large_one():
+    large = backtest_table({"a": (0.0, 0.01), "b": (0.05, 0.01)}, cases=80, seed=1).assign(source="large")
+    small = backtest_table({"a": (0.05, 0.01), "b": (0.0, 0.01)}, cases=8, seed=2).assign(source="small")
+    small["curve"] = "small-" + small["curve"]
+    table = pd.concat([large, small], ignore_index=True)
+    plain = StackingWeights.fit(table, ("a", "b"), edges=())
+    balanced = StackingWeights.fit(table, ("a", "b"), edges=(), balance="source")
+    assert plain.weights[0][0] > 0.8  # the large source all but decides alone
+    assert 0.3 < balanced.weights[0][0] < 0.7  # each source pulls equally: the two members share the weight
+
+
+def test_fit_reports_members_missing_from_the_backtest():
+    table = backtest_table({"a": (0.0, 0.01)})
+    with pytest.raises(InputError, match="no forecasts by lstm"):
+        StackingWeights.fit(table, ("a", "lstm"))
+
+
+def test_weights_round_trip_through_json(tmp_path):
+    weights = StackingWeights.fit(backtest_table({"a": (0.0, 0.01), "b": (0.02, 0.01)}), ("a", "b"), source="test")
+    loaded = load_stacking_weights(weights.save(tmp_path / "w.json"))
+    assert loaded == weights
+    with pytest.raises(InputError, match="file not found"):
+        load_stacking_weights(tmp_path / "absent.json")
+
+
+@pytest.fixture(scope="module")
+def small_weights() -> StackingWeights:
+    calibration = IntervalCalibration((0.5, 0.8, 0.9), (0.9,), ((1.0, 1.2, 1.3), (1.1, 1.4, 1.5)), (10, 10))
+    return StackingWeights(("lstm", "pow3"), (0.9,), ((0.5, 0.5), (0.7, 0.3)), calibration)
+
+
+def test_ensemble_forecasts_valid_quantiles(small_weights):
+    f = EnsembleForecaster(small_weights).fit(N, DICE)
+    q = f.predict_quantiles([400, 800, 1600, 3200])
+    assert q.shape == (4, len(QUANTILES))
+    assert np.all(np.diff(q, axis=1) >= 0) and np.all((q >= 0) & (q <= 1))
+    assert set(f.members_) == {"lstm", "pow3"}
+
+
+def test_ensemble_median_lies_between_its_members(small_weights):
+    f = EnsembleForecaster(small_weights).fit(N, DICE)
+    medians = [m.predict([800])[0] for m in f.members_.values()]
+    assert min(medians) - 1e-9 <= f.predict([800])[0] <= max(medians) + 1e-9
+
+
+def test_from_two_points_only_the_surrogate_forecasts(small_weights):
+    f = EnsembleForecaster(small_weights).fit(N[:2], DICE[:2])
+    assert set(f.members_) == {"lstm"}
+    lstm_only = f.members_["lstm"].predict_quantiles([800])
+    calibrated = small_weights.calibration.apply(QUANTILES, lstm_only, np.log([800 / 80]))
+    np.testing.assert_allclose(f.predict_quantiles([800]), calibrated, atol=1e-9)
+
+
+def test_shipped_ensemble_is_registered_and_forecasts():
+    assert shipped_weights_path().exists()
+    shipped = load_stacking_weights()
+    assert "lstm" in shipped.members and shipped.calibration is not None
+    f = make_method("ensemble").fit(N, DICE)
+    q = f.predict_quantiles([800])[0]
+    assert np.all(np.diff(q) >= 0) and abs(q[3] - 0.829) < 0.06

@@ -1,0 +1,133 @@
+"""`samplecast report` end to end: the PDF says what `forecast --json` says, holds every section, and bad input fails
+the way it fails for `forecast` (exit 2, one `error:` line per problem)."""
+
+import json
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from pypdf import PdfReader
+
+from samplecast.cli import cli
+from samplecast.plan import Recommendation
+from samplecast.report import SECTIONS
+
+OPTIONS = ["--method", "pow3", "--target-dice", "0.7", "--pool-size", "2000", "--cost-per-case", "3",
+           "--average-seeds"]
+
+
+def run(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+def pdf_text(path) -> tuple[str, int]:
+    """The PDF's text with runs of whitespace (line breaks included) collapsed, and its page count."""
+    reader = PdfReader(path)
+    text = " ".join(page.extract_text() for page in reader.pages)
+    return re.sub(r"\s+", " ", text), len(reader.pages)
+
+
+@pytest.fixture(scope="module")
+def curves_csv(tmp_path_factory):
+    """Two partial curves (two depths) of a saturating power law, two seeds each."""
+    rng = np.random.default_rng(3)
+    rows = [{"dataset": "toy", "model": "resunet", "depth": depth, "seed": seed, "n_train": n,
+             "dice": a - 1.2 * n**-0.5 + rng.normal(0, 0.006)}
+            for depth, a in ((4, 0.78), (5, 0.85)) for seed in (0, 1) for n in (20, 50, 100, 200)]
+    path = tmp_path_factory.mktemp("curves") / "curves.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="module")
+def report(curves_csv, tmp_path_factory):
+    """The report and the forecast JSON for the same curves and options."""
+    folder = tmp_path_factory.mktemp("report")
+    pdf, forecast = folder / "report.pdf", folder / "forecast.json"
+    result = run("report", curves_csv, "-o", pdf, *OPTIONS)
+    assert result.exit_code == 0, result.output
+    assert run("forecast", curves_csv, "--json", forecast, *OPTIONS).exit_code == 0
+    text, pages = pdf_text(pdf)
+    return {"text": text, "pages": pages, "json": json.loads(forecast.read_text()), "output": result.output}
+
+
+def recommendation(record: dict) -> Recommendation:
+    values = dict(record)
+    if values["n_target_range"] is not None:
+        values["n_target_range"] = tuple(values["n_target_range"])
+    return Recommendation(**values)
+
+
+def test_recommended_numbers_are_those_of_the_forecast_json(report):
+    for curve in report["json"]["curves"]:
+        rec = recommendation(curve["recommendation"])
+        assert rec.n_for_target is not None  # the fixture's target is reachable, so numbers are on the page
+        for sentence in rec.sentences():
+            assert sentence in report["text"]
+        assert f"{rec.n_for_target:,}" in report["text"]
+        assert f"{rec.dice_at_pool['q50']:.3f}" in report["text"]
+
+
+def test_answer_comes_first(report):
+    first_sentence = recommendation(report["json"]["curves"][0]["recommendation"]).sentences()[0]
+    assert report["text"].index(first_sentence) < report["text"].index(SECTIONS[1])
+
+
+def test_every_section_is_present_in_order(report):
+    positions = [report["text"].index(f"{i} {name}") for i, name in enumerate(SECTIONS, start=1)]
+    assert positions == sorted(positions)
+
+
+def test_page_count_and_page_numbers(report):
+    assert report["pages"] == 4
+    assert "page 1 of 4" in report["text"] and "page 4 of 4" in report["text"]
+
+
+def test_trust_and_provenance_content(report, curves_csv):
+    text = report["text"]
+    assert "Method 'pow3' on 3 curves of data/kvasir_reference_curves.csv" in text  # the shipped backtest
+    assert "80% interval held" in text and "Caveats" in text
+    assert str(curves_csv) in text and "16 (rows with status ok)" in text
+    assert "averaged into one curve per configuration" in text
+    assert "samplecast report" in text and "--target-dice 0.7" in text
+
+
+def test_cli_prints_the_answer_and_the_file(report):
+    assert "To reach Dice 0.70" in report["output"] and "report.pdf" in report["output"]
+
+
+def test_report_without_target_pool_or_cost(curves_csv, tmp_path):
+    pdf = tmp_path / "plain.pdf"
+    result = run("report", curves_csv, "-o", pdf, "--method", "exp3", "--title", "Plain report")
+    assert result.exit_code == 0, result.output
+    text, pages = pdf_text(pdf)
+    assert text.startswith("Plain report")
+    for i, name in enumerate(SECTIONS, start=1):
+        assert f"{i} {name}" in text
+    assert "cost" not in text.split("Inputs and provenance")[0].lower().replace("cost per case", "")
+    assert "does not cover the method" not in text
+    assert pages >= 3
+
+
+@pytest.mark.parametrize("content, message", [
+    (None, "file not found"),
+    ("", "file is empty"),
+    ("n_train,dice\n10,0.5\n20,55\n40,0.6\n", "row 2: dice 55 is outside [0, 1]"),
+    ("n_train,dice\n10,0.5\n20,0.55\n", "at least 3 are needed"),
+])
+def test_bad_curves_exit_2_with_one_line(tmp_path, content, message):
+    path = tmp_path / "bad.csv"
+    if content is not None:
+        path.write_text(content)
+    result = run("report", path, "-o", tmp_path / "r.pdf")
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and str(path) in lines[0] and message in lines[0]
+    assert not (tmp_path / "r.pdf").exists()
+
+
+def test_bad_options_exit_2(curves_csv, tmp_path):
+    assert run("report", curves_csv, "-o", tmp_path / "r.pdf", "--confidence", "1.5").exit_code == 2
+    assert run("report", curves_csv, "-o", tmp_path / "r.pdf", "--method", "nope").exit_code == 2

@@ -1,0 +1,138 @@
+"""The report's parts: tables read off `recommend`, the backtest summary file, figures, and a method the shipped
+backtest does not cover."""
+
+import json
+
+import numpy as np
+import pytest
+from pypdf import PdfReader
+
+from samplecast.curves import Curve
+from samplecast.errors import InputError
+from samplecast.plan import PlanOptions, plan_curves
+from samplecast.report import BacktestSummary, summarize_backtest, write_report
+from samplecast.report.figures import learning_curves_figure, marginal_value_figure
+from samplecast.report.tables import (
+    marginal_value,
+    short_labels,
+    target_levels,
+    target_table,
+    value_step,
+)
+from samplecast.report.trust import ROW_FIELDS
+
+
+def power_curve(depth: int, a: float, sizes=(20, 40, 80, 160)) -> Curve:
+    n = np.array(sizes, dtype=float)
+    return Curve({"dataset": "toy", "model": "resunet", "depth": depth, "seed": 0}, n, a - 1.2 * n**-0.5)
+
+
+@pytest.fixture(scope="module")
+def plans():
+    options = PlanOptions(target_dice=0.72, pool_size=1500, cost_per_case=2.0)
+    return plan_curves([power_curve(4, 0.8), power_curve(5, 0.86)], options, "pow3")
+
+
+def test_target_row_equals_the_recommendation(plans):
+    for plan in plans:
+        rec = plan.recommendation
+        table = target_table(plan, target_levels(rec.target_dice))
+        row = table[table["target_dice"] == rec.target_dice].iloc[0]
+        assert row["n_needed"] == rec.n_for_target and row["n_median"] == rec.n_target_median
+        assert (row["n_low"], row["n_high"]) == rec.n_target_range
+        assert row["additional"] == rec.additional_to_target and row["cost"] == rec.cost_to_target
+
+
+def test_higher_targets_need_more_cases(plans):
+    table = target_table(plans[1], target_levels(0.78))
+    needed = [n for n in table["n_needed"] if n is not None]
+    assert len(needed) >= 3 and needed == sorted(needed)
+    assert all(isinstance(n, int) for n in needed)
+
+
+def test_target_levels_surround_the_target_inside_0_1():
+    assert target_levels(0.8) == [0.76, 0.78, 0.8, 0.82, 0.84]
+    assert target_levels(0.97) == [0.93, 0.95, 0.97, 0.99]
+
+
+def test_levels_without_a_target_rise_from_todays_dice(plans):
+    levels = target_levels(None, plans[0])
+    today = plans[0].forecast.curve.dice[-1]
+    assert len(levels) >= 2 and levels == sorted(levels) and levels[0] >= round(today, 2)
+
+
+def test_value_step_is_a_round_tenth_of_the_data():
+    assert [value_step(n) for n in (5, 100, 800, 3000, 20000)] == [1, 10, 100, 200, 2000]
+
+
+def test_short_labels_keep_what_differs():
+    a, b = power_curve(4, 0.8), power_curve(5, 0.8)
+    assert short_labels([a, b]) == ["depth 4", "depth 5"]
+    assert short_labels([a]) == [a.label]
+
+
+def test_marginal_value_falls_as_data_grows(plans):
+    value = marginal_value(plans[0], [40, 160, 640], step=value_step(160))
+    assert np.all(value["gain_per_step"] > 0) and np.all(np.diff(value["gain_per_step"]) < 0)
+    assert np.all(np.diff(value["gain_per_doubling"]) < 0)
+
+
+def test_learning_curve_figure_has_a_labelled_log_panel_per_curve(plans):
+    fig = learning_curves_figure(plans)
+    axes = [ax for ax in fig.axes if ax.get_visible()]
+    assert len(axes) == 2
+    assert all(ax.get_xscale() == "log" and ax.get_xlabel() == "training cases (n)" for ax in axes)
+    assert axes[0].get_ylabel() == "test Dice"
+    assert [ax.get_title(loc="left") for ax in axes] == ["depth 4", "depth 5"]
+
+
+def test_marginal_figure_prices_the_step(plans):
+    per_step, _ = marginal_value_figure(plans).axes
+    assert "Dice gained by 20 more cases" in per_step.get_ylabel() and "costing 40" in per_step.get_ylabel()
+
+
+def test_backtest_summary_round_trip(tmp_path):
+    curves = [power_curve(d, a, sizes=(10, 20, 40, 80, 160, 320)) for d, a in ((4, 0.8), (5, 0.86))]
+    summary = summarize_backtest(curves, ["last1", "pow3"], [0.3, 0.6], source={"curves": "toy.csv"})
+    assert list(summary.rows.columns) == list(ROW_FIELDS) and summary.methods == ["last1", "pow3"]
+    loaded = BacktestSummary.load(summary.save(tmp_path / "summary.json"))
+    assert loaded.source == {"n_curves": 2, "curves": "toy.csv"}
+    pow3 = loaded.for_method("pow3")
+    assert list(pow3["cutoff"]) == [0.3, 0.6] and pow3["mae"].max() < 0.01  # exact power law: pow3 is right
+    assert loaded.for_method("lstm").empty
+
+
+def test_shipped_backtest_summary_covers_the_default_method():
+    summary = BacktestSummary.load()
+    rows = summary.for_method("average")
+    assert len(rows) >= 1 and summary.source["curves"] == "data/kvasir_reference_curves.csv"
+    assert ((rows["coverage80"] >= 0) & (rows["coverage80"] <= 1)).all()
+
+
+def test_bad_backtest_summary_lists_every_problem(tmp_path):
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps({"format": 7, "rows": [{"method": "pow3"}]}))
+    with pytest.raises(InputError) as caught:
+        BacktestSummary.load(path)
+    assert len(caught.value.problems) == 2 and all(str(path) in p for p in caught.value.problems)
+    with pytest.raises(InputError, match="not valid JSON"):
+        (tmp_path / "broken.json").write_text("{")
+        BacktestSummary.load(tmp_path / "broken.json")
+
+
+def test_report_says_when_the_method_was_not_backtested(plans, tmp_path):
+    summary = BacktestSummary.load()
+    only_last1 = BacktestSummary(summary.rows[summary.rows["method"] == "last1"], summary.source)
+    path = write_report(plans, "pow3", tmp_path / "r.pdf", backtest=only_last1)
+    text = " ".join(" ".join(p.extract_text() for p in PdfReader(path).pages).split())
+    assert "does not cover the method 'pow3'" in text and "samplecast backtest CURVES.csv --methods pow3" in text
+    assert "curves in memory" in text
+
+
+def test_many_curves_are_drawn_in_several_figures(tmp_path):
+    curves = [power_curve(depth, 0.7 + 0.01 * depth) for depth in range(2, 12)]
+    plans = plan_curves(curves, PlanOptions(target_dice=0.7), "pow3")
+    with pytest.raises(ValueError, match="1 to 9 curves"):
+        learning_curves_figure(plans)
+    reader = PdfReader(write_report(plans, "pow3", tmp_path / "many.pdf"))
+    assert sum(len(page.images) for page in reader.pages) == 3  # learning curves in two figures, marginal value

@@ -1,0 +1,130 @@
+"""Building blocks of the trainer that need no training: augmentation, batch feeding, the configuration."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from samplecast.train.augment import BatchAugment
+from samplecast.train.batches import InOrder, RandomBatches
+from samplecast.train.config import Cell, SweepConfig, TrainSettings, protocol_id, run_id, size_problems
+from samplecast.train.model import build_unet
+
+
+def _marked_batch(n: int = 64, size: int = 8) -> tuple[torch.Tensor, torch.Tensor]:
+    """Images whose first channel equals the mask, which marks one corner pixel, so geometry can be traced."""
+    masks = torch.zeros(n, 1, size, size)
+    masks[:, 0, 0, 1] = 1  # an asymmetric mark: each of the 8 dihedral transforms moves it somewhere distinct
+    images = torch.cat([masks.clone(), torch.randn(n, 2, size, size)], dim=1)
+    return images, masks
+
+
+def test_augment_moves_images_and_masks_together():
+    images, masks = _marked_batch()
+    torch.manual_seed(0)
+    out_images, out_masks = BatchAugment(brightness=0, contrast=0)(images, masks)
+    assert out_images.shape == images.shape and out_masks.shape == masks.shape
+    assert torch.equal(out_images[:, :1], out_masks)
+
+
+def test_augment_draws_every_rotation_and_reflection_per_sample():
+    images, masks = _marked_batch(n=256)
+    torch.manual_seed(0)
+    _, out_masks = BatchAugment()(images, masks)
+    positions = {tuple(torch.nonzero(mask[0])[0].tolist()) for mask in out_masks}
+    assert len(positions) == 8  # the mark lands in all 8 places the square's symmetries can take it
+
+
+def test_augment_changes_intensity_per_sample_but_not_masks():
+    images, masks = torch.ones(16, 1, 8, 8) * torch.arange(8.0), torch.ones(16, 1, 8, 8)
+    torch.manual_seed(0)
+    out_images, out_masks = BatchAugment(flip_prob=0, brightness=0.5, contrast=0.5)(images, masks)
+    assert torch.equal(out_masks, masks)
+    means = out_images.mean(dim=(1, 2, 3))
+    assert means.std() > 0.05  # each sample got its own brightness shift
+
+
+def test_augment_is_repeatable_under_a_seed_and_works_in_3d():
+    images, masks = torch.randn(4, 1, 6, 6, 6), (torch.rand(4, 1, 6, 6, 6) > 0.5).to(torch.uint8)
+    torch.manual_seed(3)
+    first = BatchAugment()(images, masks)
+    torch.manual_seed(3)
+    second = BatchAugment()(images, masks)
+    assert all(torch.equal(a, b) for a, b in zip(first, second))
+    assert first[1].dtype == torch.uint8 and first[0].shape == images.shape
+
+
+@pytest.mark.parametrize("options", [{"flip_prob": 1.5}, {"brightness": -1}, {"contrast": 1.0}])
+def test_augment_rejects_out_of_range_options(options):
+    with pytest.raises(ValueError):
+        BatchAugment(**options)
+
+
+def test_random_batches_cover_every_case_once_per_pass_and_fill_small_subsets():
+    images = torch.arange(10.0).view(10, 1, 1, 1)
+    stream = iter(RandomBatches(images, images.clone(), batch_size=5, seed=0))
+    first_pass = torch.cat([next(stream)[0].flatten() for _ in range(2)])
+    assert sorted(first_pass.tolist()) == list(range(10))
+    tiny = next(iter(RandomBatches(images[:3], images[:3], batch_size=8, seed=0)))[0]
+    assert len(tiny) == 8 and set(tiny.flatten().tolist()) == {0.0, 1.0, 2.0}
+
+
+def test_random_batches_depend_only_on_the_seed():
+    images = torch.arange(20.0).view(20, 1, 1, 1)
+
+    def first_batch(seed):
+        return next(iter(RandomBatches(images, images, batch_size=6, seed=seed)))[0]
+
+    assert torch.equal(first_batch(1), first_batch(1))
+    assert not torch.equal(first_batch(1), first_batch(2))
+
+
+def test_in_order_batches_cover_all_cases_in_order():
+    images = torch.arange(7.0).view(7, 1, 1, 1)
+    batches = InOrder(images, images, batch_size=3)
+    assert len(batches) == 3
+    assert torch.cat([b[0] for b in batches]).flatten().tolist() == list(range(7))
+
+
+@pytest.mark.parametrize("spatial_dims", [2, 3])
+def test_unet_keeps_the_spatial_shape_and_gives_one_logit_channel(spatial_dims):
+    net = build_unet(spatial_dims, in_channels=2, depth=3)
+    out = net(torch.randn(1, 2, *(16,) * spatial_dims))
+    assert out.shape == (1, 1, *(16,) * spatial_dims)
+    assert net.channels == (16, 32, 64) and net.strides == (2, 2)
+
+
+def test_config_reports_every_bad_option_at_once():
+    config = SweepConfig("d", "o", fractions=(0, 0.5, 1.5), depths=(1, 4), image_size=20, test_fraction=1.0,
+                         device="tpu", train=TrainSettings(steps=0, batch_size=0))
+    problems = "\n".join(config.problems())
+    for expected in ("fraction 0 ", "fraction 1.5", "depth 1 ", "does not suit depth 4", "test fraction",
+                     "device 'tpu'", "steps must be", "batch size"):
+        assert expected in problems
+    assert SweepConfig("d", "o", image_size=64, depths=(3, 4)).problems() == []
+
+
+def test_size_problems_names_the_multiple_each_depth_needs():
+    assert size_problems((64, 64), (4, 5)) == []
+    (line,) = size_problems((48, 48), (4, 6))
+    assert "depth 6" in line and "multiple of 32" in line
+
+
+def test_config_round_trips_through_its_dictionary():
+    config = SweepConfig("data", "out", fractions=(0.5, 0.1), depths=(3,), seeds=(1, 0),
+                         train=TrainSettings(steps=7))
+    again = SweepConfig.from_dict(config.to_dict())
+    assert again == config and again.fractions == (0.1, 0.5) and again.seeds == (0, 1)
+
+
+def test_run_ids_change_with_the_protocol_and_cell_only():
+    key = {"name": "d", "cases": "abc", "shape": [3, 32, 32]}
+    base = SweepConfig("d", "out-a", image_size=32, train=TrainSettings(steps=10))
+    moved = SweepConfig("elsewhere", "out-b", image_size=32, device="cpu", train=TrainSettings(steps=10))
+    longer = SweepConfig("d", "out-a", image_size=32, train=TrainSettings(steps=20))
+    cell = Cell(0.5, 3, 0)
+    protocol = protocol_id(key, base.protocol())
+    assert run_id(protocol, cell) == run_id(protocol_id(key, moved.protocol()), cell)
+    assert run_id(protocol, cell) != run_id(protocol_id(key, longer.protocol()), cell)
+    assert run_id(protocol, cell) != run_id(protocol, Cell(0.5, 3, 1))
+    assert len(run_id(protocol, cell)) == 12
