@@ -6,6 +6,7 @@ problem on stderr and exit code 2, in one place (:class:`SamplecastGroup`), so n
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 
@@ -14,7 +15,9 @@ from rich.console import Console
 from rich.table import Table
 
 from samplecast import __version__
+from samplecast.demo import DemoSettings  # light: torch and matplotlib load when the demo runs
 from samplecast.errors import InputError
+from samplecast.train import config as train_config  # light: no torch or MONAI until a run starts
 
 
 class BadInput(click.ClickException):
@@ -85,6 +88,9 @@ def forecast_options(command):
         click.option("--cost-per-case", type=click.FloatRange(0), help="Cost of annotating one case."),
         click.option("--average-seeds", is_flag=True,
                      help="Treat the seeds of a configuration as replicates of one curve."),
+        click.option("--surrogate", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                     help="Surrogate weights from `samplecast surrogate train`, for --method lstm or ensemble "
+                          "(default: the weights shipped with samplecast)."),
     ]
     for option in reversed(options):
         command = option(command)
@@ -92,14 +98,24 @@ def forecast_options(command):
 
 
 def _plan(curves_path, method, target_dice, confidence, plateau_gain, pool_size, cost_per_case, average_seeds,
-          at=None):
+          surrogate, at=None):
     from samplecast.curves import load_curves
+    from samplecast.forecast.registry import LEARNED_METHODS, make_method
     from samplecast.plan import PlanOptions, plan_curves
 
+    factory = None
+    if surrogate is not None:
+        if method not in LEARNED_METHODS:
+            raise click.BadParameter(f"applies to --method {' or '.join(LEARNED_METHODS)}, not {method}",
+                                     param_hint="--surrogate")
+        from samplecast.forecast.surrogate import load_surrogate
+
+        weights = load_surrogate(surrogate)
+        factory = functools.partial(make_method, method, surrogate=weights)
     curves = load_curves(curves_path, average_seeds=average_seeds)
     options = PlanOptions(target_dice=target_dice, confidence=confidence, plateau_gain=plateau_gain,
                           pool_size=pool_size, cost_per_case=cost_per_case)
-    return plan_curves(curves, options, method, at=at)
+    return plan_curves(curves, options, method, at=at, factory=factory)
 
 
 @cli.command()
@@ -110,7 +126,7 @@ def _plan(curves_path, method, target_dice, confidence, plateau_gain, pool_size,
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, writable=True, path_type=Path),
               help="Also write the forecast and recommendation as JSON, for scripts.")
 def forecast(curves, at, method, target_dice, confidence, plateau_gain, pool_size, cost_per_case, average_seeds,
-             json_path):
+             surrogate, json_path):
     """Forecast Dice at larger training sets from a curves table (CSV with n_train and dice columns).
 
     Prints, per curve, quantiles of Dice at the requested sizes and the recommendation in words.
@@ -123,7 +139,7 @@ def forecast(curves, at, method, target_dice, confidence, plateau_gain, pool_siz
     if at is not None and any(n <= 0 for n in at):
         raise click.BadParameter("sizes must be positive", param_hint="--at")
     plans = _plan(curves, method, target_dice, confidence, plateau_gain, pool_size, cost_per_case, average_seeds,
-                  at=at)
+                  surrogate, at=at)
     console = Console()
     for plan in plans:
         fc = plan.forecast
@@ -230,9 +246,6 @@ def surrogate_train(corpus, output, epochs, lr, start, prior_curves, calibrate, 
     click.echo(f"Trained on {model.training['corpus']}; final pinball loss {model.training['final_train_loss']:.4f}.")
     click.echo(f"Wrote {output} and {output.with_suffix('.json')}"
                + ("" if held_out else " (intervals uncalibrated: pass --calibrate with held-out curves)"))
-
-
-from samplecast.train import config as train_config  # noqa: E402 - light: no torch or MONAI until a run starts
 
 
 @cli.command()
@@ -349,7 +362,7 @@ def sweep(data, out, fractions, depths, seeds, steps, batch_size, lr, val_every,
 @forecast_options
 @click.option("--title", help="Title of the report.  [default: 'How many cases to annotate: <dataset>']")
 def report(curves, output, method, target_dice, confidence, plateau_gain, pool_size, cost_per_case, average_seeds,
-           title):
+           surrogate, title):
     """Write the planner's PDF report for a curves table: the answer first, the learning curves with their
     forecast, the cases each target Dice needs, what more data buys, how far to trust it, and the inputs.
 
@@ -363,7 +376,7 @@ def report(curves, output, method, target_dice, confidence, plateau_gain, pool_s
     console = Console()
     with console.status("Forecasting the learning curves") as status:
         plans = _plan(curves, method, target_dice, confidence, plateau_gain, pool_size, cost_per_case,
-                      average_seeds)
+                      average_seeds, surrogate)
         write_report(plans, method, output, source=curves, title=title,
                      progress=lambda section: status.update(f"Writing the report: {section.lower()}"))
     for plan in plans:
@@ -371,9 +384,6 @@ def report(curves, output, method, target_dice, confidence, plateau_gain, pool_s
         for sentence in plan.recommendation.sentences():
             console.print(f"  {sentence}")
     console.print(f"Wrote {output}")
-
-
-from samplecast.demo import DemoSettings  # noqa: E402 - light: torch and matplotlib load when the demo runs
 
 
 @cli.command()
