@@ -108,7 +108,11 @@ def test_backtest_scores_every_method_and_cutoff(tmp_path):
     out = tmp_path / "bt.json"
     result = run("backtest", path, "--cutoffs", "0.1,0.5", "--methods", "last1,pow3", "--json", out)
     assert result.exit_code == 0, result.output
-    summary = json.loads(out.read_text())["summary"]
+    def strict(constant):
+        raise ValueError(f"{constant} is not JSON")
+
+    summary = json.loads(out.read_text(), parse_constant=strict)["summary"]  # last1 never reaches: null, not inf
+    assert any(r["needed_ratio"] is None for r in summary if r["method"] == "last1")
     assert {(r["method"], r["cutoff"]) for r in summary} == {(m, c) for m in ("last1", "pow3") for c in (0.1, 0.5)}
     pow3 = {r["cutoff"]: r for r in summary if r["method"] == "pow3"}
     last1 = {r["cutoff"]: r for r in summary if r["method"] == "last1"}

@@ -193,8 +193,10 @@ def backtest(curves, cutoffs, methods, json_path):
     console = Console()
     console.print(table)
     if json_path is not None:
-        document = {"summary": summary.to_dict(orient="records"), "forecasts": results.to_dict(orient="records")}
-        json_path.write_text(json.dumps(document, indent=2, default=str) + "\n")
+        # pandas writes NaN and infinite ratios (target never reached) as null: strict JSON for any reader
+        document = {"summary": json.loads(summary.to_json(orient="records")),
+                    "forecasts": json.loads(results.to_json(orient="records"))}
+        json_path.write_text(json.dumps(document, indent=2) + "\n")
         console.print(f"Wrote {json_path}")
 
 
