@@ -205,9 +205,10 @@ def _fmt_cost(value: float | None) -> str:
 
 @dataclass
 class CurvePlan:
-    """A curve's forecast and the recommendation read off it."""
+    """A curve's forecast, the planner's options, and the recommendation read off the forecast with them."""
 
     forecast: CurveForecast
+    options: PlanOptions
     recommendation: Recommendation
 
     def to_dict(self) -> dict:
@@ -228,7 +229,7 @@ def plan_curves(
     plans = []
     for curve in curves:
         forecast = forecast_curve(curve, method, at=at, pool_size=options.pool_size, factory=factory)
-        plans.append(CurvePlan(forecast, recommend(forecast.model, curve, options)))
+        plans.append(CurvePlan(forecast, options, recommend(forecast.model, curve, options)))
     return plans
 
 

@@ -13,7 +13,6 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from samplecast.plan import CurvePlan, PlanOptions
-from samplecast.report.tables import options_of
 
 #: Packages whose versions a report records.
 PACKAGES: tuple[str, ...] = ("samplecast", "numpy", "scipy", "pandas", "statsmodels", "torch", "matplotlib", "fpdf2")
@@ -69,7 +68,7 @@ def collect_provenance(plans: Sequence[CurvePlan], method: str, source: str | Pa
     return Provenance(
         source=str(source) if source is not None else None, sha256=digest,
         runs=int(sum(c.count.sum() for c in curves)), method=method,
-        options=options_of(plans[0].recommendation),
+        options=plans[0].options,
         average_seeds=all("seed" not in c.key for c in curves),
         created=created or datetime.now(timezone.utc), versions=package_versions(),
     )

@@ -18,19 +18,12 @@ import pandas as pd
 
 from samplecast.curves import Curve
 from samplecast.forecast.predict import DEFAULT_REACH
-from samplecast.plan import CurvePlan, PlanOptions, Recommendation, recommend
+from samplecast.plan import CurvePlan, recommend
 
 #: Offsets from the planner's target Dice tabulated around it.
 TARGET_OFFSETS: tuple[float, ...] = (-0.04, -0.02, 0.0, 0.02, 0.04)
 #: Dice levels tabulated when no target was given: evenly spaced from today's Dice to the forecast at the reach.
 UNTARGETED_LEVELS = 5
-
-
-def options_of(recommendation: Recommendation) -> PlanOptions:
-    """The planner's options a recommendation was made with (the horizon is re-derived per curve, as before)."""
-    r = recommendation
-    return PlanOptions(target_dice=r.target_dice, confidence=r.confidence, plateau_gain=r.plateau_gain,
-                       pool_size=r.pool_size, cost_per_case=r.cost_per_case)
 
 
 def short_labels(curves: Sequence[Curve]) -> list[str]:
@@ -79,7 +72,7 @@ def target_table(plan: CurvePlan, levels: Sequence[float]) -> pd.DataFrame:
     Columns: ``target_dice, n_needed, n_median, n_low, n_high, additional, cost`` (``None`` where a level is not
     reached within the search horizon, or no cost per case was given).
     """
-    options = options_of(plan.recommendation)
+    options = plan.options
     rows = []
     for level in levels:
         rec = recommend(plan.forecast.model, plan.forecast.curve, replace(options, target_dice=level))
