@@ -118,6 +118,14 @@ def _plan(curves_path, method, target_dice, confidence, plateau_gain, pool_size,
     return plan_curves(curves, options, method, at=at, factory=factory)
 
 
+def _print_answers(console: Console, plans) -> None:
+    """Each curve's label, then its recommendation in words (what `report` and `demo` print when done)."""
+    for plan in plans:
+        console.print(f"[bold]{plan.forecast.curve.label}[/bold]")
+        for sentence in plan.recommendation.sentences():
+            console.print(f"  {sentence}")
+
+
 @cli.command()
 @click.argument("curves", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--at", type=CommaList(int), help="Sizes to forecast, e.g. 500,1000,2000 "
@@ -381,10 +389,7 @@ def report(curves, output, method, target_dice, confidence, plateau_gain, pool_s
                       average_seeds, surrogate)
         write_report(plans, method, output, source=curves, title=title,
                      progress=lambda section: status.update(f"Writing the report: {section.lower()}"))
-    for plan in plans:
-        console.print(f"[bold]{plan.forecast.curve.label}[/bold]")
-        for sentence in plan.recommendation.sentences():
-            console.print(f"  {sentence}")
+    _print_answers(console, plans)
     console.print(f"Wrote {output}")
 
 
@@ -419,10 +424,7 @@ def demo(out, cases, steps):
 
         result = run_demo(out, settings, progress=on_progress)
     console = Console()
-    for plan in result.plans:
-        console.print(f"[bold]{plan.forecast.curve.label}[/bold]")
-        for sentence in plan.recommendation.sentences():
-            console.print(f"  {sentence}")
+    _print_answers(console, result.plans)
     console.print(f"Done in {result.wall_s:.0f} s.\n  curves: {result.curves}\n  report: {result.report}")
 
 
