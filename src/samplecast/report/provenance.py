@@ -9,9 +9,9 @@ import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+from samplecast.versions import package_versions as installed_versions
 from samplecast.plan import CurvePlan, PlanOptions
 
 #: Packages whose versions a report records.
@@ -76,10 +76,5 @@ def collect_provenance(plans: Sequence[CurvePlan], method: str, source: str | Pa
 
 def package_versions() -> dict[str, str]:
     """Installed versions of :data:`PACKAGES` and of Python."""
-    found = {"python": platform.python_version()}
-    for name in PACKAGES:
-        try:
-            found[name] = version(name)
-        except PackageNotFoundError:
-            found[name] = "not installed"
-    return found
+    installed = installed_versions(PACKAGES)
+    return {"python": platform.python_version(), **{k: v or "not installed" for k, v in installed.items()}}

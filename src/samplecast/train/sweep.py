@@ -15,13 +15,13 @@ import platform
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 import pandas as pd
 import torch
 
 from samplecast.data.splits import write_case_lists
+from samplecast.versions import package_versions
 from samplecast.train.config import Cell, SweepConfig, run_id
 from samplecast.train.engines import make_engine
 from samplecast.train.execute import SweepData, load_sweep_data
@@ -104,12 +104,7 @@ def environment(device: str) -> dict[str, Any]:
     ``device`` is where runs train: ``cpu`` or ``cuda`` in this process, or e.g. ``cluster:auto`` when each run
     picks its device on a cluster node (each run's record names its own device and precision).
     """
-    packages = {}
-    for name in ("samplecast", "torch", "monai", "lightning", "numpy", "pandas", "submitit"):
-        try:
-            packages[name] = version(name)
-        except PackageNotFoundError:
-            packages[name] = None
+    packages = package_versions(("samplecast", "torch", "monai", "lightning", "numpy", "pandas", "submitit"))
     machine = {"python": sys.version.split()[0], "platform": platform.platform(), "cpu_count": os.cpu_count(),
                "torch_threads": torch.get_num_threads(), "device": device}
     if device in ("cpu", "cuda"):
