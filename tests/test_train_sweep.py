@@ -170,6 +170,12 @@ def test_submitit_engine_runs_the_grid_as_a_local_job_array(polyps, finished, tm
     assert _sweep(config)[1][-1].total == 0
 
 
+def test_worker_processes_train_the_same_runs_as_this_process(polyps, finished, tmp_path):
+    table, states = _sweep(_config(polyps, tmp_path / "workers", workers=2))
+    assert states[-1].done == 2 and states[-1].failed == 0
+    assert table["dice"].tolist() == finished[1]["dice"].tolist()  # the same seeds give the same runs
+
+
 def test_cli_sweep_trains_and_prints_the_table(polyps, tmp_path):
     result = CliRunner().invoke(cli, ["sweep", str(polyps), "--out", str(tmp_path / "cli"), "--fractions", "0.5,1",
                                       "--depths", "2", "--steps", "2", "--batch-size", "4", "--image-size", "32",

@@ -131,7 +131,9 @@ class SweepConfig:
         split_seed: seed of the fixed test/validation split (the same for every run of a dataset).
         format, label: passed to the dataset loader (layout, and which label is the foreground).
         device: ``auto`` (CUDA when available), ``cpu`` or ``cuda``.
-        engine: ``local`` (runs in this process, one after another) or ``submitit`` (a SLURM job array).
+        engine: ``local`` (runs on this machine) or ``submitit`` (a SLURM job array).
+        workers: ``engine="local"``: runs trained at once, each in its own process sharing the device (small U-Nets
+            leave most of a GPU idle, so several at once raise throughput); 1 trains in this process.
         train: the per-run training protocol.
         submitit: options for ``engine="submitit"``.
 
@@ -153,6 +155,7 @@ class SweepConfig:
     label: str | None = None
     device: str = "auto"
     engine: str = "local"
+    workers: int = 1
     train: TrainSettings = field(default_factory=TrainSettings)
     submitit: SubmititOptions = field(default_factory=SubmititOptions)
 
@@ -193,6 +196,8 @@ class SweepConfig:
             found.append(f"device {self.device!r} is not one of {', '.join(DEVICES)}")
         if self.engine not in ENGINES:
             found.append(f"engine {self.engine!r} is not one of {', '.join(ENGINES)}")
+        if self.workers < 1:
+            found.append(f"workers must be at least 1, got {self.workers}")
         return found + self.train.problems()
 
     def protocol(self) -> dict[str, Any]:

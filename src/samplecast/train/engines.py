@@ -1,4 +1,5 @@
-"""Where the runs of a sweep execute: in this process one after another, or as a SLURM job array through submitit.
+"""Where the runs of a sweep execute: on this machine (in this process, or in several worker processes sharing the
+device), or as a SLURM job array through submitit.
 
 An engine takes the cells still to run and yields each finished run's record as it arrives; every run stores its
 own record (``runs/<run_id>.json``) the moment it ends, so stopping the sweep at any time loses at most the runs
@@ -8,8 +9,11 @@ in flight.
 from __future__ import annotations
 
 import gc
+import multiprocessing
+import os
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -45,6 +49,9 @@ class LocalEngine:
 
     def run(self, config: SweepConfig, data: SweepData, cells: list[Cell],
             on_step: CellStepCallback | None = None) -> Iterator[dict[str, Any]]:
+        if config.workers > 1 and len(cells) > 1:
+            yield from _run_in_workers(config, cells)
+            return
         device = resolve_device(config.device)
         on_device = data.to(device)
         try:
@@ -56,6 +63,48 @@ class LocalEngine:
             gc.collect()
             if device == "cuda":
                 torch.cuda.empty_cache()
+
+
+#: The dataset of the sweep a worker process serves, loaded once per process by :func:`_start_worker`.
+_WORKER: dict[str, Any] = {}
+
+
+def _start_worker(config: dict[str, Any], threads: int) -> None:
+    torch.set_num_threads(threads)
+    sweep = SweepConfig.from_dict(config)
+    device = resolve_device(sweep.device)
+    _WORKER.update(config=sweep, device=device, data=load_sweep_data(sweep).to(device))
+
+
+def _train_in_worker(cell: Cell) -> dict[str, Any]:
+    return run_cell(_WORKER["config"], _WORKER["data"], cell, device=_WORKER["device"])
+
+
+def _run_in_workers(config: SweepConfig, cells: list[Cell]) -> Iterator[dict[str, Any]]:
+    """Train ``cells`` in ``config.workers`` fresh processes sharing the device; each loads the cached dataset once.
+
+    CPU threads are split between the workers so they do not oversubscribe the cores. A run that raises is reported
+    at the end (:class:`SweepIncomplete`) and the others go on; stopping the sweep cancels the runs not yet started.
+    """
+    workers = min(config.workers, len(cells))
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    failures = []
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_start_worker,
+                             initargs=(config.to_dict(), threads)) as pool:
+        pending: dict[Future, Cell] = {pool.submit(_train_in_worker, cell): cell for cell in cells}
+        try:
+            while pending:
+                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    cell = pending.pop(future)
+                    try:
+                        yield future.result()
+                    except Exception as exc:  # noqa: BLE001 - one run's error is reported, the others go on
+                        failures.append(f"{cell.label}: {type(exc).__name__}: {exc}".strip())
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+    if failures:
+        raise SweepIncomplete(failures)
 
 
 class SubmititEngine:
