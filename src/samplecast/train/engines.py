@@ -21,7 +21,7 @@ import submitit
 import torch
 
 from samplecast.train.config import Cell, SubmititOptions, SweepConfig
-from samplecast.train.execute import SweepData, run_cell, run_cell_job
+from samplecast.train.execute import SweepData, load_sweep_data, run_cell, run_cell_job
 from samplecast.train.runner import resolve_device
 
 #: Called as ``on_step(cell, step, total_steps)`` while a cell trains (in-process engines only).
