@@ -21,14 +21,29 @@ ROOT = Path(__file__).resolve().parents[1]
 #: Real segmentation curves with the file each comes from; a dataset is missing until its sweep has been run.
 REAL_DATASETS: dict[str, Path] = {
     "kvasir-reference": ROOT / "data" / "kvasir_reference_curves.csv",
+    "kvasir-h100": ROOT / "data" / "kvasir_h100_curves.csv",
     "kvasir64-cpu": ROOT / "data" / "kvasir64_cpu_curves.csv",
+    "la2018-h100": ROOT / "data" / "la2018_h100_curves.csv",
     "la2018-cpu": ROOT / "data" / "la2018_cpu_curves.csv",
+}
+#: The images each real dataset was measured on: curves of the same images are held out together, so nothing
+#: learned from Kvasir-SEG at 64 px is scored on Kvasir-SEG at 256 px.
+IMAGES: dict[str, str] = {
+    "kvasir-reference": "kvasir-seg", "kvasir-h100": "kvasir-seg", "kvasir64-cpu": "kvasir-seg",
+    "la2018-h100": "la2018", "la2018-cpu": "la2018",
 }
 
 
 def real_curves() -> dict[str, list[Curve]]:
-    """The real segmentation curves available, by dataset (seeds of one configuration averaged)."""
-    return {name: load_curves(path, average_seeds=True) for name, path in REAL_DATASETS.items() if path.exists()}
+    """The real segmentation curves available, by dataset: one curve per (configuration, seed), since a planner
+    forecasts from the sweep of one seed as often as from an average."""
+    return {name: load_curves(path) for name, path in REAL_DATASETS.items() if path.exists()}
+
+
+def without_images_of(corpus: dict[str, list[Curve]], held_out: str) -> dict[str, list[Curve]]:
+    """``corpus`` without every source measured on the images of ``held_out`` (or without ``held_out`` itself)."""
+    images = IMAGES.get(held_out, held_out)
+    return {name: curves for name, curves in corpus.items() if IMAGES.get(name, name) != images}
 
 
 def lcdb_curves(max_curves: int | None = None, seed: int = 0) -> list[Curve]:

@@ -9,7 +9,8 @@ their largest size (prefixes of at least 3 points) and each method forecasts the
 
 Nothing scored is learned from: the LSTM is trained on synthetic curves only; its conformal calibration and the
 ensemble's weights are learned, for each held-out set, on the stacking corpus (``corpora.stacking_corpus``: real
-segmentation datasets, an LCDB sample from other OpenML data sets, other synthetic curves) without that set's source.
+segmentation datasets, an LCDB sample from other OpenML data sets, other synthetic curves) without that set's source
+(for a real dataset: without every dataset measured on the same images).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import pandas as pd
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from corpora import lcdb_split, real_curves, stacking_corpus  # noqa: E402
+from corpora import lcdb_split, real_curves, stacking_corpus, without_images_of  # noqa: E402
 from stacking import PARAMETRIC, fit_stack, lstm_results, parametric_results  # noqa: E402
 
 from samplecast.forecast.backtest import DEFAULT_CUTOFFS, backtest, conformalize, summarize  # noqa: E402
@@ -81,7 +82,7 @@ def score(args: argparse.Namespace) -> pd.DataFrame:
 
     tables = []
     for name, curves in held_out.items():
-        corpus = {k: v for k, v in stack_pool.items() if k != sources.get(name, name)}
+        corpus = without_images_of(stack_pool, sources.get(name, name))
         calibrated, weights = fit_stack(corpus, raw)
         members = pd.concat([parametric_results(_slug(name), curves, ("last1", *PARAMETRIC)),
                              lstm_results(curves, calibrated)], ignore_index=True)

@@ -96,10 +96,10 @@ def test_unet_keeps_the_spatial_shape_and_gives_one_logit_channel(spatial_dims):
 
 def test_config_reports_every_bad_option_at_once():
     config = SweepConfig("d", "o", fractions=(0, 0.5, 1.5), depths=(1, 4), image_size=20, test_fraction=1.0,
-                         device="tpu", train=TrainSettings(steps=0, batch_size=0))
+                         device="tpu", workers=0, train=TrainSettings(steps=0, batch_size=0))
     problems = "\n".join(config.problems())
     for expected in ("fraction 0 ", "fraction 1.5", "depth 1 ", "does not suit depth 4", "test fraction",
-                     "device 'tpu'", "steps must be", "batch size"):
+                     "device 'tpu'", "workers must be", "steps must be", "batch size"):
         assert expected in problems
     assert SweepConfig("d", "o", image_size=64, depths=(3, 4)).problems() == []
 
