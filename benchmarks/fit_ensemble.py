@@ -2,8 +2,7 @@
 
     nice python benchmarks/fit_ensemble.py
 
-The stacking corpus (``corpora.stacking_corpus``) is every real segmentation dataset in ``data/``, an LCDB sample
-from OpenML data sets that ``forecast_accuracy.py`` never scores, and synthetic prior curves; each source weighs the
+The stacking corpus (``corpora.stacking_corpus``) is every real segmentation dataset in ``data/``, each weighing the
 same. Rewrites the calibration in ``assets/surrogate.json`` and writes ``assets/ensemble.json``.
 """
 
@@ -25,11 +24,9 @@ from samplecast.forecast.surrogate import load_surrogate, save_surrogate, shippe
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--lcdb-curves", type=int, default=25)
-    parser.add_argument("--prior-curves", type=int, default=25)
-    args = parser.parse_args()
+    parser.parse_args()
     raw = load_surrogate().with_calibration(None)
-    calibrated, weights = fit_stack(stacking_corpus(args.lcdb_curves, args.prior_curves), raw)
+    calibrated, weights = fit_stack(stacking_corpus(), raw)
     calibrated.training["calibrated_on"] = weights.source
     save_surrogate(calibrated, shipped_weights())
     weights.save(shipped_weights_path())

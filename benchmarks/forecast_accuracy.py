@@ -8,9 +8,8 @@ curves (the distribution the surrogate was trained on, as a ceiling). Complete c
 their largest size (prefixes of at least 3 points) and each method forecasts the largest size.
 
 Nothing scored is learned from: the LSTM is trained on synthetic curves only; its conformal calibration and the
-ensemble's weights are learned, for each held-out set, on the stacking corpus (``corpora.stacking_corpus``: real
-segmentation datasets, an LCDB sample from other OpenML data sets, other synthetic curves) without that set's source
-(for a real dataset: without every dataset measured on the same images).
+ensemble's weights are learned, for each held-out set, on the real segmentation datasets (``corpora.stacking_corpus``)
+measured on other images (Kvasir-SEG curves are scored with weights learned on LA-2018 curves, and the reverse).
 """
 
 from __future__ import annotations
@@ -70,8 +69,7 @@ def score(args: argparse.Namespace) -> pd.DataFrame:
     lcdb_test, _ = lcdb_split(args.lcdb_curves)
     prior_test = sample_prior(args.prior_curves, seed=777_777).curves("prior")
     held_out = {**real, "lcdb (classification)": lcdb_test, "prior (synthetic)": prior_test}
-    stack_pool = stacking_corpus(args.lcdb_curves, args.prior_curves)
-    sources = {"lcdb (classification)": "lcdb-stacking", "prior (synthetic)": "prior-stacking"}
+    stack_pool = stacking_corpus()
 
     lcpfn = None
     if args.lcpfn is not None:
@@ -82,7 +80,7 @@ def score(args: argparse.Namespace) -> pd.DataFrame:
 
     tables = []
     for name, curves in held_out.items():
-        corpus = without_images_of(stack_pool, sources.get(name, name))
+        corpus = without_images_of(stack_pool, name)
         calibrated, weights = fit_stack(corpus, raw)
         members = pd.concat([parametric_results(_slug(name), curves, ("last1", *PARAMETRIC)),
                              lstm_results(curves, calibrated)], ignore_index=True)

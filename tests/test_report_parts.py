@@ -9,6 +9,7 @@ from pypdf import PdfReader
 
 from samplecast.curves import Curve
 from samplecast.errors import InputError
+from samplecast.forecast.registry import DEFAULT_METHOD
 from samplecast.plan import PlanOptions, plan_curves
 from samplecast.report import BacktestSummary, summarize_backtest, write_report
 from samplecast.report.figures import learning_curves_figure, marginal_value_figure
@@ -104,8 +105,8 @@ def test_backtest_summary_round_trip(tmp_path):
 
 def test_shipped_backtest_summary_covers_the_default_method():
     summary = BacktestSummary.load()
-    rows = summary.for_method("average")
-    assert len(rows) >= 1 and summary.source["curves"] == "data/kvasir_reference_curves.csv"
+    rows = summary.for_method(DEFAULT_METHOD)
+    assert len(rows) >= 1 and summary.source["curves"] == "data/kvasir_h100_curves.csv"
     assert ((rows["coverage80"] >= 0) & (rows["coverage80"] <= 1)).all()
 
 

@@ -146,12 +146,16 @@ class IntervalCalibration:
 def _conformal_factor(levels: Sequence[float], values: np.ndarray, truth: np.ndarray, coverage: float,
                       weight: np.ndarray) -> float:
     """The split-conformal stretch of the central ``coverage`` interval around the median: the weighted
-    ``coverage * (m + 1) / m`` quantile of the scores (the finite-sample correction of split conformal)."""
+    ``coverage`` quantile of the scores.
+
+    Without split conformal's finite-sample correction (the ``coverage * (m + 1) / m`` quantile), which guarantees
+    *at least* the coverage: with the few dozen held-out forecasts real curves give, it added 5-10 points of coverage
+    on held-out datasets, and planners are better served by intervals that hold the truth about as often as they say.
+    """
     bounds = interpolate_levels(levels, values, [(1 - coverage) / 2, 0.5, (1 + coverage) / 2])
     lo, mid, hi = bounds[:, 0], bounds[:, 1], bounds[:, 2]
     score = np.maximum((mid - truth) / np.maximum(mid - lo, 1e-6), (truth - mid) / np.maximum(hi - mid, 1e-6))
     order = np.argsort(score)
     cumulative = np.cumsum(weight[order]) / weight.sum()
-    level = min(coverage * (truth.size + 1) / truth.size, 1.0)
-    rank = min(int(np.searchsorted(cumulative, level - 1e-12)), truth.size - 1)
+    rank = min(int(np.searchsorted(cumulative, coverage - 1e-12)), truth.size - 1)
     return float(max(score[order][rank], 0.0))

@@ -1,4 +1,4 @@
-"""The ``ensemble`` method: the LSTM surrogate and the parametric families, stacked with weights learned by backtest.
+"""The ``ensemble`` method: the LSTM surrogate and parametric families, stacked with weights learned by backtest.
 
 Each member forecasts quantiles; the ensemble averages them level by level (quantile averaging) with weights that
 depend on how far it extrapolates (``log(n_query / n_last)``: learned per bin, interpolated between bins), then
@@ -8,7 +8,7 @@ simplex that minimise the mean pinball loss of the stacked forecast at the final
 that simplex, so on the curves it was learned on, bin by bin, the stack is never worse than its best member.
 
 The shipped weights are ``samplecast/assets/ensemble.json``, learned by ``benchmarks/fit_ensemble.py`` on the real
-segmentation curves in ``data/``, LCDB classification curves and synthetic curves, each source weighing the same.
+segmentation curves in ``data/`` (Kvasir-SEG and LA-2018 sweeps), each dataset weighing the same.
 
 Example:
     >>> from samplecast.forecast.ensemble import EnsembleForecaster
@@ -38,8 +38,10 @@ from samplecast.forecast.parametric import make_family
 from samplecast.forecast.predict import quantile_name
 from samplecast.forecast.surrogate import MIN_POINTS, LSTMForecaster, Surrogate
 
-#: Members stacked by default: the surrogate and the bounded, saturating families.
-ENSEMBLE_MEMBERS: tuple[str, ...] = ("lstm", "pow3", "pow4", "mmf4", "wbl4", "exp3")
+#: Members stacked by default: the surrogate and ``pow3``, the family that forecasts real segmentation curves best.
+#: Stacking the other saturating families as well made held-out forecasts worse at the 20-30% cutoffs
+#: (``benchmarks/forecast_accuracy.md``): with a few dozen real curves to learn from, every extra weight is noise.
+ENSEMBLE_MEMBERS: tuple[str, ...] = ("lstm", "pow3")
 #: Pull of the weights' logits towards each other: a tie-breaker that keeps the optimum finite (pinball losses are
 #: about 0.01, so this costs about 1% of the loss for a member weighted e^3 times another).
 DEFAULT_PENALTY = 1e-5

@@ -35,7 +35,7 @@ METHODS: dict[str, Callable[..., CurveForecaster]] = {
 }
 
 #: The method used when none is asked for.
-DEFAULT_METHOD = "average"
+DEFAULT_METHOD = "ensemble"
 
 
 def make_method(name: str, surrogate=None) -> CurveForecaster:
