@@ -50,14 +50,14 @@ for curve in curves:
 
 Every forecaster follows one interface, like a scikit-learn estimator: `fit_curve(curve)` learns, and
 `predict_quantiles(n, levels)` gives quantiles of Dice at any sizes. `forecast_curve` fits a method by name and
-tabulates the standard quantiles on a doubling grid up to the pool size. The default method, `average`, mixes
-several saturating curve families, weighted by how well each predicted the curve's last point."""),
+tabulates the standard quantiles on a doubling grid up to the pool size. The default method, `ensemble`, stacks the
+shipped LSTM surrogate and the `pow3` power law with weights learned on backtests of real segmentation sweeps."""),
     ("code", """from samplecast.forecast.predict import forecast_curve
-from samplecast.forecast.registry import METHODS
+from samplecast.forecast.registry import DEFAULT_METHOD, METHODS
 
-print("methods:", ", ".join(METHODS))
+print("methods:", ", ".join(METHODS), "| default:", DEFAULT_METHOD)
 depth5 = curves[1]
-fc = forecast_curve(depth5, "average", pool_size=3000)
+fc = forecast_curve(depth5, DEFAULT_METHOD, pool_size=3000)
 pd.DataFrame(fc.records()).set_index("n")"""),
     ("md", """The fitted model answers any other question too, e.g. the 80% interval of Dice at 1,500 cases:"""),
     ("code", """q10, q50, q90 = fc.model.predict_quantiles([1500], (0.1, 0.5, 0.9))[0]
@@ -80,7 +80,7 @@ for sentence in rec.sentences():
 which configuration is the cheaper way to the target."""),
     ("code", """from samplecast.plan import plan_curves
 
-plans = plan_curves(curves, options, "average")
+plans = plan_curves(curves, options, DEFAULT_METHOD)
 pd.DataFrame([
     {"curve": p.forecast.curve.label, "Dice now": p.forecast.curve.dice[-1],
      "n for Dice 0.80": p.recommendation.n_for_target, "80% range": p.recommendation.n_target_range,
@@ -119,11 +119,11 @@ learning_curves_figure(plans)"""),
     ("md", """## 6. How wrong has the forecaster been?
 
 A backtest cuts complete curves short, forecasts the largest size from the part kept, and scores the forecast
-against the measurement. The same numbers, computed on these curves by `benchmarks/backtest_summary.py`, ship with
-the package and appear in every report."""),
+against the measurement. The package ships such a table, computed by `benchmarks/backtest_summary.py` on the H100
+Kvasir-SEG sweep in `data/`, and every report quotes it."""),
     ("code", """from samplecast.forecast.backtest import backtest, summarize
 
-results = backtest(curves, ["last1", "pow3", "average"], cutoffs=[0.2, 0.5])
+results = backtest(curves, ["last1", "pow3", DEFAULT_METHOD], cutoffs=[0.2, 0.5])
 summarize(results).round(3)"""),
     ("md", """## 7. The report
 
@@ -135,7 +135,7 @@ from pypdf import PdfReader
 
 from samplecast.report import write_report
 
-path = write_report(plans, "average", Path(tempfile.mkdtemp()) / "kvasir_report.pdf", source=CURVES)
+path = write_report(plans, DEFAULT_METHOD, Path(tempfile.mkdtemp()) / "kvasir_report.pdf", source=CURVES)
 print(f"{path.name}: {len(PdfReader(path).pages)} pages")"""),
 ]
 
