@@ -16,10 +16,11 @@ from samplecast.curves import MIN_SIZES, Curve
 from samplecast.errors import InputError
 from samplecast.forecast.base import QUANTILES, CurveForecaster
 from samplecast.forecast.predict import quantile_name
-from samplecast.forecast.registry import make_method
+from samplecast.forecast.registry import DEFAULT_METHOD, make_method
 
 DEFAULT_CUTOFFS: tuple[float, ...] = (0.1, 0.2, 0.3, 0.5)
-DEFAULT_METHODS: tuple[str, ...] = ("last1", "pow3", "pow4", "mmf4", "wbl4", "exp3", "average")
+#: The flat baseline, the classical saturating families and the default method.
+DEFAULT_METHODS: tuple[str, ...] = ("last1", "pow3", "pow4", "mmf4", "wbl4", "exp3", DEFAULT_METHOD)
 _TOLERANCE = 1e-9
 #: How far beyond the largest size the data-needed search looks, as a multiple of it.
 NEEDED_REACH = 64.0
