@@ -3,7 +3,7 @@ far to trust a forecast, and the PDF that puts them together (fpdf2).
 
 Example:
     >>> from samplecast.report import write_report
-    >>> write_report(plans, "average", "report.pdf", source="curves.csv")  # doctest: +SKIP
+    >>> write_report(plans, "ensemble", "report.pdf", source="curves.csv")  # doctest: +SKIP
 """
 
 from samplecast.report.pdf import SECTIONS, default_title, write_report

@@ -6,7 +6,7 @@ so the report and the JSON agree.
 
 Example:
     >>> plans = plan_curves(load_curves("curves.csv"), PlanOptions(target_dice=0.8, pool_size=2000))  # doctest: +SKIP
-    >>> write_report(plans, "average", "report.pdf", source="curves.csv")                             # doctest: +SKIP
+    >>> write_report(plans, "ensemble", "report.pdf", source="curves.csv")                             # doctest: +SKIP
 """
 
 from __future__ import annotations
