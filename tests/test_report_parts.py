@@ -1,13 +1,15 @@
 """The report's parts: tables read off `recommend`, the backtest summary file, figures, and a method the shipped
 backtest does not cover."""
 
+import hashlib
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 from pypdf import PdfReader
 
-from samplecast.curves import Curve
+from samplecast.curves import Curve, load_curves
 from samplecast.errors import InputError
 from samplecast.forecast.registry import DEFAULT_METHOD
 from samplecast.plan import PlanOptions, plan_curves
@@ -108,6 +110,18 @@ def test_shipped_backtest_summary_covers_the_default_method():
     rows = summary.for_method(DEFAULT_METHOD)
     assert len(rows) >= 1 and summary.source["curves"] == "data/kvasir_h100_curves.csv"
     assert ((rows["coverage80"] >= 0) & (rows["coverage80"] <= 1)).all()
+
+
+def test_shipped_backtest_summary_reproduces_from_its_committed_curves():
+    summary = BacktestSummary.load()
+    curves_csv = Path(__file__).resolve().parents[1] / summary.source["curves"]
+    assert hashlib.sha256(curves_csv.read_bytes()).hexdigest() == summary.source["curves_sha256"]
+    methods = ["pow3", "lstm", DEFAULT_METHOD]
+    again = summarize_backtest(load_curves(curves_csv), methods, [0.5]).rows.set_index("method")
+    shipped = summary.rows[(summary.rows["cutoff"] == 0.5) & summary.rows["method"].isin(methods)].set_index("method")
+    assert sorted(again.index) == sorted(shipped.index)
+    for column in ("curves", "mae", "bias", "coverage80", "coverage90", "width80"):
+        assert np.allclose(again.loc[shipped.index, column].astype(float), shipped[column].astype(float), atol=1e-4)
 
 
 def test_bad_backtest_summary_lists_every_problem(tmp_path):
