@@ -25,7 +25,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from corpora import lcdb_split, real_curves, stacking_corpus, without_images_of  # noqa: E402
-from stacking import PARAMETRIC, fit_stack, lstm_results, parametric_results  # noqa: E402
+from stacking import PARAMETRIC, fine_tune, fit_stack, lstm_results, parametric_results  # noqa: E402
 
 from samplecast.forecast.backtest import DEFAULT_CUTOFFS, backtest, conformalize, summarize  # noqa: E402
 from samplecast.forecast.ensemble import EnsembleForecaster  # noqa: E402
@@ -45,6 +45,8 @@ def main() -> None:
     parser.add_argument("--lcpfn", type=Path, default=None, help="LC-PFN trained by lcpfn_baseline.py")
     parser.add_argument("--lcdb-curves", type=int, default=25)
     parser.add_argument("--prior-curves", type=int, default=25)
+    parser.add_argument("--fine-tune-epochs", type=int, default=0,
+                        help="fine-tune the LSTM on the real curves of other images before calibrating (0: off)")
     parser.add_argument("--scores", type=Path, default=None,
                         help="re-write the report from a saved forecast_accuracy.csv instead of scoring again")
     parser.add_argument("-o", "--output", type=Path, default=HERE / "forecast_accuracy.md")
@@ -81,12 +83,13 @@ def score(args: argparse.Namespace) -> pd.DataFrame:
     tables = []
     for name, curves in held_out.items():
         corpus = without_images_of(stack_pool, name)
-        calibrated, weights = fit_stack(corpus, raw)
+        tuned = fine_tune(raw, corpus, args.fine_tune_epochs)
+        calibrated, weights = fit_stack(corpus, tuned)
         members = pd.concat([parametric_results(_slug(name), curves, ("last1", *PARAMETRIC)),
                              lstm_results(curves, calibrated)], ignore_index=True)
         ensemble = backtest(curves, ("ensemble",), DEFAULT_CUTOFFS,
                             factories={"ensemble": lambda: EnsembleForecaster(weights, calibrated)})
-        parts = [members, lstm_results(curves, raw, method="lstm (raw)"), ensemble]
+        parts = [members, lstm_results(curves, tuned, method="lstm (raw)"), ensemble]
         if lcpfn is not None:
             parts.append(backtest(curves, ("lcpfn",), DEFAULT_CUTOFFS,
                                   factories={"lcpfn": lambda: LCPFNForecaster(lcpfn)}))

@@ -15,7 +15,9 @@ import pandas as pd
 from samplecast.curves import Curve
 from samplecast.forecast.backtest import DEFAULT_CUTOFFS, backtest
 from samplecast.forecast.ensemble import ENSEMBLE_MEMBERS, StackingWeights
-from samplecast.forecast.surrogate import LSTMForecaster, Surrogate, calibrate_surrogate
+from samplecast.forecast.surrogate import (
+    LSTMForecaster, Surrogate, TrainingConfig, calibrate_surrogate, train_on_curves,
+)
 
 CACHE = Path(__file__).resolve().parent / "cache"
 #: The parametric families every backtest scores (the ensemble stacks those of ``ENSEMBLE_MEMBERS``).
@@ -52,3 +54,12 @@ def fit_stack(corpus: dict[str, list[Curve]], raw: Surrogate) -> tuple[Surrogate
     weights = StackingWeights.fit(results, ENSEMBLE_MEMBERS, balance="corpus", source=", ".join(
         f"{name} ({len(cs)} curves)" for name, cs in corpus.items()))
     return calibrated, weights
+
+
+def fine_tune(raw: Surrogate, corpus: dict[str, list[Curve]], epochs: int) -> Surrogate:
+    """``raw`` fine-tuned on every curve of ``corpus``, mixed with 20 k prior curves so it keeps what it learned
+    (:func:`samplecast.forecast.surrogate.train_on_curves`); ``raw`` itself when ``epochs`` is 0."""
+    if epochs <= 0:
+        return raw
+    curves = [c for cs in corpus.values() for c in cs]
+    return train_on_curves(curves, start=raw, settings=TrainingConfig(epochs=epochs, lr=1e-3), prior_curves=20_000)
