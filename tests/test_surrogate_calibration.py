@@ -89,6 +89,14 @@ def test_apply_keeps_the_median_and_the_order_and_the_unit_interval():
         cal.apply((0.1, 0.9), q[:, [1, 5]], np.array([0.1, 2.0]))
 
 
+def test_factors_fade_to_one_at_the_last_observed_size():
+    cal = IntervalCalibration((0.8,), (1.0,), ((3.0,), (3.0,)), (10, 10))  # full factor from log ratio 0.5 on
+    q = gaussian_quantiles(np.full(4, 0.7), 0.05)
+    out = cal.apply(LEVELS, q, np.array([-0.5, 0.0, 0.25, 0.5]))
+    width, raw = out[:, 5] - out[:, 1], q[0, 5] - q[0, 1]
+    np.testing.assert_allclose(width, [raw, raw, 2.0 * raw, 3.0 * raw])
+
+
 def test_round_trips_through_a_plain_dict():
     cal = IntervalCalibration((0.5, 0.8, 0.9), (0.9, 1.9), ((1.0, 1.1, 1.2),) * 3, (4, 5, 6))
     assert IntervalCalibration.from_dict(cal.to_dict()) == cal

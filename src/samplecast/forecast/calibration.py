@@ -3,7 +3,9 @@
 A forecaster's quantiles can be too narrow (or too wide) on real curves. :class:`IntervalCalibration` stretches each
 quantile's distance from the median by a factor learned on held-out forecasts (split conformal prediction, as in
 conformalized quantile regression), separately for short and long extrapolations, so the central 80% interval holds
-the truth about 80% of the time at each distance.
+the truth about 80% of the time at each distance. The factors are learned on forecasts beyond the observed sizes;
+they fade to 1 at the largest observed size (and below it), where a forecaster's own intervals come from the very
+points it was fitted to.
 
 Example:
     >>> import numpy as np
@@ -125,11 +127,20 @@ class IntervalCalibration:
         if centre is None:
             raise ValueError("calibration needs the 0.5 level among the quantiles")
         values = np.asarray(values, dtype=float)
+        log_ratio = np.atleast_1d(np.asarray(log_ratio, dtype=float))
         factors = across_bins(log_ratio, self.edges, np.asarray(self.factors))  # (m, C)
+        fade = np.clip(log_ratio / self.full_from, 0.0, 1.0)[:, None]  # 0 at the last observed size
+        factors = 1.0 + fade * (factors - 1.0)
         coverage = np.abs(1.0 - 2.0 * levels)
         per_level = np.stack([np.array([np.interp(c, self.coverages, row) for c in coverage]) for row in factors])
         median = values[:, [centre]]
         return tidy_quantiles(median + per_level * (values - median))
+
+    @property
+    def full_from(self) -> float:
+        """The ``log(n_query / n_last)`` from which the factors apply in full: the centre of the nearest bin (half
+        its upper edge), or ``log 2`` without bins; nearer queries get factors faded linearly towards 1."""
+        return self.edges[0] / 2 if self.edges else float(np.log(2.0))
 
     def to_dict(self) -> dict:
         """Plain-JSON form, as stored beside the surrogate's weights."""

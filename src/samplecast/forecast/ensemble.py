@@ -86,10 +86,11 @@ class StackingWeights:
         weights = tuple(tuple(_simplex_weights(values[bins == b], truth[bins == b], case_weight[bins == b], penalty))
                         if np.sum(bins == b) >= 5 else tuple(pooled) for b in range(len(edges) + 1))
         stacked = np.einsum("cmk,cm->ck", values, across_bins(ratio, edges, np.asarray(weights)))
-        # One stretch per bin, learned for the 80% interval and applied to every level: with a few dozen real
-        # forecasts, separate 50%/80%/90% stretches are noisy enough to bunch the 5% and 10% quantiles together.
-        calibration = IntervalCalibration.fit(QUANTILES, stacked, truth, ratio, coverages=(0.8,), edges=edges,
-                                              min_count=5, sample_weight=case_weight)
+        # One stretch, learned for the 80% interval and applied to every level and distance: with a few dozen real
+        # forecasts, separate stretches per level bunched the 5% and 10% quantiles together, and separate stretches
+        # per distance bin made the bands pinch where a wide bin met a narrow one.
+        calibration = IntervalCalibration.fit(QUANTILES, stacked, truth, ratio, coverages=(0.8,), edges=(),
+                                              sample_weight=case_weight)
         return cls(tuple(members), tuple(float(e) for e in edges), weights, calibration, source)
 
     def combine(self, forecasts: dict[str, np.ndarray], log_ratio: np.ndarray) -> np.ndarray:
