@@ -16,6 +16,7 @@ from samplecast.curves import TRAINER_COLUMNS, load_table
 from samplecast.data import write_synthetic_2d, write_synthetic_3d
 from samplecast.errors import InputError
 from samplecast.train.config import SubmititOptions, SweepConfig, TrainSettings
+from samplecast.train.execute import load_sweep_data
 from samplecast.train.sweep import run_sweep
 
 TINY = TrainSettings(steps=4, batch_size=4, val_every=2)
@@ -150,6 +151,14 @@ def test_a_diverging_run_is_recorded_as_failed_and_the_sweep_goes_on(polyps, tmp
     assert _sweep(config)[1][-1].total == 0  # recorded failures are not retried
     with pytest.raises(InputError, match="no rows with status 'ok'"):
         load_table(tmp_path / "nan" / "curves.csv")
+
+
+def test_a_dataset_too_large_for_the_gpu_stays_in_cpu_memory(polyps, tmp_path):
+    data = load_sweep_data(_config(polyps, tmp_path / "big"))
+    with pytest.warns(RuntimeWarning, match="stays in CPU memory"):
+        kept = data.for_training_on("cuda", share=0.5, gpu_memory=data.nbytes)  # would take 100% of the GPU
+    assert kept.images is data.images and kept.images.device.type == "cpu"
+    assert data.for_training_on("cpu").images.device.type == "cpu"
 
 
 def test_sweep_on_3d_volumes(tmp_path):

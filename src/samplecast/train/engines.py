@@ -21,7 +21,7 @@ import submitit
 import torch
 
 from samplecast.train.config import Cell, SubmititOptions, SweepConfig
-from samplecast.train.execute import SweepData, load_sweep_data, run_cell, run_cell_job
+from samplecast.train.execute import GPU_SHARE, SweepData, load_sweep_data, run_cell, run_cell_job
 from samplecast.train.runner import resolve_device
 
 #: Called as ``on_step(cell, step, total_steps)`` while a cell trains (in-process engines only).
@@ -53,7 +53,7 @@ class LocalEngine:
             yield from _run_in_workers(config, cells)
             return
         device = resolve_device(config.device)
-        on_device = data.to(device)
+        on_device = data.for_training_on(device)
         try:
             for cell in cells:
                 report = (lambda step, total, cell=cell: on_step(cell, step, total)) if on_step else None
@@ -73,7 +73,8 @@ def _start_worker(config: dict[str, Any], threads: int) -> None:
     torch.set_num_threads(threads)
     sweep = SweepConfig.from_dict(config)
     device = resolve_device(sweep.device)
-    _WORKER.update(config=sweep, device=device, data=load_sweep_data(sweep).to(device))
+    data = load_sweep_data(sweep).for_training_on(device, share=GPU_SHARE / sweep.workers)
+    _WORKER.update(config=sweep, device=device, data=data)
 
 
 def _train_in_worker(cell: Cell) -> dict[str, Any]:

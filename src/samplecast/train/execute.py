@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -26,6 +27,10 @@ from samplecast.train.model import MODEL_NAME
 from samplecast.train.module import TrainingDiverged
 from samplecast.train.runner import StepCallback, fit_and_test, resolve_device
 from samplecast.train.store import RunStore
+
+
+#: Most of a GPU's memory one process's copy of the dataset may take; the rest is for the model's activations.
+GPU_SHARE = 0.5
 
 
 @dataclass(frozen=True)
@@ -48,6 +53,26 @@ class SweepData:
     def to(self, device: str) -> SweepData:
         """The same data with its tensors on ``device``."""
         return replace(self, images=self.images.to(device), masks=self.masks.to(device))
+
+    @property
+    def nbytes(self) -> int:
+        """Memory the images and masks take."""
+        return self.images.nbytes + self.masks.nbytes
+
+    def for_training_on(self, device: str, *, share: float = GPU_SHARE,
+                        gpu_memory: int | None = None) -> SweepData:
+        """The data where training on ``device`` reads it fastest: on the GPU when it takes at most ``share`` of the
+        GPU's memory (``gpu_memory`` bytes; default: the current GPU's), otherwise left in CPU memory, from where
+        each batch is copied to the GPU, so a large 3D dataset still trains instead of running out of memory."""
+        if device != "cuda":
+            return self.to(device)
+        total = gpu_memory if gpu_memory is not None else torch.cuda.get_device_properties(0).total_memory
+        if self.nbytes <= share * total:
+            return self.to(device)
+        warnings.warn(f"{self.dataset.name}: the dataset takes {self.nbytes / 2**30:.1f} GiB, more than "
+                      f"{share:.0%} of the GPU's {total / 2**30:.0f} GiB; it stays in CPU memory and each batch is "
+                      "copied to the GPU (slower)", RuntimeWarning, stacklevel=2)
+        return self
 
     def pick(self, case_ids: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
         """Images and masks of ``case_ids``, gathered on the tensors' device."""
@@ -134,7 +159,7 @@ def run_cell_job(config: dict[str, Any], cell: Cell) -> dict[str, Any]:
     """:func:`run_cell` in a fresh process: rebuild the config, reload the cached dataset, pick the device."""
     sweep = SweepConfig.from_dict(config)
     device = resolve_device(sweep.device)
-    return run_cell(sweep, load_sweep_data(sweep).to(device), cell, device=device)
+    return run_cell(sweep, load_sweep_data(sweep).for_training_on(device), cell, device=device)
 
 
 def _digest(case_ids: list[str]) -> str:
