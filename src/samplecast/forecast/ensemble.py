@@ -2,7 +2,7 @@
 
 Each member forecasts quantiles; the ensemble averages them level by level (quantile averaging) with weights that
 depend on how far it extrapolates (``log(n_query / n_last)``: learned per bin, interpolated between bins), then
-widens the result by a split-conformal calibration. Weights and calibration are learned from a backtest table
+rescales its intervals by one conformal stretch learned for the 80% interval. Weights and calibration are learned from a backtest table
 (:func:`samplecast.forecast.backtest.backtest` on complete held-out curves): per distance bin, the weights on the
 simplex that minimise the mean pinball loss of the stacked forecast at the final size. A single member is a vertex of
 that simplex, so on the curves it was learned on, bin by bin, the stack is never worse than its best member.
