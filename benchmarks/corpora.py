@@ -73,7 +73,8 @@ def lcdb_curves(max_curves: int | None = None, seed: int = 0) -> list[Curve]:
 
 
 def lcdb_halves(curves: list[Curve], rng: np.random.Generator | None = None) -> tuple[set[str], set[str]]:
-    """The OpenML data sets of ``curves`` split in two fixed halves: (scored by the benchmark, used for stacking).
+    """The OpenML data sets of ``curves`` split in two fixed halves: (scored by the benchmark, never scored, so free
+    for training ablations such as ``train_surrogate.py --lcdb``).
 
     ``rng`` defaults to a generator seeded with 0, the benchmark's split.
     """
@@ -83,19 +84,13 @@ def lcdb_halves(curves: list[Curve], rng: np.random.Generator | None = None) -> 
     return set(datasets[:half]), set(datasets[half:])
 
 
-def lcdb_split(count: int, seed: int = 0) -> tuple[list[Curve], list[Curve]]:
-    """Two LCDB samples of ``count`` curves from the two halves of :func:`lcdb_halves`: (for scoring, for stacking).
-
-    The same ``count`` and ``seed`` give the same samples, so the shipped stacking never sees a scored data set.
-    """
+def lcdb_scored(count: int, seed: int = 0) -> list[Curve]:
+    """A sample of ``count`` LCDB curves from the scored half of :func:`lcdb_halves`; the same ``count`` and ``seed``
+    give the same sample."""
     curves = lcdb_curves()
     rng = np.random.default_rng(seed)
-    test_sets, stack_sets = lcdb_halves(curves, rng)
-
-    def pick(sets: set[str]) -> list[Curve]:
-        return [curves[i] for i in rng.permutation(len(curves)) if curves[i].key["dataset"] in sets][:count]
-
-    return pick(test_sets), pick(stack_sets)
+    scored, _ = lcdb_halves(curves, rng)
+    return [curves[i] for i in rng.permutation(len(curves)) if curves[i].key["dataset"] in scored][:count]
 
 
 def stacking_corpus() -> dict[str, list[Curve]]:

@@ -24,7 +24,7 @@ import pandas as pd
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from corpora import lcdb_split, real_curves, stacking_corpus, without_images_of  # noqa: E402
+from corpora import lcdb_scored, stacking_corpus, without_images_of  # noqa: E402
 from stacking import PARAMETRIC, fine_tune, fit_stack, lstm_results, parametric_results  # noqa: E402
 
 from samplecast.forecast.backtest import DEFAULT_CUTOFFS, backtest, conformalize, summarize  # noqa: E402
@@ -67,11 +67,10 @@ def score(args: argparse.Namespace) -> pd.DataFrame:
     torch.set_num_threads(1)
     started = time.time()
     raw = load_surrogate(args.surrogate).with_calibration(None)
-    real = real_curves()
-    lcdb_test, _ = lcdb_split(args.lcdb_curves)
+    stack_pool = stacking_corpus()  # every real dataset is scored, and a stacking source for the other images
+    lcdb_test = lcdb_scored(args.lcdb_curves)
     prior_test = sample_prior(args.prior_curves, seed=777_777).curves("prior")
-    held_out = {**real, "lcdb (classification)": lcdb_test, "prior (synthetic)": prior_test}
-    stack_pool = stacking_corpus()
+    held_out = {**stack_pool, "lcdb (classification)": lcdb_test, "prior (synthetic)": prior_test}
 
     lcpfn = None
     if args.lcpfn is not None:

@@ -49,8 +49,9 @@ def fit_stack(corpus: dict[str, list[Curve]], raw: Surrogate) -> tuple[Surrogate
     curves = [c for cs in corpus.values() for c in cs]
     curve_weights = [1.0 / len(cs) for cs in corpus.values() for _ in cs]
     calibrated = raw.with_calibration(calibrate_surrogate(raw, curves, curve_weights))
-    results = pd.concat([pd.concat([parametric_results(name, cs), lstm_results(cs, calibrated)]).assign(corpus=name)
-                         for name, cs in corpus.items()], ignore_index=True)
+    families = tuple(m for m in ENSEMBLE_MEMBERS if m != "lstm")  # only the stacked ones: the others are not used
+    results = pd.concat([pd.concat([parametric_results(name, cs, families), lstm_results(cs, calibrated)])
+                         .assign(corpus=name) for name, cs in corpus.items()], ignore_index=True)
     weights = StackingWeights.fit(results, ENSEMBLE_MEMBERS, balance="corpus", source=", ".join(
         f"{name} ({len(cs)} curves)" for name, cs in corpus.items()))
     return calibrated, weights
