@@ -68,15 +68,16 @@ class DemoSettings:
         found = []
         if self.cases < 20:
             found.append(f"demo cases must be at least 20 (for test, validation and training splits), got {self.cases}")
-        if self.steps < 1:
-            found.append(f"demo steps must be at least 1, got {self.steps}")
-        return found + size_problems((self.image_size,), self.depths)
+        return found + self.train_settings().problems() + size_problems((self.image_size,), self.depths)
+
+    def train_settings(self) -> TrainSettings:
+        """How each run of the demo's sweep trains."""
+        return TrainSettings(steps=self.steps, batch_size=self.batch_size, lr=self.lr)
 
     def sweep_config(self, data: Path, out: Path) -> SweepConfig:
         """The sweep these settings describe, on the generated data, writing into ``out``."""
         return SweepConfig(data, out, fractions=self.fractions, depths=self.depths, seeds=(self.seed,),
-                           image_size=self.image_size,
-                           train=TrainSettings(steps=self.steps, batch_size=self.batch_size, lr=self.lr))
+                           image_size=self.image_size, train=self.train_settings())
 
     def plan_options(self) -> PlanOptions:
         """The planner's questions the report answers."""
