@@ -313,8 +313,8 @@ def surrogate_train(corpus, output, epochs, lr, start, prior_curves, calibrate, 
 @click.option("--array-parallelism", type=click.IntRange(1), default=train_config.SubmititOptions.array_parallelism,
               help="submitit: most runs at once.")
 def sweep(data, out, fractions, depths, seeds, steps, batch_size, lr, val_every, image_size, test_fraction,
-          val_fraction, layout, label, device, engine, workers, cluster, partition, gpus_per_job, cpus_per_task, mem_gb,
-          timeout_min, array_parallelism):
+          val_fraction, layout, label, device, engine, workers, cluster, partition, gpus_per_job, cpus_per_task,
+          mem_gb, timeout_min, array_parallelism):
     """Train a residual U-Net on nested fractions of the dataset DATA and record test Dice per run.
 
     Every (fraction, depth, seed) run appends a row to OUT/curves.csv, the input of `samplecast forecast`.
@@ -331,7 +331,8 @@ def sweep(data, out, fractions, depths, seeds, steps, batch_size, lr, val_every,
     config = train_config.SweepConfig(
         data, out, fractions=fractions, depths=depths, seeds=seeds, image_size=image_size,
         test_fraction=test_fraction, val_fraction=val_fraction, format=layout, label=label, device=device,
-        engine=engine, workers=workers, train=train_config.TrainSettings(steps=steps, batch_size=batch_size, lr=lr, val_every=val_every),
+        engine=engine, workers=workers,
+        train=train_config.TrainSettings(steps=steps, batch_size=batch_size, lr=lr, val_every=val_every),
         submitit=train_config.SubmititOptions(cluster=cluster, partition=partition, gpus_per_job=gpus_per_job,
                                  cpus_per_task=cpus_per_task, mem_gb=mem_gb, timeout_min=timeout_min,
                                  array_parallelism=array_parallelism),

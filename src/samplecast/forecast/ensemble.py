@@ -2,10 +2,11 @@
 
 Each member forecasts quantiles; the ensemble averages them level by level (quantile averaging) with weights that
 depend on how far it extrapolates (``log(n_query / n_last)``: learned per bin, interpolated between bins), then
-rescales its intervals by one conformal stretch learned for the 80% interval. Weights and calibration are learned from a backtest table
-(:func:`samplecast.forecast.backtest.backtest` on complete held-out curves): per distance bin, the weights on the
-simplex that minimise the mean pinball loss of the stacked forecast at the final size. A single member is a vertex of
-that simplex, so on the curves it was learned on, bin by bin, the stack is never worse than its best member.
+rescales its intervals by one conformal stretch learned for the 80% interval. Weights and calibration are learned
+from a backtest table (:func:`samplecast.forecast.backtest.backtest` on complete held-out curves): per distance bin,
+the weights on the simplex that minimise the mean pinball loss of the stacked forecast at the final size. A single
+member is a vertex of that simplex, so on the curves it was learned on, bin by bin, the stack is never worse than its
+best member.
 
 The shipped weights are ``samplecast/assets/ensemble.json``, learned by ``benchmarks/fit_ensemble.py`` on the real
 segmentation curves in ``data/`` (Kvasir-SEG and LA-2018 sweeps), each dataset weighing the same.
