@@ -33,7 +33,7 @@ from samplecast.forecast.prior import sample_prior  # noqa: E402
 from samplecast.forecast.surrogate import load_surrogate  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
-ORDER = ("last1", "pow3", "pow3+conformal", "pow4", "mmf4", "wbl4", "exp3", "lcpfn", "lstm (raw)",
+ORDER = ("last1", "pow3", "pow3+conformal", "pow2", "pow4", "mmf4", "wbl4", "exp3", "lcpfn", "lstm (raw)",
          "lstm (raw)+conformal", "lstm", "ensemble")
 #: Methods also re-scored with intervals calibrated on the other held-out sets (cross-conformal).
 CONFORMALIZED = ("pow3", "lstm (raw)")

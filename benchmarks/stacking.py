@@ -21,7 +21,7 @@ from samplecast.forecast.surrogate import (
 
 CACHE = Path(__file__).resolve().parent / "cache"
 #: The parametric families every backtest scores (the ensemble stacks those of ``ENSEMBLE_MEMBERS``).
-PARAMETRIC = ("pow3", "pow4", "mmf4", "wbl4", "exp3")
+PARAMETRIC = ("pow3", "pow2", "pow4", "mmf4", "wbl4", "exp3")
 
 
 def parametric_results(name: str, curves: list[Curve], methods=PARAMETRIC, cutoffs=DEFAULT_CUTOFFS) -> pd.DataFrame:

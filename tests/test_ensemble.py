@@ -38,20 +38,15 @@ def backtest_table(members: dict[str, tuple[float, float]], cases: int = 40, see
     return pd.DataFrame(rows)
 
 
-def pinball(table: pd.DataFrame, weights: StackingWeights) -> dict[str, float]:
-    """Mean pinball loss of each member and of the (uncalibrated) stack on the table's cases."""
+def median_errors(table: pd.DataFrame, weights: StackingWeights) -> dict[str, float]:
+    """Mean absolute error of each member's median and of the (uncalibrated) stack's, on the table's cases."""
     from samplecast.forecast.ensemble import _cases
 
     values, truth, ratio, _ = _cases(table, weights.members)
     w = np.asarray(weights.weights)[np.digitize(ratio, weights.edges)]
-    levels = np.asarray(QUANTILES)
-
-    def loss(q):
-        d = truth[:, None] - q
-        return float(np.mean(np.maximum(levels * d, (levels - 1) * d)))
-
-    out = {m: loss(values[:, i]) for i, m in enumerate(weights.members)}
-    out["stack"] = loss(np.einsum("cmk,cm->ck", values, w))
+    medians = values[:, :, QUANTILES.index(0.5)]
+    out = {m: float(np.mean(np.abs(truth - medians[:, i]))) for i, m in enumerate(weights.members)}
+    out["stack"] = float(np.mean(np.abs(truth - np.sum(medians * w, axis=1))))
     return out
 
 
@@ -66,20 +61,31 @@ def test_stack_never_worse_than_its_best_member_on_its_corpus():
     for seed in range(3):
         table = backtest_table({"a": (0.03, 0.02), "b": (-0.03, 0.02), "c": (0.0, 0.05)}, seed=seed)
         weights = StackingWeights.fit(table, ("a", "b", "c"))
-        losses = pinball(table, weights)
+        losses = median_errors(table, weights)
         assert losses["stack"] <= min(losses["a"], losses["b"], losses["c"]) + 1e-12
         assert losses["stack"] < min(losses["a"], losses["b"]) - 1e-3  # opposite biases cancel in the mix
 
 
 def test_balance_gives_a_small_source_as_much_say_as_a_large_one():
     large = backtest_table({"a": (0.0, 0.01), "b": (0.05, 0.01)}, cases=80, seed=1).assign(source="large")
-    small = backtest_table({"a": (0.05, 0.01), "b": (0.0, 0.01)}, cases=8, seed=2).assign(source="small")
+    small = backtest_table({"a": (0.10, 0.01), "b": (0.0, 0.01)}, cases=8, seed=2).assign(source="small")
     small["curve"] = "small-" + small["curve"]
     table = pd.concat([large, small], ignore_index=True)
     plain = StackingWeights.fit(table, ("a", "b"), edges=())
     balanced = StackingWeights.fit(table, ("a", "b"), edges=(), balance="source")
     assert plain.weights[0][0] > 0.8  # the large source all but decides alone
-    assert 0.3 < balanced.weights[0][0] < 0.7  # each source pulls equally: the two members share the weight
+    assert balanced.weights[0][1] > 0.8  # each source pulls equally, and the small one's member errs half as much
+
+
+def test_sources_may_reuse_curve_labels_when_balanced():
+    first = backtest_table({"a": (0.0, 0.01), "b": (0.05, 0.01)}, cases=20, seed=1).assign(source="first")
+    second = backtest_table({"a": (0.05, 0.01), "b": (0.0, 0.01)}, cases=20, seed=2).assign(source="second")
+    relabelled = second.assign(curve="second-" + second["curve"])
+    shared = StackingWeights.fit(pd.concat([first, second]), ("a", "b"), edges=(), balance="source")
+    unique = StackingWeights.fit(pd.concat([first, relabelled]), ("a", "b"), edges=(), balance="source")
+    assert shared == unique  # the same 10 cases per source, not forecasts of different curves averaged together
+    with pytest.raises(InputError, match="'c0' is forecast more than once by a at cutoff 0.1; give curves unique"):
+        StackingWeights.fit(pd.concat([first, second]), ("a", "b"))
 
 
 def test_fit_reports_members_missing_from_the_backtest():

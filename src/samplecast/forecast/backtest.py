@@ -19,8 +19,8 @@ from samplecast.forecast.predict import quantile_name
 from samplecast.forecast.registry import DEFAULT_METHOD, make_method
 
 DEFAULT_CUTOFFS: tuple[float, ...] = (0.1, 0.2, 0.3, 0.5)
-#: The flat baseline, the classical saturating families and the default method.
-DEFAULT_METHODS: tuple[str, ...] = ("last1", "pow3", "pow4", "mmf4", "wbl4", "exp3", DEFAULT_METHOD)
+#: The flat baseline, the classical families and the default method.
+DEFAULT_METHODS: tuple[str, ...] = ("last1", "pow3", "pow2", "pow4", "mmf4", "wbl4", "exp3", DEFAULT_METHOD)
 _TOLERANCE = 1e-9
 #: How far beyond the largest size the data-needed search looks, as a multiple of it.
 NEEDED_REACH = 64.0

@@ -4,9 +4,10 @@ Each member forecasts quantiles; the ensemble averages them level by level (quan
 depend on how far it extrapolates (``log(n_query / n_last)``: learned per bin, interpolated between bins), then
 rescales its intervals by one conformal stretch learned for the 80% interval. Weights and calibration are learned
 from a backtest table (:func:`samplecast.forecast.backtest.backtest` on complete held-out curves): per distance bin,
-the weights on the simplex that minimise the mean pinball loss of the stacked forecast at the final size. A single
-member is a vertex of that simplex, so on the curves it was learned on, bin by bin, the stack is never worse than its
-best member.
+the weights on the simplex that minimise the mean absolute error of the stacked median at the final size; the width
+of the intervals is left to the calibration, so a member is not weighted up for intervals that happen to be wide. A
+single member is a vertex of that simplex, so on the curves it was learned on, bin by bin, the stack's median is
+never worse than its best member's.
 
 The shipped weights are ``samplecast/assets/ensemble.json``, learned by ``benchmarks/fit_ensemble.py`` on the real
 segmentation curves in ``data/`` (Kvasir-SEG and LA-2018 sweeps), each dataset weighing the same.
@@ -39,12 +40,13 @@ from samplecast.forecast.parametric import make_family
 from samplecast.forecast.predict import quantile_name
 from samplecast.forecast.surrogate import MIN_POINTS, LSTMForecaster, Surrogate
 
-#: Members stacked by default: the surrogate and ``pow3``, the family that forecasts real segmentation curves best.
-#: Stacking the other saturating families as well made held-out forecasts worse at the 20-30% cutoffs
-#: (``benchmarks/forecast_accuracy.md``): with a few dozen real curves to learn from, every extra weight is noise.
-ENSEMBLE_MEMBERS: tuple[str, ...] = ("lstm", "pow3")
-#: Pull of the weights' logits towards each other: a tie-breaker that keeps the optimum finite (pinball losses are
-#: about 0.01, so this costs about 1% of the loss for a member weighted e^3 times another).
+#: Members stacked by default: the surrogate, ``pow3`` (the family that forecasts real segmentation curves best from
+#: 20% of the sizes on) and ``pow2`` (the best from 10%, when the curve is still far from its plateau). Stacking the
+#: other saturating families as well made held-out forecasts worse (``benchmarks/forecast_accuracy.md``): with a few
+#: dozen real curves to learn from, every extra weight is noise.
+ENSEMBLE_MEMBERS: tuple[str, ...] = ("lstm", "pow3", "pow2")
+#: Pull of the weights' logits towards each other: a tie-breaker that keeps the optimum finite (absolute errors are
+#: about 0.02, so this costs about 0.5% of the loss for a member weighted e^3 times another).
 DEFAULT_PENALTY = 1e-5
 
 
@@ -74,10 +76,12 @@ class StackingWeights:
 
         Only (curve, cutoff) cases forecast by every member are used. Bins with fewer than 5 cases take the weights
         learned on all cases. With ``balance`` naming a column (e.g. the source of each curve), every value of that
-        column weighs the same in total, however many cases it has.
+        column weighs the same in total, however many cases it has; a case is then a (source, curve, cutoff), so
+        sources may reuse curve labels.
 
         Raises:
-            InputError: when a member is missing from the table or no case has all members.
+            InputError: when a member is missing from the table, no case has all members, or a case is forecast
+                twice by a member (curve labels repeated without a ``balance`` column to tell them apart).
         """
         values, truth, ratio, groups = _cases(results, members, balance)
         counts = pd.Series(groups).value_counts()
@@ -212,39 +216,44 @@ def _cases(results: pd.DataFrame, members: Sequence[str],
     if missing:
         raise InputError(f"backtest table: no forecasts by {', '.join(missing)}; run the backtest with every member")
     columns = [quantile_name(q) for q in QUANTILES]
-    keys = ["curve", "cutoff"]
-    table = results[results["method"].isin(members)].pivot_table(index=keys, columns="method", values=columns)
-    table = table.dropna()
+    keys = ([balance] if balance is not None else []) + ["curve", "cutoff"]
+    rows = results[results["method"].isin(members)]
+    repeated = rows.duplicated(keys + ["method"])
+    if repeated.any():
+        first = rows[repeated].iloc[0]
+        raise InputError(f"backtest table: curve {first['curve']!r} is forecast more than once by {first['method']} "
+                         f"at cutoff {first['cutoff']:g}; give curves unique labels"
+                         + ("" if balance is not None else " or name the column that tells them apart (balance=)"))
+    table = rows.pivot(index=keys, columns="method", values=columns).dropna()
     if table.empty:
         raise InputError("backtest table: no (curve, cutoff) case was forecast by every member")
     values = np.stack([np.stack([table[(c, m)].to_numpy() for c in columns], -1) for m in members], 1)
-    meta = results.drop_duplicates(keys).set_index(keys).loc[table.index]
+    meta = results.drop_duplicates(keys).set_index(keys, drop=False).loc[table.index]
     ratio = np.log(meta["n_final"].to_numpy(float) / meta["n_cut"].to_numpy(float))
     groups = meta[balance].astype(str).to_numpy() if balance is not None else np.full(len(meta), "all")
     return values, meta["truth"].to_numpy(float), ratio, groups
 
 
 def _simplex_weights(values: np.ndarray, truth: np.ndarray, case_weight: np.ndarray, penalty: float) -> np.ndarray:
-    """Weights on the simplex minimising the weighted mean pinball loss of ``sum_m w_m values[:, m]`` (softmax
-    logits, with a small pull of the logits together so the optimum is finite).
+    """Weights on the simplex minimising the weighted mean absolute error of the stacked median
+    ``sum_m w_m values[:, m, median]`` (softmax logits, with a small pull of the logits together so the optimum is
+    finite; Nelder-Mead, as the loss has kinks).
 
-    Every vertex (a single member) is tried as a start as well as the centre, so the result is never worse on these
+    Every vertex (a single member) is a candidate and a start, as is the centre, so the result is never worse on these
     cases than the best single member.
     """
-    levels = np.asarray(QUANTILES)
+    medians = values[:, :, QUANTILES.index(0.5)]
     members = values.shape[1]
 
     def loss(w: np.ndarray) -> float:
-        diff = truth[:, None] - np.einsum("cmk,m->ck", values, w)
-        per_case = np.mean(np.maximum(levels * diff, (levels - 1) * diff), axis=1)
-        return float(np.sum(case_weight * per_case) / np.sum(case_weight))
+        return float(np.sum(case_weight * np.abs(truth - medians @ w)) / np.sum(case_weight))
 
     def objective(logits: np.ndarray) -> float:
         return loss(_softmax(logits)) + penalty * float(np.sum((logits - logits.mean()) ** 2))
 
     candidates = [np.eye(members)[m] for m in range(members)]
     for start in [np.zeros(members)] + [4.0 * np.eye(members)[m] for m in range(members)]:
-        res = optimize.minimize(objective, start, method="L-BFGS-B")
+        res = optimize.minimize(objective, start, method="Nelder-Mead")
         candidates.append(_softmax(res.x))
     return min(candidates, key=loss)
 
