@@ -49,14 +49,16 @@ def main() -> None:
                         help="fine-tune the LSTM on the real curves of other images before calibrating (0: off)")
     parser.add_argument("--scores", type=Path, default=None,
                         help="re-write the report from a saved forecast_accuracy.csv instead of scoring again")
-    parser.add_argument("-o", "--output", type=Path, default=HERE / "forecast_accuracy.md")
+    parser.add_argument("-o", "--output", type=Path, default=HERE / "forecast_accuracy.md",
+                        help="report (markdown); the scores go beside it as .csv")
     args = parser.parse_args()
+    args.output.parent.mkdir(parents=True, exist_ok=True)
     started = time.time()
     if args.scores is not None:
         results, minutes = pd.read_csv(args.scores), None
     else:
         results = score(args)
-        results.round(5).to_csv(HERE / "forecast_accuracy.csv", index=False)
+        results.round(5).to_csv(args.output.with_suffix(".csv"), index=False)
         minutes = (time.time() - started) / 60
     conformal = conformalize(results[results["method"].isin(CONFORMALIZED)], group="held_out")
     write_report(pd.concat([results, conformal], ignore_index=True), args, minutes)
@@ -100,8 +102,10 @@ def score(args: argparse.Namespace) -> pd.DataFrame:
 
 
 def write_report(results: pd.DataFrame, args: argparse.Namespace, minutes: float | None) -> None:
-    """Markdown tables per held-out set: methods as rows, cutoffs as column groups."""
+    """Markdown tables per held-out set: methods as rows, cutoffs as column groups. The hand-written ``## Findings``
+    section of an existing report is kept, above the tables; re-read it against the new numbers."""
     summary = summarize(results, by=("held_out", "method", "cutoff"))
+    findings = _findings(args.output)
     lines = [
         "# Forecast accuracy on held-out learning curves",
         "",
@@ -109,7 +113,7 @@ def write_report(results: pd.DataFrame, args: argparse.Namespace, minutes: float
         f"{' --lcpfn PATH' if args.lcpfn else ''} --lcdb-curves {args.lcdb_curves} --prior-curves {args.prior_curves}`"
         f" (LC-PFN trained by `benchmarks/lcpfn_baseline.py`). Machine: {platform.machine()} CPU, 2 cores shared, "
         f"no GPU{f'; took {minutes:.0f} min' if minutes is not None else ''}. Every scored forecast: "
-        "`forecast_accuracy.csv`.",
+        f"`{args.output.with_suffix('.csv').name}`.",
         "",
         "Per method and cutoff (share of the largest size observed): **MAE** of the median at the largest size, "
         "**bias** (median minus truth), **cov80/cov90** (how often the 80%/90% interval held the truth), "
@@ -121,6 +125,8 @@ def write_report(results: pd.DataFrame, args: argparse.Namespace, minutes: float
         "learned without the held-out set; `+conformal` rows widen a method's intervals by a calibration learned on "
         "the other held-out sets (`samplecast.forecast.backtest.conformalize`).",
     ]
+    if findings:
+        lines[4:4] = [findings, "", "## Tables", ""]
     for name, block in summary.groupby("held_out", sort=False):
         cutoffs = sorted(block["cutoff"].unique())
         lines += ["", f"## {name}", "", "| method | " + " | ".join(
@@ -139,6 +145,16 @@ def write_report(results: pd.DataFrame, args: argparse.Namespace, minutes: float
             lines.append(f"| {method} | " + " | ".join(cells) + " |")
     args.output.write_text("\n".join(lines) + "\n")
     print(f"wrote {args.output}")
+
+
+def _findings(report: Path) -> str:
+    """The ``## Findings`` section of an existing report (up to the next ``## `` heading), or an empty string."""
+    text = report.read_text() if report.exists() else ""
+    start = text.find("\n## Findings")
+    if start < 0:
+        return ""
+    end = text.find("\n## ", start + 1)
+    return text[start + 1:end if end >= 0 else len(text)].strip()
 
 
 def _slug(name: str) -> str:

@@ -5,7 +5,8 @@
 Fits each prior shape to every real curve in ``data/`` (printing the parameters beside the prior's ranges, which
 is how the ranges were set), then draws real and synthetic curves on the same axes, and compares two shape
 statistics that do not depend on the size grid: the final Dice against the gain per doubling over the last half of
-the curve (in log n), and the share of the total gain reached at 20% of the largest size.
+the curve (in log n), and the share of the total gain reached at 20% of the largest size; and the noise of each
+curve's last points about a smooth fit.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from corpora import real_curves  # noqa: E402
 
 from samplecast.curves import Curve  # noqa: E402
+from samplecast.forecast.parametric import FAMILIES, ParametricForecaster  # noqa: E402
 from samplecast.forecast.prior import SHAPES, PriorConfig, sample_prior, shape_values  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "prior_vs_real.png"
@@ -53,11 +55,22 @@ def statistics(curves: list[Curve]) -> np.ndarray:
     return np.array(out)
 
 
+def noise_sd(curve: Curve) -> float:
+    """Robust sd of the upper half (in log n) of a curve's points about its pow3 fit (1.4826 x median absolute
+    residual, scaled by sqrt(k / (k - 3)) for the 3 fitted parameters): the noise on the last points, which a
+    forecaster has to see through."""
+    fit = ParametricForecaster("pow3", n_boot=0).fit(curve.n, curve.dice)
+    residuals = curve.dice - np.clip(FAMILIES["pow3"].func(curve.n / fit.n_ref_, fit.params_), 0.0, 1.0)
+    log_n, k = np.log(curve.n), len(curve.n)
+    upper = log_n >= (log_n[0] + log_n[-1]) / 2
+    return float(1.4826 * np.median(np.abs(residuals[upper])) * np.sqrt(k / max(k - 3, 1)))
+
+
 def main() -> None:
     real = real_curves()
     cfg = PriorConfig()
     print(f"prior ranges: plateau {cfg.plateau}, floor {cfg.floor}, scale {cfg.scale}, pow c {cfg.pow_c}, "
-          f"mmf d {cfg.mmf_d}, wbl d {cfg.wbl_d}")
+          f"mmf d {cfg.mmf_d}, wbl d {cfg.wbl_d}, noise floor {cfg.noise_floor}")
     print("| curve | shape | plateau | floor | scale | exponent | RMSE |\n|---|---|---|---|---|---|---|")
     for name, curves in real.items():
         for c in curves:
@@ -68,7 +81,7 @@ def main() -> None:
 
     prior = sample_prior(4000, seed=2024).curves()
     rng = np.random.default_rng(0)
-    fig, axes = plt.subplots(2, 2, figsize=(11, 8.5))
+    fig, axes = plt.subplots(2, 3, figsize=(16, 8.5))
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for k, (name, curves) in enumerate(real.items()):
         for j, c in enumerate(curves):
@@ -97,6 +110,26 @@ def main() -> None:
     axes[1, 1].set(xlabel="share of the curve's gain reached at 20% of its largest size", ylabel="density",
                    title="early rise: prior histogram, real curves as lines")
     axes[1, 1].legend(fontsize=8)
+
+    sample = [prior[i] for i in rng.choice(len(prior), 400, replace=False) if len(prior[i].n) >= 5]
+    prior_noise = np.array([noise_sd(c) for c in sample])
+    axes[0, 2].hist(prior_noise, bins=40, range=(0, 0.05), color="0.6", density=True, label="prior")
+    axes[1, 2].plot([c.n[-1] for c in sample], prior_noise, ".", color="0.6", ms=4, label="prior")
+    real_noise = []
+    for k, (name, curves) in enumerate(real.items()):
+        sd = np.array([noise_sd(c) for c in curves])
+        real_noise.extend(sd)
+        for j, v in enumerate(sd):
+            axes[0, 2].axvline(v, color=colours[k % len(colours)], lw=1.5, label=name if j == 0 else None)
+        axes[1, 2].plot([c.n[-1] for c in curves], sd, "o", color=colours[k % len(colours)], mec="k", label=name)
+    print(f"noise about a pow3 fit, median (IQR): real {np.median(real_noise):.4f} "
+          f"({np.percentile(real_noise, 25):.4f}-{np.percentile(real_noise, 75):.4f}), prior {np.median(prior_noise):.4f} "
+          f"({np.percentile(prior_noise, 25):.4f}-{np.percentile(prior_noise, 75):.4f})")
+    axes[0, 2].set(xlabel="robust sd of the upper half of the points about a pow3 fit", ylabel="density",
+                   title="noise: prior histogram, real curves as lines")
+    axes[0, 2].legend(fontsize=8)
+    axes[1, 2].set(xscale="log", xlabel="largest size of the curve", ylabel="robust sd about a pow3 fit",
+                   ylim=(0, 0.06), title="noise against pool size")
     fig.tight_layout()
     fig.savefig(OUT, dpi=110)
     print(f"wrote {OUT}")

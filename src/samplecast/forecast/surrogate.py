@@ -61,9 +61,9 @@ class SurrogateConfig:
         levels: the trained quantile levels, increasing.
     """
 
-    hidden: int = 64
-    layers: int = 1
-    head_width: int = 64
+    hidden: int = 128
+    layers: int = 2
+    head_width: int = 128
     levels: tuple[float, ...] = TRAIN_LEVELS
 
     def __post_init__(self) -> None:
