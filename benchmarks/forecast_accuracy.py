@@ -113,7 +113,7 @@ def write_report(results: pd.DataFrame, args: argparse.Namespace, minutes: float
         f"{' --lcpfn PATH' if args.lcpfn else ''} --lcdb-curves {args.lcdb_curves} --prior-curves {args.prior_curves}`"
         f" (LC-PFN trained by `benchmarks/lcpfn_baseline.py`). Machine: {platform.machine()} CPU, 2 cores shared, "
         f"no GPU{f'; took {minutes:.0f} min' if minutes is not None else ''}. Every scored forecast: "
-        f"`{args.output.with_suffix('.csv').name}`.",
+        f"`{(args.scores or args.output.with_suffix('.csv')).name}`.",
         "",
         "Per method and cutoff (share of the largest size observed): **MAE** of the median at the largest size, "
         "**bias** (median minus truth), **cov80/cov90** (how often the 80%/90% interval held the truth), "
