@@ -51,7 +51,8 @@ for curve in curves:
 Every forecaster follows one interface, like a scikit-learn estimator: `fit_curve(curve)` learns, and
 `predict_quantiles(n, levels)` gives quantiles of Dice at any sizes. `forecast_curve` fits a method by name and
 tabulates the standard quantiles on a doubling grid up to the pool size. The default method, `ensemble`, stacks the
-shipped LSTM surrogate and the `pow3` power law with weights learned on backtests of real segmentation sweeps."""),
+shipped LSTM surrogate and the `pow3` and `pow2` power laws with weights learned on backtests of real segmentation
+sweeps."""),
     ("code", """from samplecast.forecast.predict import forecast_curve
 from samplecast.forecast.registry import DEFAULT_METHOD, METHODS
 
