@@ -122,9 +122,9 @@ def main() -> None:
         for j, v in enumerate(sd):
             axes[0, 2].axvline(v, color=colours[k % len(colours)], lw=1.5, label=name if j == 0 else None)
         axes[1, 2].plot([c.n[-1] for c in curves], sd, "o", color=colours[k % len(colours)], mec="k", label=name)
-    print(f"noise about a pow3 fit, median (IQR): real {np.median(real_noise):.4f} "
-          f"({np.percentile(real_noise, 25):.4f}-{np.percentile(real_noise, 75):.4f}), prior {np.median(prior_noise):.4f} "
-          f"({np.percentile(prior_noise, 25):.4f}-{np.percentile(prior_noise, 75):.4f})")
+    for name, values in (("real", real_noise), ("prior", prior_noise)):
+        low, mid, high = np.percentile(values, [25, 50, 75])
+        print(f"noise of the last points about a pow3 fit, {name}: median {mid:.4f} (IQR {low:.4f}-{high:.4f})")
     axes[0, 2].set(xlabel="robust sd of the upper half of the points about a pow3 fit", ylabel="density",
                    title="noise: prior histogram, real curves as lines")
     axes[0, 2].legend(fontsize=8)

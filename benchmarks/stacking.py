@@ -8,11 +8,14 @@ Shared by ``forecast_accuracy.py`` (cross-fitted: learned without the dataset it
 from __future__ import annotations
 
 import hashlib
+import inspect
 from pathlib import Path
 
 import pandas as pd
 
 from samplecast.curves import Curve
+from samplecast.forecast import backtest as backtest_module
+from samplecast.forecast import parametric
 from samplecast.forecast.backtest import DEFAULT_CUTOFFS, backtest
 from samplecast.forecast.ensemble import ENSEMBLE_MEMBERS, StackingWeights
 from samplecast.forecast.surrogate import (
@@ -25,9 +28,12 @@ PARAMETRIC = ("pow3", "pow2", "pow4", "mmf4", "wbl4", "exp3")
 
 
 def parametric_results(name: str, curves: list[Curve], methods=PARAMETRIC, cutoffs=DEFAULT_CUTOFFS) -> pd.DataFrame:
-    """Backtest rows of the parametric methods on ``curves`` (cached per dataset name, content and method)."""
+    """Backtest rows of the parametric methods on ``curves`` (cached per dataset name, content, cutoffs, method and
+    the source of the code that fits and scores them, so a change to the families is never read from a stale cache)."""
     CACHE.mkdir(exist_ok=True)
-    digest = hashlib.sha1(repr([(c.label, c.n.tolist(), c.dice.tolist()) for c in curves]).encode()).hexdigest()[:10]
+    code = "".join(inspect.getsource(module) for module in (parametric, backtest_module))
+    key = repr([(c.label, c.n.tolist(), c.dice.tolist()) for c in curves]) + repr(tuple(cutoffs)) + code
+    digest = hashlib.sha1(key.encode()).hexdigest()[:10]
     frames = []
     for method in methods:
         path = CACHE / f"{name}__{digest}__{method}.csv"

@@ -81,3 +81,14 @@ def test_average_prefers_the_family_that_predicts_held_out_points(truth, wrong):
     assert model.weights_[truth] > 3 * model.weights_.get(wrong, 0.0)
     assert abs(model.holdout_errors_[truth]) < 0.005
     assert sum(model.weights_.values()) == pytest.approx(1.0)
+
+
+def test_pow2_keeps_a_narrow_interval_below_dice_1_far_beyond_a_high_curve():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no overflow on the way
+        model = make_family("pow2").fit([16, 32, 64, 128], [0.9, 0.95, 0.97, 0.98])
+        q = model.predict_quantiles([1280, 8192])
+    assert np.all(np.diff(q, axis=1) >= 0)
+    assert np.all(q[:, 0] > 0.95) and np.all(q <= 1.0)  # the measurement noise stays a Dice-sized noise

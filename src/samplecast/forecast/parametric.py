@@ -239,8 +239,10 @@ class LastValue(CurveForecaster):
 class LogLinearPowerLaw(CurveForecaster):
     """``pow2``: the error ``1 - Dice`` as a power law ``b·n^(-c)``, a straight line in log-log space.
 
-    Fitted by weighted least squares with statsmodels; its quantiles are the regression's prediction intervals
-    (Student t), mapped back to Dice. It assumes Dice tends to 1, so it is optimistic on curves that plateau lower.
+    Fitted by weighted least squares with statsmodels. Its quantiles combine the regression line's confidence
+    interval (Student t, in log space, mapped back to Dice) with the measurement noise of a single run, added in Dice
+    units, so a forecast close to Dice 1 keeps a narrow interval below 1. It assumes Dice tends to 1, so it is
+    optimistic on curves that plateau lower.
     """
 
     name = "pow2"
@@ -260,12 +262,12 @@ class LogLinearPowerLaw(CurveForecaster):
     def predict_quantiles(self, n, quantiles=QUANTILES) -> np.ndarray:
         self.check_is_fitted()
         frame = self.result_.get_prediction(add_constant(np.log(as_sizes(n)), has_constant="add")).summary_frame()
-        mean = frame["mean"].to_numpy()
-        noise_var = self.result_.scale * (self.sigma_[-1] / np.exp(mean)) ** 2
-        se_obs = np.sqrt(frame["mean_se"].to_numpy() ** 2 + noise_var)
-        t = stats.t.ppf(np.asarray(quantiles, dtype=float), max(self.result_.df_resid, 1.0))
-        log_err = mean[:, None] + se_obs[:, None] * t[None, :]
-        return tidy_quantiles(1.0 - np.exp(log_err))
+        mean, mean_se = frame["mean"].to_numpy()[:, None], frame["mean_se"].to_numpy()[:, None]
+        t = stats.t.ppf(np.asarray(quantiles, dtype=float), max(self.result_.df_resid, 1.0))[None, :]
+        median = 1.0 - np.exp(mean)
+        line = (1.0 - np.exp(np.minimum(mean + mean_se * t, 0.0))) - median  # the line's uncertainty, in Dice
+        noise = t * np.sqrt(self.result_.scale) * self.sigma_[-1]  # one run's noise, in Dice
+        return tidy_quantiles(median + np.sign(t) * np.hypot(line, noise))
 
 
 def make_family(name: str, **options) -> CurveForecaster:
