@@ -197,8 +197,7 @@ class EnsembleForecaster(CurveForecaster):
     def _member(self, member: str) -> CurveForecaster:
         if member == "lstm":
             return LSTMForecaster(self.surrogate)
-        return make_family(member, random_state=self.random_state) if member not in ("last1", "pow2") \
-            else make_family(member)
+        return make_family(member, random_state=self.random_state)
 
     def predict_quantiles(self, n: Sequence[float], quantiles: Sequence[float] = QUANTILES) -> np.ndarray:
         self.check_is_fitted()

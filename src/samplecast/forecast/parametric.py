@@ -270,13 +270,16 @@ class LogLinearPowerLaw(CurveForecaster):
         return tidy_quantiles(median + np.sign(t) * np.hypot(line, noise))
 
 
-def make_family(name: str, **options) -> CurveForecaster:
-    """A fresh, unfitted forecaster for a classical family: ``last1``, ``pow2`` or a key of :data:`FAMILIES`."""
+def make_family(name: str, *, random_state: int = 0, **options) -> CurveForecaster:
+    """A fresh, unfitted forecaster for a classical family: ``last1``, ``pow2`` or a key of :data:`FAMILIES`.
+
+    ``random_state`` seeds the bootstrap of the families that have one; ``last1`` and ``pow2`` need no seed.
+    """
     if name == "last1":
         return LastValue(**options)
     if name == "pow2":
         return LogLinearPowerLaw(**options)
-    return ParametricForecaster(name, **options)
+    return ParametricForecaster(name, random_state=random_state, **options)
 
 
 #: Every classical method name, in the order reports list them.
