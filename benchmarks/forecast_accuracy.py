@@ -1,6 +1,7 @@
 """How accurate and how honest is each forecasting method on held-out curves? Writes ``forecast_accuracy.md``.
 
-    nice python benchmarks/forecast_accuracy.py --lcpfn /tmp/lcpfn.pt     # about 30 min on 2 busy CPU cores
+    nice python benchmarks/forecast_accuracy.py --lcpfn /tmp/lcpfn.pt     # about 10 min on 2 CPU cores, 2 with the
+                                                                          # parametric backtests cached
 
 Each held-out set is scored separately: every real segmentation dataset in ``data/``, LCDB classification curves
 (real curves from another field, from OpenML data sets disjoint from those used for stacking), and synthetic prior
@@ -115,6 +116,7 @@ def write_report(results: pd.DataFrame, args: argparse.Namespace, minutes: float
         f"no GPU{f'; took {minutes:.0f} min' if minutes is not None else ''}. Every scored forecast: "
         f"`{(args.scores or args.output.with_suffix('.csv')).name}`.",
         "",
+        *([findings, "", "## Tables", ""] if findings else []),
         "Per method and cutoff (share of the largest size observed): **MAE** of the median at the largest size, "
         "**bias** (median minus truth), **cov80/cov90** (how often the 80%/90% interval held the truth), "
         "**w80** (mean 80% interval width), **need** (median data-needed ratio: the size at which the median "
@@ -125,8 +127,6 @@ def write_report(results: pd.DataFrame, args: argparse.Namespace, minutes: float
         "learned without the held-out set; `+conformal` rows widen a method's intervals by a calibration learned on "
         "the other held-out sets (`samplecast.forecast.backtest.conformalize`).",
     ]
-    if findings:
-        lines[4:4] = [findings, "", "## Tables", ""]
     for name, block in summary.groupby("held_out", sort=False):
         cutoffs = sorted(block["cutoff"].unique())
         lines += ["", f"## {name}", "", "| method | " + " | ".join(

@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from corpora import real_curves  # noqa: E402
 
 from samplecast.curves import Curve  # noqa: E402
-from samplecast.forecast.parametric import FAMILIES, ParametricForecaster  # noqa: E402
+from samplecast.forecast.parametric import ParametricForecaster  # noqa: E402
 from samplecast.forecast.prior import SHAPES, PriorConfig, sample_prior, shape_values  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "prior_vs_real.png"
@@ -59,8 +59,7 @@ def noise_sd(curve: Curve) -> float:
     """Robust sd of the upper half (in log n) of a curve's points about its pow3 fit (1.4826 x median absolute
     residual, scaled by sqrt(k / (k - 3)) for the 3 fitted parameters): the noise on the last points, which a
     forecaster has to see through."""
-    fit = ParametricForecaster("pow3", n_boot=0).fit(curve.n, curve.dice)
-    residuals = curve.dice - np.clip(FAMILIES["pow3"].func(curve.n / fit.n_ref_, fit.params_), 0.0, 1.0)
+    residuals = curve.dice - ParametricForecaster("pow3", n_boot=0).fit(curve.n, curve.dice).predict_mean(curve.n)
     log_n, k = np.log(curve.n), len(curve.n)
     upper = log_n >= (log_n[0] + log_n[-1]) / 2
     return float(1.4826 * np.median(np.abs(residuals[upper])) * np.sqrt(k / max(k - 3, 1)))
