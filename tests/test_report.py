@@ -87,7 +87,7 @@ def test_page_count_and_page_numbers(report):
 
 def test_trust_and_provenance_content(report, curves_csv):
     text = report["text"]
-    assert "Method 'pow3' on 6 curves of data/kvasir_h100_curves.csv" in text  # the shipped backtest
+    assert "Method 'pow3', leave-one-dataset-out backtest on kvasir-seg (13 curves" in text  # the shipped backtest
     assert "80% interval held" in text and "Caveats" in text
     assert str(curves_csv) in text and "16 (rows with status ok)" in text
     assert "averaged into one curve per configuration" in text

@@ -1,7 +1,6 @@
 """The report's parts: tables read off `recommend`, the backtest summary file, figures, and a method the shipped
 backtest does not cover."""
 
-import hashlib
 import json
 from pathlib import Path
 
@@ -11,7 +10,8 @@ from pypdf import PdfReader
 
 from samplecast.curves import Curve, load_curves
 from samplecast.errors import InputError
-from samplecast.forecast.registry import DEFAULT_METHOD
+from samplecast.forecast.backtest import backtest
+from samplecast.forecast.methods import DEFAULT_METHOD, make_forecaster
 from samplecast.plan import PlanOptions, plan_curves
 from samplecast.report import BacktestSummary, summarize_backtest, write_report
 from samplecast.report.figures import learning_curves_figure, marginal_value_figure
@@ -33,7 +33,7 @@ def power_curve(depth: int, a: float, sizes=(20, 40, 80, 160)) -> Curve:
 @pytest.fixture(scope="module")
 def plans():
     options = PlanOptions(target_dice=0.72, pool_size=1500, cost_per_case=2.0)
-    return plan_curves([power_curve(4, 0.8), power_curve(5, 0.86)], options, "pow3")
+    return plan_curves([power_curve(4, 0.8), power_curve(5, 0.86)], options, make_forecaster("pow3"))
 
 
 def test_target_row_equals_the_recommendation(plans):
@@ -96,29 +96,45 @@ def test_marginal_figure_prices_the_step(plans):
 
 def test_backtest_summary_round_trip(tmp_path):
     curves = [power_curve(d, a, sizes=(10, 20, 40, 80, 160, 320)) for d, a in ((4, 0.8), (5, 0.86))]
-    summary = summarize_backtest(curves, ["last1", "pow3"], [0.3, 0.6], source={"curves": "toy.csv"})
+    results = backtest(curves, [make_forecaster("last1"), make_forecaster("pow3")], [0.3, 0.6])
+    summary = summarize_backtest(results.assign(held_out=["toy-a", "toy-b"] * (len(results) // 2)),
+                                 source={"datasets": [{"name": "toy", "files": ["toy.csv"], "curves": 2}]})
     assert list(summary.rows.columns) == list(ROW_FIELDS) and summary.methods == ["last1", "pow3"]
+    assert set(summary.rows["held_out"]) == {"toy-a", "toy-b", "all"}
     loaded = BacktestSummary.load(summary.save(tmp_path / "summary.json"))
-    assert loaded.source == {"n_curves": 2, "curves": "toy.csv"}
+    assert loaded.source["datasets"][0]["files"] == ["toy.csv"] and loaded.protocol == "leave-one-dataset-out"
     pow3 = loaded.for_method("pow3")
-    assert list(pow3["cutoff"]) == [0.3, 0.6] and pow3["mae"].max() < 0.01  # exact power law: pow3 is right
+    assert list(pow3["cutoff"]) == [0.3, 0.6] and list(pow3["curves"]) == [2, 2] and pow3["mae"].max() < 0.01
     assert loaded.for_method("lstm").empty
+    assert "toy (2 curves: toy.csv)" in loaded.provenance("pow3") and "30% (2 forecasts)" in loaded.provenance("pow3")
 
 
-def test_shipped_backtest_summary_covers_the_default_method():
+def test_shipped_backtest_summary_is_held_out_and_covers_the_default_method():
     summary = BacktestSummary.load()
     rows = summary.for_method(DEFAULT_METHOD)
-    assert len(rows) >= 1 and summary.source["curves"] == "data/kvasir_h100_curves.csv"
+    assert summary.protocol == "leave-one-dataset-out" and set(summary.rows["held_out"]) == {"kvasir-seg", "la2018",
+                                                                                             "all"}
+    assert list(rows["cutoff"]) == [0.1, 0.2, 0.3, 0.5]
     assert ((rows["coverage80"] >= 0) & (rows["coverage80"] <= 1)).all()
+    where = summary.provenance(DEFAULT_METHOD)
+    assert "kvasir-seg (13 curves" in where and "la2018 (8 curves" in where and "20% (17 forecasts)" in where
 
 
+@pytest.mark.slow
 def test_shipped_backtest_summary_reproduces_from_its_committed_curves():
+    from samplecast.forecast.build import held_out_backtest
+
     summary = BacktestSummary.load()
-    curves_csv = Path(__file__).resolve().parents[1] / summary.source["curves"]
-    assert hashlib.sha256(curves_csv.read_bytes()).hexdigest() == summary.source["curves_sha256"]
-    methods = ["pow3", "lstm", DEFAULT_METHOD]
-    again = summarize_backtest(load_curves(curves_csv), methods, [0.5]).rows.set_index("method")
-    shipped = summary.rows[(summary.rows["cutoff"] == 0.5) & summary.rows["method"].isin(methods)].set_index("method")
+    root = Path(__file__).resolve().parents[1]
+    corpus, image_sets = {}, {}
+    for dataset in summary.source["datasets"]:
+        for file in dataset["files"]:
+            corpus[file] = load_curves(root / file)
+            image_sets[file] = dataset["name"]
+    results, _ = held_out_backtest(corpus, image_sets, beside=("pow3",), cutoffs=(0.2, 0.5))
+    again = summarize_backtest(results).rows.set_index(["method", "held_out", "cutoff"])
+    shipped = summary.rows[summary.rows["method"].isin(["pow3", DEFAULT_METHOD]) & summary.rows["cutoff"].isin(
+        [0.2, 0.5])].set_index(["method", "held_out", "cutoff"])
     assert sorted(again.index) == sorted(shipped.index)
     for column in ("curves", "mae", "bias", "coverage80", "coverage90", "width80"):
         assert np.allclose(again.loc[shipped.index, column].astype(float), shipped[column].astype(float), atol=1e-4)
@@ -146,7 +162,7 @@ def test_report_says_when_the_method_was_not_backtested(plans, tmp_path):
 
 def test_many_curves_are_drawn_in_several_figures(tmp_path):
     curves = [power_curve(depth, 0.7 + 0.01 * depth) for depth in range(2, 12)]
-    plans = plan_curves(curves, PlanOptions(target_dice=0.7), "pow3")
+    plans = plan_curves(curves, PlanOptions(target_dice=0.7), make_forecaster("pow3"))
     with pytest.raises(ValueError, match="1 to 9 curves"):
         learning_curves_figure(plans)
     reader = PdfReader(write_report(plans, "pow3", tmp_path / "many.pdf"))

@@ -6,7 +6,6 @@ problem on stderr and exit code 2, in one place (:class:`SamplecastGroup`), so n
 
 from __future__ import annotations
 
-import functools
 import json
 from pathlib import Path
 
@@ -73,10 +72,10 @@ def cli() -> None:
 
 def forecast_options(command):
     """The options shared by ``forecast`` and ``report``: method and the planner's questions."""
-    from samplecast.forecast.registry import DEFAULT_METHOD, METHODS
+    from samplecast.forecast.methods import DEFAULT_METHOD, METHOD_NAMES
 
     options = [
-        click.option("--method", type=click.Choice(list(METHODS)), default=DEFAULT_METHOD,
+        click.option("--method", type=click.Choice(list(METHOD_NAMES)), default=DEFAULT_METHOD,
                      help="Forecasting method: a curve family, 'average' (model-averaged families) or a learned one."),
         click.option("--target-dice", type=click.FloatRange(0, 1, min_open=True, max_open=True),
                      help="Dice the model must reach; answers how many cases that takes."),
@@ -100,10 +99,10 @@ def forecast_options(command):
 def _plan(curves_path, method, target_dice, confidence, plateau_gain, pool_size, cost_per_case, average_seeds,
           surrogate, at=None):
     from samplecast.curves import load_curves
-    from samplecast.forecast.registry import LEARNED_METHODS, make_method
+    from samplecast.forecast.methods import LEARNED_METHODS, make_forecaster
     from samplecast.plan import PlanOptions, plan_curves
 
-    factory = None
+    weights = None
     if surrogate is not None:
         if method not in LEARNED_METHODS:
             raise click.BadParameter(f"applies to --method {' or '.join(LEARNED_METHODS)}, not {method}",
@@ -111,11 +110,11 @@ def _plan(curves_path, method, target_dice, confidence, plateau_gain, pool_size,
         from samplecast.forecast.surrogate import load_surrogate
 
         weights = load_surrogate(surrogate)
-        factory = functools.partial(make_method, method, surrogate=weights)
+    forecaster = make_forecaster(method, surrogate=weights)
     curves = load_curves(curves_path, average_seeds=average_seeds)
     options = PlanOptions(target_dice=target_dice, confidence=confidence, plateau_gain=plateau_gain,
                           pool_size=pool_size, cost_per_case=cost_per_case)
-    return plan_curves(curves, options, method, at=at, factory=factory)
+    return plan_curves(curves, options, forecaster, at=at)
 
 
 def _print_answers(console: Console, plans) -> None:
@@ -183,14 +182,14 @@ def backtest(curves, cutoffs, methods, json_path):
     """
     from samplecast.curves import load_curves
     from samplecast.forecast import backtest as bt
-    from samplecast.forecast.registry import METHODS
+    from samplecast.forecast.methods import METHOD_NAMES, make_forecaster
 
     methods = methods or list(bt.DEFAULT_METHODS)
-    unknown = [m for m in methods if m not in METHODS]
+    unknown = [m for m in methods if m not in METHOD_NAMES]
     if unknown:
-        raise click.BadParameter(f"unknown method {', '.join(unknown)}; choose from {', '.join(METHODS)}",
+        raise click.BadParameter(f"unknown method {', '.join(unknown)}; choose from {', '.join(METHOD_NAMES)}",
                                  param_hint="--methods")
-    results = bt.backtest(load_curves(curves), methods, cutoffs)
+    results = bt.backtest(load_curves(curves), [make_forecaster(m) for m in methods], cutoffs)
     summary = bt.summarize(results)
     table = Table(title=f"Backtest of {results['curve'].nunique()} curves from {curves}", title_justify="left")
     for column in ("method", "cutoff", "curves", "MAE", "bias", "cover 80%", "cover 90%", "width 80%"):

@@ -16,7 +16,6 @@ from samplecast.curves import Curve
 from samplecast.errors import InputError
 from samplecast.forecast.base import QUANTILES, CurveForecaster
 from samplecast.forecast.predict import CurveForecast, forecast_curve
-from samplecast.forecast.registry import DEFAULT_METHOD
 
 #: Searches stop at this multiple of the largest observed size (or at the pool size, if that is larger).
 HORIZON_FACTOR = 20
@@ -220,15 +219,15 @@ class CurvePlan:
 def plan_curves(
     curves: Sequence[Curve],
     options: PlanOptions,
-    method: str = DEFAULT_METHOD,
+    forecaster: CurveForecaster,
     *,
     at: Sequence[float] | None = None,
-    factory: Callable[[], CurveForecaster] | None = None,
 ) -> list[CurvePlan]:
-    """Forecast every curve with ``method`` and recommend sizes; what ``samplecast forecast`` and the report show."""
+    """Forecast every curve with (a clone of) ``forecaster`` and recommend sizes; what ``samplecast forecast`` and the
+    report show."""
     plans = []
     for curve in curves:
-        forecast = forecast_curve(curve, method, at=at, pool_size=options.pool_size, factory=factory)
+        forecast = forecast_curve(curve, forecaster, at=at, pool_size=options.pool_size)
         plans.append(CurvePlan(forecast, options, recommend(forecast.model, curve, options)))
     return plans
 

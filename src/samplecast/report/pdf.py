@@ -278,15 +278,14 @@ def _trust(doc: ReportDocument, name: str, plans: Sequence[CurvePlan], backtest:
         "Forecasts are checked by backtesting: complete learning curves are cut short, the method forecasts Dice at "
         "the largest size from the part kept, and the forecast is compared with what was measured there.")
     rows = backtest.for_method(method)
-    src = backtest.source
-    where = f"{src.get('n_curves', '?')} curves of {src.get('curves', 'the reference curves')}"
+    where = backtest.provenance(None if rows.empty else method)
     if rows.empty:
         doc.paragraph(
             f"The backtest shipped with samplecast ({where}) does not cover the method '{method}' (it covers "
             f"{', '.join(backtest.methods)}). Measure it on complete curves of your own with:")
         doc.code(f"samplecast backtest CURVES.csv --methods {method}")
     else:
-        doc.paragraph(f"Method '{method}' on {where} ({src.get('created', 'date unknown')}):")
+        doc.paragraph(f"Method '{method}', {where}")
         table = [["data kept", "forecast reach", "curves", "error (MAE)", "bias", "80% interval held",
                   "90% interval held", "80% width"]]
         for r in rows.itertuples():

@@ -1,0 +1,78 @@
+"""Learning the ensemble from real curves, and measuring it on image sets it never learned from.
+
+An *image set* is the images a group of curves was measured on: sweeps of the same images at another resolution or
+on another machine belong to one set (Kvasir-SEG at 64 and 256 px is one set, LA-2018 another). For each image set in
+turn, every learned part of the ensemble (member weights, interval correction) is learned on the other sets only and
+the ensemble is scored on the held-out one (leave-one-dataset-out), so no figure is measured on curves it was learned
+from. The parametric families learn nothing beyond each curve's own fit, so they are scored on every set as they are.
+
+Example (``benchmarks/backtest_summary.py`` does this on the curves in ``data/``)::
+
+    results, weights = held_out_backtest(corpus, image_sets)
+    summary = summarize_backtest(results, source={...})   # samplecast.report.trust
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+
+import pandas as pd
+
+from samplecast.curves import Curve
+from samplecast.forecast.backtest import DEFAULT_CUTOFFS, backtest
+from samplecast.forecast.base import CurveForecaster
+from samplecast.forecast.ensemble import EnsembleForecaster, StackingWeights, default_members
+from samplecast.forecast.methods import make_forecaster
+
+#: Methods scored beside the ensemble: the flat baseline, the families and the model average.
+BESIDE: tuple[str, ...] = ("last1", "pow3", "pow2", "pow4", "mmf4", "wbl4", "exp3", "average")
+
+
+def scored(corpus: Mapping[str, Sequence[Curve]], image_sets: Mapping[str, str],
+           forecasters: Sequence[CurveForecaster], cutoffs: Sequence[float] = DEFAULT_CUTOFFS) -> pd.DataFrame:
+    """Backtest rows of ``forecasters`` on every source of ``corpus`` (name -> complete curves), with the columns
+    ``source`` and ``images`` (the source's image set, from ``image_sets``; the source's own name if absent)."""
+    frames = [backtest(curves, forecasters, cutoffs).assign(source=name, images=image_sets.get(name, name))
+              for name, curves in corpus.items()]
+    return pd.concat(frames, ignore_index=True)
+
+
+def learn_weights(results: pd.DataFrame, members: Sequence[CurveForecaster]) -> StackingWeights:
+    """Stacking weights and interval correction learned from the members' rows of :func:`scored`, each image set
+    weighing the same however many curves it has."""
+    counts = results.groupby("source", sort=False)["curve"].nunique()
+    described = ", ".join(f"{name} ({count} curves)" for name, count in counts.items())
+    rows = results.assign(curve=results["source"] + ": " + results["curve"])  # sources reuse curve labels
+    return StackingWeights.fit(rows, [m.name for m in members], balance="images", source=described)
+
+
+def held_out_backtest(
+    corpus: Mapping[str, Sequence[Curve]],
+    image_sets: Mapping[str, str],
+    members: Sequence[CurveForecaster] | None = None,
+    beside: Sequence[str] = BESIDE,
+    cutoffs: Sequence[float] = DEFAULT_CUTOFFS,
+    progress: Callable[[str], None] | None = None,
+) -> tuple[pd.DataFrame, dict[str, StackingWeights]]:
+    """Leave-one-dataset-out backtest of the ensemble of ``members`` (default: :func:`default_members`) and of the
+    methods ``beside`` it, on every image set of ``corpus``.
+
+    Returns the backtest rows, with ``held_out`` the image set each row was scored on, and the weights learned
+    without each image set. ``progress`` receives a line after each step.
+    """
+    members = list(members) if members is not None else default_members()
+    names = list(dict.fromkeys([*beside, *(m.name for m in members)]))
+    forecasters = {name: make_forecaster(name) for name in names if name not in {m.name for m in members}}
+    forecasters.update({m.name: m for m in members})
+    rows = scored(corpus, image_sets, [forecasters[n] for n in names], cutoffs)
+    member_rows = rows[rows["method"].isin([m.name for m in members])]
+    frames, learned = [rows[rows["method"].isin(beside)]], {}
+    for images in sorted(set(rows["images"])):
+        weights = learn_weights(member_rows[member_rows["images"] != images], members)
+        learned[images] = weights
+        held = {name: curves for name, curves in corpus.items() if image_sets.get(name, name) == images}
+        frames.append(scored(held, image_sets, [EnsembleForecaster(members, weights)], cutoffs))
+        if progress is not None:
+            progress(f"{images} held out: ensemble learned on {weights.source}")
+    results = pd.concat(frames, ignore_index=True)
+    return results.assign(held_out=results["images"]), learned
