@@ -39,11 +39,30 @@ def scored(corpus: Mapping[str, Sequence[Curve]], image_sets: Mapping[str, str],
 
 def learn_weights(results: pd.DataFrame, members: Sequence[CurveForecaster]) -> StackingWeights:
     """Stacking weights and interval correction learned from the members' rows of :func:`scored`, each image set
-    weighing the same however many curves it has."""
+    weighing the same however many curves it has.
+
+    Where a sweep has several seeds of a configuration, each forecast is also scored against the other seeds' Dice
+    at the same final size (:func:`with_other_seeds`): the intervals are learned to hold what a rerun would measure,
+    not only the run the prefix came from.
+    """
     counts = results.groupby("source", sort=False)["curve"].nunique()
     described = ", ".join(f"{name} ({count} curves)" for name, count in counts.items())
-    rows = results.assign(curve=results["source"] + ": " + results["curve"])  # sources reuse curve labels
+    rows = with_other_seeds(results)
+    rows = rows.assign(curve=rows["source"] + ": " + rows["curve"])  # sources reuse curve labels
     return StackingWeights.fit(rows, [m.name for m in members], balance="images", source=described)
+
+
+def with_other_seeds(results: pd.DataFrame) -> pd.DataFrame:
+    """Backtest rows plus, for each forecast from one seed's prefix, a copy scored against every other seed of the
+    same configuration and source measured at the same final size (``curve`` gets ``" vs seed S"`` appended)."""
+    if "seed" not in results:
+        return results
+    config = [c for c in ("source", "dataset", "model", "depth") if c in results]
+    finals = results.drop_duplicates([*config, "seed", "n_final"])[[*config, "seed", "n_final", "truth"]]
+    pairs = results.merge(finals, on=[*config, "n_final"], suffixes=("", "_other"))
+    pairs = pairs[pairs["seed"] != pairs["seed_other"]]
+    extra = pairs.assign(truth=pairs["truth_other"], curve=pairs["curve"] + " vs seed " + pairs["seed_other"].astype(str))
+    return pd.concat([results, extra.drop(columns=["seed_other", "truth_other"])], ignore_index=True)
 
 
 def held_out_backtest(

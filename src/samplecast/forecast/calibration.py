@@ -182,32 +182,41 @@ class SpreadCalibration:
     """A correction of quantile intervals that keeps a forecast's shapes: it never lets an upper quantile fall as the
     size grows, and it changes continuously with the extrapolation distance.
 
-    Quantile ``q_p`` at ``d = log(n_query / n_last)`` becomes ``median + shrink·(q_p - median) + widen·z_p·max(d, 0)``,
-    ``z_p`` the standard normal score of level ``p``. ``shrink`` in [0, 1] narrows intervals that are too wide
-    everywhere (``shrink·q_p + (1 - shrink)·median`` is a non-negative mix of non-decreasing curves); ``widen >= 0``
-    adds spread that grows with the log distance beyond the data, zero at the last observed size. The median is
+    Quantile ``q_p`` at ``d = log(n_query / n_last)`` becomes
+    ``median + s(d)·(q_p - median) + z_p·(floor + widen·max(d, 0))``, ``z_p`` the standard normal score of level
+    ``p``. ``s(d)`` is ``shrink`` in [0, 1] up to ``reach``, the farthest distance the correction was learned at, and
+    rises linearly to 1 one doubling further: beyond what it learned from, members' own intervals are trusted again.
+    ``s(d)·q_p + (1 - s(d))·median`` with a non-decreasing ``s`` never falls where ``q_p`` and the median do not, so
+    the shapes hold. ``floor >= 0`` is spread every forecast has, such as the difference between two runs of one
+    configuration; ``widen >= 0`` adds spread that grows with the log distance beyond the data. The median is
     unchanged.
 
     Args:
         shrink: factor on each quantile's distance from the median, in [0, 1].
         widen: added spread per unit of ``log(n_query / n_last)``, in Dice per standard normal score, ``>= 0``.
+        floor: added spread at every size, in Dice per standard normal score, ``>= 0``.
+        reach: the largest ``log(n_query / n_last)`` among the forecasts it was learned from.
         counts: the held-out forecasts it was learned from.
     """
 
     shrink: float = 1.0
     widen: float = 0.0
+    floor: float = 0.0
+    reach: float = float("inf")
     counts: int = 0
 
     #: Values tried by :meth:`fit`.
-    SHRINKS = tuple(np.linspace(0.05, 1.0, 39))
-    WIDENS = tuple(np.linspace(0.0, 0.06, 61))
+    SHRINKS = tuple(np.linspace(0.0, 1.0, 21))
+    WIDENS = tuple(np.linspace(0.0, 0.04, 41))
+    FLOORS = tuple(np.linspace(0.0, 0.03, 16))
 
     @classmethod
     def fit(cls, levels: Sequence[float], values: np.ndarray, truth: np.ndarray, log_ratio: np.ndarray, *,
             sample_weight: np.ndarray | None = None) -> SpreadCalibration:
-        """Learn ``shrink`` and ``widen`` from held-out forecasts (``values``: ``(m, len(levels))`` quantiles at
-        ``levels``, which include 0.5) against the observed ``truth``: the pair on a grid with the least weighted mean
-        pinball loss over all levels, a proper score, so neither over- nor under-wide intervals are favoured."""
+        """Learn ``shrink``, ``widen`` and ``floor`` from held-out forecasts (``values``: ``(m, len(levels))``
+        quantiles at ``levels``, which include 0.5) against the observed ``truth``: the values on a grid with the least
+        weighted mean pinball loss over all levels, a proper score, so neither over- nor under-wide intervals are
+        favoured."""
         levels = np.asarray(levels, dtype=float)
         values, truth = np.asarray(values, dtype=float), np.asarray(truth, dtype=float)
         distance = np.clip(np.asarray(log_ratio, dtype=float), 0.0, None)
@@ -218,12 +227,15 @@ class SpreadCalibration:
         z = normal_scores(levels)
         shrink = np.array(cls.SHRINKS)[:, None, None, None]
         widen = np.array(cls.WIDENS)[None, :, None, None]
-        candidate = median + shrink * (values - median) + widen * z * distance[:, None]  # (S, W, m, K)
-        diff = truth[:, None] - candidate
-        loss = np.maximum(levels * diff, (levels - 1) * diff).mean(-1)  # (S, W, m)
-        total = np.einsum("swm,m->sw", loss, weight)
-        s, w = np.unravel_index(int(np.argmin(total)), total.shape)
-        return cls(float(cls.SHRINKS[s]), float(cls.WIDENS[w]), int(truth.size))
+        best = (np.inf, 1.0, 0.0, 0.0)
+        for floor in cls.FLOORS:
+            candidate = median + shrink * (values - median) + z * (floor + widen * distance[:, None])  # (S, W, m, K)
+            diff = truth[:, None] - candidate
+            loss = np.einsum("swm,m->sw", np.maximum(levels * diff, (levels - 1) * diff).mean(-1), weight)
+            s, w = np.unravel_index(int(np.argmin(loss)), loss.shape)
+            if loss[s, w] < best[0] - 1e-12:
+                best = (float(loss[s, w]), float(cls.SHRINKS[s]), float(cls.WIDENS[w]), float(floor))
+        return cls(best[1], best[2], best[3], float(distance.max()), int(truth.size))
 
     def apply(self, levels: Sequence[float], values: np.ndarray, log_ratio: np.ndarray) -> np.ndarray:
         """Correct quantiles ``values`` (``(m, len(levels))``, levels including 0.5) at distances ``log_ratio``."""
@@ -232,19 +244,22 @@ class SpreadCalibration:
         median = values[:, [_centre(levels)]]
         distance = np.clip(np.atleast_1d(np.asarray(log_ratio, dtype=float)), 0.0, None)[:, None]
         z = normal_scores(levels)[None, :]
-        return tidy_quantiles(median + self.shrink * (values - median) + self.widen * z * distance)
+        beyond = np.clip((distance - self.reach) / np.log(2.0), 0.0, 1.0) if np.isfinite(self.reach) else 0.0
+        shrink = self.shrink + (1.0 - self.shrink) * beyond
+        return tidy_quantiles(median + shrink * (values - median) + z * (self.floor + self.widen * distance))
 
     def to_dict(self) -> dict:
         """Plain-JSON form, as stored in ``assets/ensemble.json``."""
-        return {"shrink": self.shrink, "widen": self.widen, "counts": self.counts}
+        return {"shrink": self.shrink, "widen": self.widen, "floor": self.floor, "reach": self.reach,
+                "counts": self.counts}
 
     @classmethod
     def from_dict(cls, data: dict) -> SpreadCalibration:
         """Inverse of :meth:`to_dict`; raises ``ValueError`` for values outside their ranges."""
-        shrink, widen = float(data["shrink"]), float(data["widen"])
-        if not (0.0 <= shrink <= 1.0 and widen >= 0.0):
-            raise ValueError(f"shrink must lie in [0, 1] and widen be >= 0, got {shrink:g} and {widen:g}")
-        return cls(shrink, widen, int(data.get("counts", 0)))
+        shrink, widen, floor = float(data["shrink"]), float(data["widen"]), float(data.get("floor", 0.0))
+        if not (0.0 <= shrink <= 1.0 and widen >= 0.0 and floor >= 0.0):
+            raise ValueError(f"shrink must lie in [0, 1], widen and floor be >= 0; got {shrink:g}, {widen:g}, {floor:g}")
+        return cls(shrink, widen, floor, float(data.get("reach", float("inf"))), int(data.get("counts", 0)))
 
 
 def _centre(levels: np.ndarray) -> int:
