@@ -104,6 +104,7 @@ def write_report(path: Path, results: pd.DataFrame, before: pd.DataFrame, seeds:
     pooled = summarize(results, by=("method", "cutoff"))
     old = summarize(before[before["method"].isin(["pow3", "pow2", "ensemble", "average", "lstm"])],
                     by=("method", "cutoff"))
+    findings = _findings(path)
     lines = [
         "# Forecast accuracy on held-out real learning curves",
         "",
@@ -125,6 +126,7 @@ def write_report(path: Path, results: pd.DataFrame, before: pd.DataFrame, seeds:
             f"{weights.calibration.floor:.3f}"
             for images, weights in learned.items()) + ".",
         "",
+        *([findings, ""] if findings else []),
         "## All held-out real curves, after",
         "",
         *_table(pooled, ORDER),
@@ -156,6 +158,17 @@ def write_report(path: Path, results: pd.DataFrame, before: pd.DataFrame, seeds:
                      f"{block.width80.mean():.3f} | {block.seed_gap.mean():.3f} | {len(block)} |")
     path.write_text("\n".join(lines) + "\n")
     print(f"wrote {path}")
+
+
+def _findings(report: Path) -> str:
+    """The hand-written ``## Findings`` section of an existing report (up to the next ``## `` heading), kept above the
+    tables; re-read it against the new numbers."""
+    text = report.read_text() if report.exists() else ""
+    start = text.find("\n## Findings")
+    if start < 0:
+        return ""
+    end = text.find("\n## ", start + 1)
+    return text[start + 1:end if end >= 0 else len(text)].strip()
 
 
 if __name__ == "__main__":

@@ -14,8 +14,9 @@ The weights minimise the mean absolute error of the stacked median at the final 
 learned on the stack's median is never worse than its best member's. The correction is then learned for the pinball
 loss of all the stacked quantiles.
 
-The shipped weights are ``samplecast/assets/ensemble.json``, learned by ``benchmarks/fit_ensemble.py`` on the real
-segmentation curves in ``data/`` (Kvasir-SEG and LA-2018 sweeps), each image set weighing the same.
+The shipped weights are ``samplecast/assets/ensemble.json``, learned by
+:func:`samplecast.forecast.build.build_forecaster` (run by ``benchmarks/backtest_summary.py``) on the real segmentation
+curves in ``data/`` (Kvasir-SEG and LA-2018 sweeps), each image set weighing the same.
 
 Example:
     >>> from samplecast.forecast.ensemble import EnsembleForecaster
@@ -200,7 +201,7 @@ class EnsembleForecaster(CurveForecaster):
         if unweighted:
             raise ValueError(f"ensemble: no weight for {', '.join(unweighted)}; the weights are for "
                              f"{', '.join(stacking.members)} (learn weights with StackingWeights.fit)")
-        n, dice = check_points(n, dice, min_points=min(getattr(m, "min_points", 3) for m in members), name=self.name)
+        n, dice = check_points(n, dice, name=self.name)
         self.members_ = {}
         for member in members:
             try:

@@ -121,7 +121,7 @@ FAMILIES: dict[str, Family] = {
 NOISE_FLOOR = 0.01
 #: Levenberg-Marquardt iterations of the best fit (from every start) and of the bootstrap refits (from the best fit).
 FIT_ITERATIONS = 120
-BOOT_ITERATIONS = 40
+BOOT_ITERATIONS = 15
 
 
 def point_sigmas(sd: Sequence[float] | None, count: int, noise_floor: float) -> np.ndarray:
@@ -273,8 +273,8 @@ def levenberg_marquardt(fam: Family, x: np.ndarray, y: np.ndarray, sigma: np.nda
             shifted = params.copy()
             shifted[:, j] += step[:, j]
             jac[:, :, j] = (residuals(shifted)[0] - r) / step[:, j, None]
-        jac = np.nan_to_num(jac, nan=0.0, posinf=0.0, neginf=0.0)
-        gradient = np.einsum("bki,bk->bi", jac, np.nan_to_num(r))
+        jac = np.where(np.isfinite(jac), jac, 0.0)
+        gradient = np.einsum("bki,bk->bi", jac, np.where(np.isfinite(r), r, 0.0))
         # parameters held at a bound by the descent direction leave the step (active set)
         held = ((params <= lower + 1e-12) & (gradient > 0)) | ((params >= upper - 1e-12) & (gradient < 0))
         jac = np.where(held[:, None, :], 0.0, jac)
