@@ -88,7 +88,7 @@ def forecast_options(command):
         click.option("--average-seeds", is_flag=True,
                      help="Treat the seeds of a configuration as replicates of one curve."),
         click.option("--surrogate", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-                     help="Surrogate weights from `samplecast surrogate train`, for --method lstm or ensemble "
+                     help="Surrogate weights from `samplecast surrogate train`, for --method lstm "
                           "(default: the weights shipped with samplecast)."),
     ]
     for option in reversed(options):

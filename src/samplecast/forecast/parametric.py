@@ -121,7 +121,7 @@ FAMILIES: dict[str, Family] = {
 NOISE_FLOOR = 0.01
 #: Levenberg-Marquardt iterations of the best fit (from every start) and of the bootstrap refits (from the best fit).
 FIT_ITERATIONS = 120
-BOOT_ITERATIONS = 15
+BOOT_ITERATIONS = 40
 
 
 def point_sigmas(sd: Sequence[float] | None, count: int, noise_floor: float) -> np.ndarray:
