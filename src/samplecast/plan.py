@@ -7,7 +7,7 @@ smallest size whose ``1 - confidence`` quantile reaches the target (Dice at leas
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
