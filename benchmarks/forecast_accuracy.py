@@ -121,8 +121,7 @@ def write_report(path: Path, results: pd.DataFrame, before: pd.DataFrame, seeds:
         "",
         "Ensemble learned without each image set: " + "; ".join(
             f"without {images}: " + ", ".join(f"{m} {w:.2f}" for m, w in zip(weights.members, weights.weights))
-            + f", shrink {weights.calibration.shrink:.2f}, widen {weights.calibration.widen:.3f}, floor "
-            f"{weights.calibration.floor:.3f}"
+            + f", widen {weights.calibration.widen:.3f}, floor {weights.calibration.floor:.3f}"
             for images, weights in learned.items()) + ".",
         "",
         *([findings, ""] if findings else []),

@@ -104,7 +104,7 @@ def test_weights_round_trip_through_json(tmp_path):
 
 @pytest.fixture(scope="module")
 def small_weights() -> StackingWeights:
-    return StackingWeights(("pow3", "pow2"), (0.7, 0.3), SpreadCalibration(0.8, 0.01))
+    return StackingWeights(("pow3", "pow2"), (0.7, 0.3), SpreadCalibration(widen=0.01, floor=0.005))
 
 
 def small_ensemble(weights) -> EnsembleForecaster:
@@ -138,23 +138,24 @@ def test_members_are_cloned_so_one_ensemble_fits_many_curves(small_weights):
     assert not hasattr(members[0], "params_") and f.predict([800])[0] < first[0] - 0.05
 
 
-def test_correction_keeps_the_median_and_widens_with_distance_only():
+def test_correction_keeps_the_median_and_widens_with_distance():
     levels = np.array(QUANTILES)
     values = np.tile(0.8 + 0.02 * np.array([-1.6, -1.3, -0.7, 0, 0.7, 1.3, 1.6]), (3, 1))
-    out = SpreadCalibration(0.5, 0.02).apply(levels, values, np.log([1.0, 2.0, 8.0]))
+    out = SpreadCalibration(widen=0.02, floor=0.01).apply(levels, values, np.log([1.0, 2.0, 8.0]))
     np.testing.assert_allclose(out[:, 3], 0.8)
     width = out[:, -1] - out[:, 0]
-    assert width[0] == pytest.approx(0.5 * (values[0, -1] - values[0, 0])) and width[0] < width[1] < width[2]
+    assert width[0] == pytest.approx(values[0, -1] - values[0, 0] + 2 * 1.6449 * 0.01, abs=1e-4)
+    assert width[0] < width[1] < width[2]
 
 
-def test_correction_learns_to_widen_forecasts_that_are_too_sure_far_out():
+def test_correction_learns_the_spread_forecasts_lack():
     rng = np.random.default_rng(0)
     distance = rng.uniform(0, 2.5, 400)
-    truth = 0.8 + rng.normal(0, 0.01 + 0.02 * distance)
+    truth = 0.8 + rng.normal(0, 0.01 + 0.015 * distance)
     z = np.array([-1.645, -1.2816, -0.6745, 0.0, 0.6745, 1.2816, 1.645])
-    values = 0.8 + 0.01 * z[None, :] * np.ones((400, 1))
+    values = 0.8 + 0.001 * z[None, :] * np.ones((400, 1))
     fitted = SpreadCalibration.fit(QUANTILES, values, truth, distance)
-    assert fitted.shrink > 0.8 and 0.01 < fitted.widen < 0.03
+    assert 0.005 < fitted.floor < 0.015 and 0.01 < fitted.widen < 0.02
 
 
 def test_shipped_ensemble_is_the_default_method_and_forecasts():

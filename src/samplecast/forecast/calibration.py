@@ -179,92 +179,65 @@ def _conformal_factor(levels: Sequence[float], values: np.ndarray, truth: np.nda
 
 @dataclass(frozen=True)
 class SpreadCalibration:
-    """A correction of quantile intervals that keeps a forecast's shapes: it never lets an upper quantile fall as the
+    """A widening of quantile intervals that keeps a forecast's shapes: it never lets an upper quantile fall as the
     size grows, and it changes continuously with the extrapolation distance.
 
-    Quantile ``q_p`` at ``d = log(n_query / n_last)`` becomes
-    ``median + s(d)·(q_p - median) + z_p·(floor + widen·max(d, 0))``, ``z_p`` the standard normal score of level
-    ``p``. ``s(d)`` is ``shrink`` in [0, 1] up to ``reach``, the farthest distance the correction was learned at, and
-    rises linearly to 1 one doubling further: beyond what it learned from, members' own intervals are trusted again.
-    ``s(d)·q_p + (1 - s(d))·median`` with a non-decreasing ``s`` never falls where ``q_p`` and the median do not, so
-    the shapes hold. ``floor >= 0`` is spread every forecast has, such as the difference between two runs of one
-    configuration; ``widen >= 0`` adds spread that grows with the log distance beyond the data. The median is
-    unchanged.
+    Quantile ``q_p`` at ``d = log(n_query / n_last)`` becomes ``q_p + z_p·(floor + widen·max(d, 0))``, ``z_p`` the
+    standard normal score of level ``p``: a spread every forecast lacks (``floor``, such as the difference between two
+    runs of one configuration) and one that grows with the log distance beyond the data (``widen``). Both are added,
+    never subtracted, so the members' own intervals, which already hold one run's noise at the observed sizes, are
+    never narrowed: a correction that could shrink them (learned where forecasts reach 2x or more) narrowed the
+    intervals near the observed sizes below the difference between seeds. The median is unchanged.
 
     Args:
-        shrink: factor on each quantile's distance from the median, in [0, 1].
         widen: added spread per unit of ``log(n_query / n_last)``, in Dice per standard normal score, ``>= 0``.
         floor: added spread at every size, in Dice per standard normal score, ``>= 0``.
-        reach: the largest ``log(n_query / n_last)`` among the forecasts it was learned from.
         counts: the held-out forecasts it was learned from.
     """
 
-    shrink: float = 1.0
     widen: float = 0.0
     floor: float = 0.0
-    reach: float = float("inf")
     counts: int = 0
 
     #: Values tried by :meth:`fit`.
-    SHRINKS = tuple(np.linspace(0.0, 1.0, 21))
     WIDENS = tuple(np.linspace(0.0, 0.04, 41))
-    FLOORS = tuple(np.linspace(0.0, 0.03, 16))
+    FLOORS = tuple(np.linspace(0.0, 0.03, 31))
 
     @classmethod
     def fit(cls, levels: Sequence[float], values: np.ndarray, truth: np.ndarray, log_ratio: np.ndarray, *,
             sample_weight: np.ndarray | None = None) -> SpreadCalibration:
-        """Learn ``shrink``, ``widen`` and ``floor`` from held-out forecasts (``values``: ``(m, len(levels))``
-        quantiles at ``levels``, which include 0.5) against the observed ``truth``: the values on a grid with the least
-        weighted mean pinball loss over all levels, a proper score, so neither over- nor under-wide intervals are
-        favoured."""
+        """Learn ``widen`` and ``floor`` from held-out forecasts (``values``: ``(m, len(levels))`` quantiles at
+        ``levels``, which include 0.5) against the observed ``truth``: the pair on a grid with the least weighted mean
+        pinball loss over all levels, a proper score, so neither over- nor under-wide intervals are favoured."""
         levels = np.asarray(levels, dtype=float)
         values, truth = np.asarray(values, dtype=float), np.asarray(truth, dtype=float)
         distance = np.clip(np.asarray(log_ratio, dtype=float), 0.0, None)
         if not (values.shape[0] == truth.size == distance.size) or truth.size == 0:
             raise ValueError("calibration needs one row of quantiles, one truth and one log ratio per forecast")
         weight = np.ones(truth.size) if sample_weight is None else np.asarray(sample_weight, dtype=float)
-        median = values[:, [_centre(levels)]]
         z = normal_scores(levels)
-        shrink = np.array(cls.SHRINKS)[:, None, None, None]
-        widen = np.array(cls.WIDENS)[None, :, None, None]
-        best = (np.inf, 1.0, 0.0, 0.0)
-        for floor in cls.FLOORS:
-            candidate = median + shrink * (values - median) + z * (floor + widen * distance[:, None])  # (S, W, m, K)
-            diff = truth[:, None] - candidate
-            loss = np.einsum("swm,m->sw", np.maximum(levels * diff, (levels - 1) * diff).mean(-1), weight)
-            s, w = np.unravel_index(int(np.argmin(loss)), loss.shape)
-            if loss[s, w] < best[0] - 1e-12:
-                best = (float(loss[s, w]), float(cls.SHRINKS[s]), float(cls.WIDENS[w]), float(floor))
-        return cls(best[1], best[2], best[3], float(distance.max()), int(truth.size))
+        widen = np.array(cls.WIDENS)[:, None, None, None]
+        floor = np.array(cls.FLOORS)[None, :, None, None]
+        candidate = values + z * (floor + widen * distance[:, None])  # (W, F, m, K)
+        diff = truth[:, None] - candidate
+        loss = np.einsum("wfm,m->wf", np.maximum(levels * diff, (levels - 1) * diff).mean(-1), weight)
+        w, f = np.unravel_index(int(np.argmin(loss)), loss.shape)
+        return cls(float(cls.WIDENS[w]), float(cls.FLOORS[f]), int(truth.size))
 
     def apply(self, levels: Sequence[float], values: np.ndarray, log_ratio: np.ndarray) -> np.ndarray:
-        """Correct quantiles ``values`` (``(m, len(levels))``, levels including 0.5) at distances ``log_ratio``."""
-        levels = np.asarray(levels, dtype=float)
+        """Widen quantiles ``values`` (``(m, len(levels))``) at distances ``log_ratio``."""
         values = np.asarray(values, dtype=float)
-        median = values[:, [_centre(levels)]]
         distance = np.clip(np.atleast_1d(np.asarray(log_ratio, dtype=float)), 0.0, None)[:, None]
-        z = normal_scores(levels)[None, :]
-        beyond = np.clip((distance - self.reach) / np.log(2.0), 0.0, 1.0) if np.isfinite(self.reach) else 0.0
-        shrink = self.shrink + (1.0 - self.shrink) * beyond
-        return tidy_quantiles(median + shrink * (values - median) + z * (self.floor + self.widen * distance))
+        return tidy_quantiles(values + normal_scores(levels)[None, :] * (self.floor + self.widen * distance))
 
     def to_dict(self) -> dict:
         """Plain-JSON form, as stored in ``assets/ensemble.json``."""
-        return {"shrink": self.shrink, "widen": self.widen, "floor": self.floor, "reach": self.reach,
-                "counts": self.counts}
+        return {"widen": self.widen, "floor": self.floor, "counts": self.counts}
 
     @classmethod
     def from_dict(cls, data: dict) -> SpreadCalibration:
         """Inverse of :meth:`to_dict`; raises ``ValueError`` for values outside their ranges."""
-        shrink, widen, floor = float(data["shrink"]), float(data["widen"]), float(data.get("floor", 0.0))
-        if not (0.0 <= shrink <= 1.0 and widen >= 0.0 and floor >= 0.0):
-            raise ValueError(f"shrink must lie in [0, 1], widen and floor be >= 0; got {shrink:g}, {widen:g}, {floor:g}")
-        return cls(shrink, widen, floor, float(data.get("reach", float("inf"))), int(data.get("counts", 0)))
-
-
-def _centre(levels: np.ndarray) -> int:
-    """Index of the 0.5 level."""
-    found = np.flatnonzero(np.isclose(levels, 0.5))
-    if found.size == 0:
-        raise ValueError("calibration needs the 0.5 level among the quantiles")
-    return int(found[0])
+        widen, floor = float(data["widen"]), float(data["floor"])
+        if not (widen >= 0.0 and floor >= 0.0):
+            raise ValueError(f"widen and floor must be >= 0; got {widen:g} and {floor:g}")
+        return cls(widen, floor, int(data.get("counts", 0)))
