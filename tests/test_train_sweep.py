@@ -187,10 +187,10 @@ def test_worker_processes_train_the_same_runs_as_this_process(polyps, finished, 
 
 def test_cli_sweep_trains_and_prints_the_table(polyps, tmp_path):
     result = CliRunner().invoke(cli, ["sweep", str(polyps), "--out", str(tmp_path / "cli"), "--fractions", "0.5,1",
-                                      "--depths", "2", "--steps", "2", "--batch-size", "4", "--image-size", "32",
-                                      "--device", "cpu"])
+                                      "--depths", "2", "--steps", "2", "--min-epochs", "0", "--batch-size", "4",
+                                      "--image-size", "32", "--device", "cpu"])
     assert result.exit_code == 0, result.output
-    assert "Trained 2 runs" in result.output and "curves.csv" in result.output
+    assert "Trained 2 runs and 1 convergence check;" in result.output and "curves.csv" in result.output
     assert len(pd.read_csv(tmp_path / "cli" / "curves.csv")) == 2
 
 

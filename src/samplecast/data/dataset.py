@@ -152,15 +152,18 @@ def load_dataset(
     problems += check_foreground(checks, root, targets, size)
     if not cases and not problems:
         problems.append(f"{root}: no cases found")
-    raise_if_any(problems)
 
+    # every image is decoded even when problems were found, so files that fail only when decoded (a truncated
+    # PNG) are reported with the others instead of after they are fixed
     images = np.empty((len(cases), channels, *[size] * layout.spatial_dims), dtype=np.float32)
-    read = _in_threads(lambda case: _read(layout, case, size, channels), cases, workers,
-                       lambda done: report(len(cases) + done, total))
+    reported = {line.split(": ", 1)[0] for line in problems}
+    read = _in_threads(lambda case: (None, None) if any(str(path) in reported for path in case.images)
+                       else _read(layout, case, size, channels),  # files already reported are not read again
+                       cases, workers, lambda done: report(len(cases) + done, total))
     for row, (image, problem) in enumerate(read):
         if problem:
             problems.append(problem)
-        else:
+        elif image is not None:
             images[row] = image
     raise_if_any(problems)
 
@@ -219,7 +222,10 @@ def _in_threads(function: Callable[[_T], _R], items: Sequence[_T], workers: int 
                 advanced: Callable[[int], None]) -> Iterator[_R]:
     """``function`` over ``items`` in threads (the decoders release the GIL), yielding results in order and
     reporting each one done."""
-    with ThreadPoolExecutor(max_workers=workers or min(8, os.cpu_count() or 1)) as pool:
+    pool = ThreadPoolExecutor(max_workers=workers or min(8, os.cpu_count() or 1))
+    try:
         for done, result in enumerate(pool.map(function, items), start=1):
             advanced(done)
             yield result
+    finally:  # stopped early (Ctrl-C): drop the files not yet started instead of decoding them all
+        pool.shutdown(wait=True, cancel_futures=True)
