@@ -22,7 +22,7 @@ import torch
 
 from samplecast.train.config import Cell, SubmititOptions, SweepConfig
 from samplecast.train.execute import GPU_SHARE, SweepData, load_sweep_data, run_cell, run_cell_job
-from samplecast.train.processes import become_worker, stop_workers
+from samplecast.train.processes import become_worker, spawning_workers, stop_workers
 from samplecast.train.runner import resolve_device
 
 #: Called as ``on_step(cell, step, total_steps)`` while a cell trains (in-process engines only).
@@ -94,7 +94,8 @@ def _run_in_workers(config: SweepConfig, cells: list[Cell]) -> Iterator[dict[str
     failures = []
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_start_worker,
                              initargs=(config.to_dict(), threads)) as pool:
-        pending: dict[Future, Cell] = {pool.submit(_train_in_worker, cell): cell for cell in cells}
+        with spawning_workers():
+            pending: dict[Future, Cell] = {pool.submit(_train_in_worker, cell): cell for cell in cells}
         try:
             while pending:
                 finished, _ = wait(pending, return_when=FIRST_COMPLETED)

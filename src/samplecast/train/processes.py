@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import multiprocessing
 import os
 import signal
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 
 _PR_SET_PDEATHSIG = 1
@@ -20,18 +22,33 @@ def become_worker() -> None:
     """Call first thing in a worker process: ignore SIGINT and end when the parent process ends.
 
     On Linux the kernel sends SIGKILL when the parent dies (``PR_SET_PDEATHSIG``); elsewhere a thread watches for
-    the parent to go away.
+    the parent to go away. A worker whose parent died while it was starting up exits at once.
     """
-    parent = os.getppid()
+    started_by = multiprocessing.parent_process()
+    parent = started_by.pid if started_by is not None else os.getppid()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    killed_with_parent = False
     if sys.platform.startswith("linux"):
         with contextlib.suppress(OSError, AttributeError):
-            libc = ctypes.CDLL(None, use_errno=True)
-            if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0:
-                if os.getppid() != parent:  # the parent died before the rule was set
-                    os._exit(1)
-                return
-    threading.Thread(target=_watch_parent, args=(parent,), daemon=True, name="watch-parent").start()
+            killed_with_parent = ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0
+    if os.getppid() != parent:  # the parent died before the rule was set
+        os._exit(1)
+    if not killed_with_parent:
+        threading.Thread(target=_watch_parent, args=(parent,), daemon=True, name="watch-parent").start()
+
+
+@contextlib.contextmanager
+def spawning_workers() -> Iterator[None]:
+    """Around starting worker processes: they start with SIGINT ignored (inherited), so a Ctrl-C while they import
+    does not print their tracebacks; the parent alone handles it."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _watch_parent(parent: int, poll_s: float = 1.0) -> None:
