@@ -122,6 +122,12 @@ def test_unknown_layout_names_the_expected_layouts(tmp_path):
     assert "_seg.nii.gz" in problem
 
 
+def test_an_image_size_too_large_for_memory_is_refused_before_resizing(synthetic_2d):
+    (problem,) = _problems(synthetic_2d, image_size=1_000_000)
+    assert problem.startswith("image_size 1000000: 12 cases of 1000000 pixels a side would take")
+    assert "choose a smaller image size" in problem
+
+
 def test_bad_options_are_reported_together(synthetic_2d):
     problems = _problems(synthetic_2d, format="png", image_size=4)
     assert len(problems) == 2 and "format 'png'" in problems[0] and "image_size 4" in problems[1]

@@ -81,6 +81,19 @@ def test_a_depth_too_deep_for_the_image_size_stops_the_sweep_before_training(toy
     assert not (tmp_path / "toy").exists()
 
 
+def test_impossible_option_values_are_all_reported_without_a_traceback(toy, tmp_path):
+    result = CliRunner().invoke(cli, _sweep_command(toy, tmp_path / "out", "--fractions", "nan,-1,inf,1",
+                                                    "--depths", "2,10000000000000000000000", "--lr", "nan",
+                                                    "--seeds", "0,99999999999", "--min-epochs", "inf",
+                                                    "--test-fraction", "nan"))
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    errors = "\n".join(_errors(result.output))
+    for expected in ("fraction nan ", "fraction -1 ", "fraction inf ", "depth 10000000000000000000000 must be",
+                     "learning rate", "seed 99999999999 must", "minimum epochs", "test fraction"):
+        assert expected in errors
+    assert not (tmp_path / "out").exists()
+
+
 def test_size_problems_check_the_deepest_level_of_volumes_too():
     assert size_problems((16, 16, 16), (4,)) == []
     (line,) = size_problems((16, 16, 16), (4, 5))

@@ -143,6 +143,7 @@ def load_dataset(
         return _dataset(root, layout, [str(c) for c in cached["case_ids"]], cached["images"], cached["masks"])
 
     cases = listing.cases
+    raise_if_any(_memory_problems(cases, layout, size))  # before any file is resized to that size
     total = 2 * len(cases)
     report = progress or (lambda done, total: None)
     checks = list(_in_threads(lambda case: layout.check_case(case, targets, size), cases, workers,
@@ -182,6 +183,20 @@ def normalise(image: np.ndarray) -> np.ndarray:
     sd = np.sqrt(np.mean(np.square(image), axis=axes, keepdims=True))
     image /= np.maximum(sd, 1e-6)
     return image
+
+
+def _memory_problems(cases: Sequence[CaseFiles], layout: Layout, size: int) -> list[str]:
+    """A problem when the arrays of ``cases`` at ``size`` would take more than half of this machine's memory."""
+    try:
+        memory = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):  # not a POSIX system: no limit known
+        return []
+    channels = [3 if layout.spatial_dims == 2 else len(case.images) for case in cases]
+    needed = sum(channels) * 4 * size ** layout.spatial_dims + len(cases) * size ** layout.spatial_dims
+    if needed <= memory / 2:
+        return []
+    return [f"image_size {size}: {len(cases)} cases of {size} pixels a side would take {needed / 2**30:,.1f} GiB, "
+            f"more than half of this machine's {memory / 2**30:.0f} GiB of memory; choose a smaller image size"]
 
 
 def _dataset(root: Path, layout: Layout, case_ids: list[str], images: np.ndarray,

@@ -22,6 +22,10 @@ ENGINES = ("local", "submitit")
 DEVICES = ("auto", "cpu", "cuda")
 DEFAULT_FRACTIONS = (0.02, 0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0)
 DEFAULT_DEPTHS = (4, 5, 6)
+#: The deepest U-Net a sweep builds: 2**11 = 2048 pixels a side shrink to one at the bottom of a 12-level U-Net.
+MAX_DEPTH = 12
+#: Seeds go to NumPy and PyTorch generators, which take unsigned 32-bit seeds.
+MAX_SEED = 2**32 - 1
 #: Passes over the data the command line's sweeps make at least (``--min-epochs``): 1500 steps of 16 images are only
 #: 33 epochs of Kvasir-SEG's 720 training images, where the largest subsets of a curve are still improving.
 RECOMMENDED_MIN_EPOCHS = 100.0
@@ -214,10 +218,11 @@ class SweepConfig:
         found += [f"fraction {f:g} must lie in (0, 1]" for f in self.fractions if not 0 < f <= 1]
         if not self.depths:
             found.append("no depths given")
-        found += [f"depth {d} must be at least 2 resolution levels" for d in self.depths if d < 2]
+        found += [f"depth {d} must be between 2 and {MAX_DEPTH} resolution levels" for d in self.depths
+                  if not 2 <= d <= MAX_DEPTH]
         if not self.seeds:
             found.append("no seeds given")
-        found += [f"seed {s} must be >= 0" for s in self.seeds if s < 0]
+        found += [f"seed {s} must lie between 0 and {MAX_SEED}" for s in self.seeds if not 0 <= s <= MAX_SEED]
         if self.image_size is not None:
             found += size_problems((self.image_size,), self.depths)
         if not 0 < self.test_fraction < 1:
@@ -296,7 +301,7 @@ def size_problems(spatial_shape: Sequence[int], depths: Sequence[int]) -> list[s
     """
     found = []
     shape = "x".join(map(str, spatial_shape))
-    for depth in (d for d in depths if d >= 2):
+    for depth in (d for d in depths if 2 <= d <= MAX_DEPTH):
         multiple = min_input_multiple(depth)
         bad = [s for s in spatial_shape if s < multiple or s % multiple]
         if bad:
