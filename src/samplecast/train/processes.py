@@ -12,8 +12,10 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from types import FrameType
+from typing import Any
 
 _PR_SET_PDEATHSIG = 1
 
@@ -38,17 +40,23 @@ def become_worker() -> None:
 
 
 @contextlib.contextmanager
-def spawning_workers() -> Iterator[None]:
-    """Around starting worker processes: they start with SIGINT ignored (inherited), so a Ctrl-C while they import
-    does not print their tracebacks; the parent alone handles it."""
+def handling_sigint(handler: Callable[[int, FrameType | None], Any] | int) -> Iterator[None]:
+    """Install ``handler`` for SIGINT (Ctrl-C) for the duration, then restore the previous one; signal handlers
+    belong to the main thread, so elsewhere this does nothing."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    previous = signal.signal(signal.SIGINT, handler)
     try:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+def spawning_workers() -> contextlib.AbstractContextManager[None]:
+    """Around starting worker processes: they start with SIGINT ignored (inherited), so a Ctrl-C while they import
+    does not print their tracebacks; the parent alone handles it."""
+    return handling_sigint(signal.SIG_IGN)
 
 
 def _watch_parent(parent: int, poll_s: float = 1.0) -> None:

@@ -17,8 +17,7 @@ import os
 import platform
 import signal
 import sys
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -31,6 +30,7 @@ from samplecast.errors import InputError
 from samplecast.train.config import CONVERGENCE_TOLERANCE, Cell, SweepConfig, dataset_key, protocol_id, run_id
 from samplecast.train.engines import make_engine
 from samplecast.train.execute import SweepData, load_sweep_data
+from samplecast.train.processes import handling_sigint
 from samplecast.train.runner import precision_for, resolve_device
 from samplecast.train.store import CONFIG_FILE, RunStore, SweepLock, output_error, output_problems, write_atomic
 from samplecast.versions import package_versions
@@ -160,22 +160,14 @@ def _run(config: SweepConfig, data: SweepData, counts: dict[str, int],
     return store.write_curves(data.protocol)
 
 
-@contextlib.contextmanager
-def _interrupts_raise() -> Iterator[None]:
+def _interrupts_raise() -> contextlib.AbstractContextManager[None]:
     """While a sweep runs, the first SIGINT raises :class:`_Interrupt` (a second one, ``KeyboardInterrupt``)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
 
     def interrupt(*_: object) -> None:
         signal.signal(signal.SIGINT, signal.default_int_handler)
         raise _Interrupt
 
-    previous = signal.signal(signal.SIGINT, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
+    return handling_sigint(interrupt)
 
 
 def _recorded_grid(config: SweepConfig, data: SweepData, store: RunStore) -> SweepConfig:
