@@ -11,25 +11,10 @@ from click.testing import CliRunner
 
 from samplecast.cli import cli
 from samplecast.curves import TRAINER_COLUMNS, load_table
-from samplecast.data import write_synthetic_2d
 from samplecast.train.config import CONVERGENCE_TOLERANCE, Cell, SweepConfig, TrainSettings, protocol_id, run_id
 from samplecast.train.sweep import read_convergence, run_sweep
 
-
-@pytest.fixture(autouse=True)
-def one_thread(monkeypatch):
-    """Tiny models run fastest, and predictably, on one thread of a shared machine."""
-    monkeypatch.setenv("OMP_NUM_THREADS", "1")
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-@pytest.fixture(scope="module")
-def polyps(tmp_path_factory) -> Path:
-    """24 synthetic RGB cases of 32 px: test 5, validation 2, pool 17."""
-    return write_synthetic_2d(tmp_path_factory.mktemp("polyps"), n_cases=24, size=32, seed=0)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")

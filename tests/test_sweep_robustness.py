@@ -28,15 +28,7 @@ from samplecast.train.sweep import SweepInterrupted, run_sweep
 
 TINY = TrainSettings(steps=4, batch_size=4, val_every=2)
 
-
-@pytest.fixture(autouse=True)
-def one_thread(monkeypatch):
-    """Tiny models run fastest, and predictably, on one thread of a shared machine (also in child processes)."""
-    monkeypatch.setenv("OMP_NUM_THREADS", "1")
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")

@@ -21,21 +21,7 @@ from samplecast.train.sweep import run_sweep
 
 TINY = TrainSettings(steps=4, batch_size=4, val_every=2)
 
-
-@pytest.fixture(autouse=True)
-def one_thread(monkeypatch):
-    """Tiny models run fastest, and predictably, on one thread of a shared machine (also in child processes)."""
-    monkeypatch.setenv("OMP_NUM_THREADS", "1")
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-@pytest.fixture(scope="module")
-def polyps(tmp_path_factory):
-    """24 synthetic RGB cases of 32 px: test 5, validation 2, pool 17."""
-    return write_synthetic_2d(tmp_path_factory.mktemp("polyps"), n_cases=24, size=32, seed=0)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _config(data, out, **options) -> SweepConfig:
