@@ -287,8 +287,8 @@ def surrogate_train(corpus, output, epochs, lr, start, prior_curves, calibrate, 
 @click.option("--val-every", type=click.IntRange(1), default=None,
               help="Steps between validation checks; the best check's weights are tested. [default: steps/10]")
 @click.option("--image-size", type=click.IntRange(8), default=None,
-              help="Resize images to this many pixels a side (volumes to a cube); a multiple of 2**(depth-1). "
-                   "[default: 256 for 2D, 64 for 3D]")
+              help="Resize images to this many pixels a side (volumes to a cube); a multiple of 2**(depth-1) and at "
+                   "least 2**depth, so the deepest level keeps more than one pixel. [default: 256 for 2D, 64 for 3D]")
 @click.option("--test-fraction", type=click.FloatRange(0, 1, min_open=True, max_open=True),
               default=train_config.SweepConfig.test_fraction,
               help="Fixed test split, as a fraction of all cases; never trained on.")

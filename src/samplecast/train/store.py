@@ -181,9 +181,13 @@ class SweepLock:
         Raises:
             InputError: naming the process that holds it.
         """
-        import fcntl  # POSIX only, like the worker processes' lifetime rules
-
         self.out.mkdir(parents=True, exist_ok=True)
+        try:
+            import fcntl
+        except ImportError:  # not a POSIX system
+            warnings.warn(f"{self.out}: folders cannot be locked on this system; run one sweep at a time into it",
+                          RuntimeWarning, stacklevel=2)
+            return
         while True:
             handle = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
             try:
@@ -192,6 +196,11 @@ class SweepLock:
                 os.close(handle)
                 raise InputError(f"{self.out}: another sweep is writing into this folder ({self.holder()}); wait "
                                  "for it to finish, or stop it and run again") from None
+            except OSError as exc:  # a file system without locks (some network mounts)
+                os.close(handle)
+                warnings.warn(f"{self.out}: the folder cannot be locked ({exc.strerror}); run one sweep at a time "
+                              "into it", RuntimeWarning, stacklevel=2)
+                return
             if _same_file(handle, self.path):  # not removed by a holder releasing it meanwhile
                 break
             os.close(handle)
