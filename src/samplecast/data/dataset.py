@@ -107,8 +107,9 @@ def load_dataset(
 ) -> SegmentationDataset:
     """Validate, preprocess and cache a dataset folder; later loads with the same settings read the cache.
 
-    Every case is checked first (headers, pairs, sizes, full masks) and all problems are raised together; then
-    images are decoded, resized to ``image_size`` per side and z-scored per case and channel. See
+    Every case is checked (headers, pairs, sizes, full masks) and every image decoded, resized to ``image_size``
+    per side and z-scored per case and channel; all problems, those found only when decoding included, are raised
+    together. See
     :mod:`samplecast.data.folder2d` and :mod:`samplecast.data.nifti` for what each layout does with its files.
 
     Args:

@@ -35,7 +35,7 @@ CONVERGENCE_TOLERANCE = 0.01
 
 @dataclass(frozen=True)
 class TrainSettings:
-    """How one model is trained: the same for every cell of a sweep, so fractions get equal compute.
+    """How one model is trained: the same protocol for every cell of a sweep.
 
     The step budget of a run on ``n`` training cases is ``max(steps, ceil(min_epochs * n / batch_size))``
     (:meth:`for_size`): ``steps`` for small subsets, and at least ``min_epochs`` passes over the data for large
