@@ -67,6 +67,7 @@ def test_the_convergence_check_trains_the_largest_fraction_with_twice_the_steps(
         run = table[(table["depth"] == depth) & (table["fraction"] == 1.0)].iloc[0]
         check = json.loads((config.out / "runs" / f"{by_depth[depth]['check_run_id']}.json").read_text())
         assert by_depth[depth]["dice"] == pytest.approx(run["dice"]) and check["steps"] == 18
+        assert check["convergence_check_of"] == run["run_id"]
         assert by_depth[depth]["change"] == pytest.approx(check["dice"] - run["dice"], abs=1e-6)
     changes = [abs(entry["change"]) for entry in convergence["depths"]]
     assert convergence["converged"] == all(change < CONVERGENCE_TOLERANCE for change in changes)

@@ -153,6 +153,9 @@ def _run(config: SweepConfig, data: SweepData, counts: dict[str, int],
             state["failed"] += record["status"] != "ok"
             if run_data is data:
                 counts["finished"] += 1
+            else:  # name the grid run it checks, so runs/ explains itself
+                cell = Cell(record["fraction"], record["depth"], record["seed"])
+                store.write({**record, "convergence_check_of": run_id(data.protocol, cell)})
             store.write_curves(data.protocol)
             report()
     if check_todo:
