@@ -186,3 +186,12 @@ def test_fine_tuning_on_user_curves_mixes_in_the_prior(tiny):
     assert not torch.equal(next(tuned.net.parameters()), next(model.net.parameters()))
     with pytest.raises(InputError, match="none has more than 2 sizes"):
         train_on_curves([Curve({}, [10, 20], [0.4, 0.5])], start=None, prior_curves=0)
+
+
+def test_a_diverging_run_stops_and_says_to_lower_the_learning_rate():
+    calls = []
+    expected = r"training diverged: .* in epoch 2; lower the training setting lr \(was 1e\+06\)"
+    with pytest.raises(InputError, match=expected):
+        train_surrogate(sample_prior(300, seed=1), settings=TrainingConfig(epochs=6, batch_size=64, lr=1e6),
+                        config=TINY, progress=lambda *args: calls.append(args))
+    assert len(calls) == 2  # stopped at the first epoch whose loss was not finite

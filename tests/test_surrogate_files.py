@@ -64,6 +64,12 @@ def test_a_rewritten_description_alone_is_read_again(saved):
     assert load_surrogate(path).calibration is None
 
 
+def test_a_surrogate_is_loaded_from_its_pt(saved):
+    _, path = saved
+    with pytest.raises(InputError, match="model.json: a surrogate is loaded from its .pt file"):
+        load_surrogate(path.with_suffix(".json"))
+
+
 def test_missing_files_are_each_named(tmp_path):
     with pytest.raises(InputError) as missing:
         load_surrogate(tmp_path / "absent.pt")

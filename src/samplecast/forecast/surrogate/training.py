@@ -8,6 +8,7 @@ This module imports Lightning (seconds), so ``samplecast.forecast.surrogate`` lo
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
 
@@ -15,6 +16,7 @@ import lightning as L
 import torch
 
 from samplecast.curves import Curve
+from samplecast.errors import InputError
 from samplecast.forecast.prior import CurveBank
 from samplecast.forecast.surrogate.calibrate import calibrate_surrogate
 from samplecast.forecast.surrogate.config import TrainingConfig
@@ -86,7 +88,8 @@ class SurrogateModule(L.LightningModule):
 
 
 class _EpochHistory(L.Callback):
-    """Records each epoch's losses (and reports them to ``progress``) as the epoch ends, after its validation."""
+    """Records each epoch's losses (and reports them to ``progress``) as the epoch ends, after its validation; stops
+    training when the loss is no longer finite."""
 
     def __init__(self, progress: Progress | None):
         self.progress = progress
@@ -96,6 +99,7 @@ class _EpochHistory(L.Callback):
         record = {"epoch": trainer.current_epoch + 1, "train_loss": module.epoch_loss,
                   "validation_loss": module.validation_loss_}
         self.history.append(record)
+        trainer.should_stop = trainer.should_stop or not math.isfinite(record["train_loss"])
         if self.progress is not None:
             self.progress(record["epoch"], trainer.max_epochs, record["train_loss"], record["validation_loss"])
 
@@ -123,6 +127,9 @@ def train_surrogate(
     """Train (or fine-tune ``start``) on ``corpus`` with the pinball loss; return the model and per-epoch history.
 
     ``progress(epoch, epochs, train_loss, validation_loss)`` is called after each epoch. ``start`` is not changed.
+
+    Raises:
+        InputError: when the loss becomes NaN or infinite (a learning rate far too high); nothing is returned.
     The result carries no calibration: fit one on held-out curves (:func:`calibrate_surrogate`) and attach it with
     :meth:`Surrogate.with_calibration`.
     """
@@ -143,6 +150,9 @@ def train_surrogate(
         trainer.fit(module, train_dataloaders=batches,
                     val_dataloaders=EvaluationBatches(validation) if validation is not None else None)
     final = history.history[-1]
+    if not math.isfinite(final["train_loss"]):
+        raise InputError(f"training diverged: the loss became NaN or infinite in epoch {final['epoch']}; "
+                         f"lower the training setting lr (was {settings.lr:g})")
     record = {**asdict(settings), "corpus": describe_corpus, "curves": len(corpus),
               "final_train_loss": final["train_loss"], "final_validation_loss": final["validation_loss"],
               "fine_tuned_from": (start.training.get("corpus", "") if start is not None else None)}
