@@ -14,7 +14,7 @@ from samplecast.errors import InputError
 from samplecast.forecast.base import QUANTILES, NotFittedError
 from samplecast.forecast.prior import sample_prior
 from samplecast.forecast.surrogate import (
-    MAX_TRAIN_POINTS, LSTMForecaster, Surrogate, SurrogateConfig, TrainingConfig, calibrate_surrogate, evaluate_loss,
+    MAX_CURVE_POINTS, LSTMForecaster, Surrogate, SurrogateConfig, TrainingConfig, calibrate_surrogate, evaluate_loss,
     load_surrogate, mixed_corpus, new_surrogate, shipped_weights, thin_curve, train_on_curves, train_surrogate,
 )
 
@@ -148,7 +148,7 @@ def test_long_curves_are_thinned_evenly_in_log_size():
     n = np.arange(1, 200_001, dtype=float)
     curve = Curve({"seed": 0}, n, 0.9 - 0.5 / np.sqrt(n))
     thin = thin_curve(curve)
-    assert len(thin.n) <= MAX_TRAIN_POINTS and len(thin.n) >= MAX_TRAIN_POINTS - 8
+    assert len(thin.n) <= MAX_CURVE_POINTS and len(thin.n) >= MAX_CURVE_POINTS - 8
     assert thin.n[0] == 1 and thin.n[-1] == 200_000 and np.all(np.diff(thin.n) > 0)
     np.testing.assert_array_equal(thin.dice, curve.dice[thin.n.astype(int) - 1])
     assert np.ptp(np.diff(np.log(thin.n[-10:]))) < 0.01  # evenly spaced in log n where sizes are dense
@@ -156,10 +156,18 @@ def test_long_curves_are_thinned_evenly_in_log_size():
     assert thin_curve(short) is short
 
 
+def test_a_very_long_curve_is_forecast_from_its_thinned_sizes():
+    n = np.arange(1, 20_001, dtype=float)
+    curve = Curve({"seed": 0}, n, 0.9 - 0.5 / np.sqrt(n))
+    thin = thin_curve(curve)
+    np.testing.assert_array_equal(LSTMForecaster().fit(n, curve.dice).predict_quantiles([40_000]),
+                                  LSTMForecaster().fit(thin.n, thin.dice).predict_quantiles([40_000]))
+
+
 def test_a_corpus_with_a_very_long_curve_stays_small():
     n = np.arange(1, 200_001, dtype=float)
     bank, described = mixed_corpus([Curve({"seed": 0}, n, 0.9 - 0.5 / np.sqrt(n))], prior_curves=100, seed=0)
-    assert bank.n.shape[1] <= MAX_TRAIN_POINTS and described == "1 user curves + prior: 100 synthetic curves"
+    assert bank.n.shape[1] <= MAX_CURVE_POINTS and described == "1 user curves + prior: 100 synthetic curves"
 
 
 def test_calibration_is_stored_and_widens_overconfident_intervals(tiny):

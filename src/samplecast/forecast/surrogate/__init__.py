@@ -9,7 +9,7 @@ calibration learned on held-out real curves.
 
 One concern per module:
 
-- :mod:`~.features`: what the network reads of a curve (:func:`encode_points`, :func:`thin_curve`);
+- :mod:`~.features`: what the network reads of a curve (:func:`encode_points`, :func:`thin_indices`);
 - :mod:`~.network`: the network and its architecture (:class:`SurrogateNet`, :class:`SurrogateConfig`);
 - :mod:`~.model`: a trained surrogate forecasting one curve (:class:`Surrogate`, :func:`new_surrogate`);
 - :mod:`~.loss`: the pinball loss and its mean on a corpus (:func:`evaluate_loss`);
@@ -41,7 +41,9 @@ from samplecast.forecast.surrogate.calibrate import calibrate_surrogate
 from samplecast.forecast.surrogate.config import TrainingConfig
 from samplecast.forecast.surrogate.corpus import load_training_curves, mixed_corpus
 from samplecast.forecast.surrogate.estimator import LSTMForecaster
-from samplecast.forecast.surrogate.features import MAX_TRAIN_POINTS, MIN_POINTS, N_FEATURES, encode_points, thin_curve
+from samplecast.forecast.surrogate.features import (
+    MAX_CURVE_POINTS, MIN_POINTS, N_FEATURES, encode_points, thin_curve, thin_indices,
+)
 from samplecast.forecast.surrogate.loss import evaluate_loss, pinball_loss
 from samplecast.forecast.surrogate.model import Surrogate, new_surrogate
 from samplecast.forecast.surrogate.network import TRAIN_LEVELS, SurrogateConfig, SurrogateNet
@@ -55,10 +57,10 @@ from samplecast.forecast.surrogate.sampler import INSIDE_WEIGHT, sample_batch
 _TRAINING = ("SurrogateModule", "train_surrogate", "train_on_curves")
 
 __all__ = [
-    "INSIDE_WEIGHT", "MAX_TRAIN_POINTS", "MIN_POINTS", "N_FEATURES", "TRAIN_LEVELS", "LSTMForecaster", "Surrogate",
+    "INSIDE_WEIGHT", "MAX_CURVE_POINTS", "MIN_POINTS", "N_FEATURES", "TRAIN_LEVELS", "LSTMForecaster", "Surrogate",
     "SurrogateConfig", "SurrogateNet", "TrainingConfig", "calibrate_surrogate", "check_output", "encode_points",
     "evaluate_loss", "load_surrogate", "load_training_curves", "mixed_corpus", "new_surrogate", "pinball_loss",
-    "sample_batch", "save_surrogate", "shipped_weights", "thin_curve", *_TRAINING,
+    "sample_batch", "save_surrogate", "shipped_weights", "thin_curve", "thin_indices", *_TRAINING,
 ]
 
 

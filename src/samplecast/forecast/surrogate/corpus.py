@@ -30,7 +30,7 @@ def mixed_corpus(curves: Sequence[Curve], prior_curves: int, seed: int) -> tuple
 
     The user's curves are repeated so they make up about a quarter of the bank, the rest being ``prior_curves``
     synthetic curves that keep a fine-tuned model from forgetting what it learned. Curves with more than
-    :data:`~samplecast.forecast.surrogate.features.MAX_TRAIN_POINTS` sizes are thinned to that many
+    :data:`~samplecast.forecast.surrogate.features.MAX_CURVE_POINTS` sizes are thinned to that many
     (:func:`~samplecast.forecast.surrogate.features.thin_curve`), so the padded bank stays small.
 
     Raises:

@@ -17,10 +17,11 @@ from samplecast.curves import Curve
 N_FEATURES = 6
 #: Fewest observed points the surrogate forecasts from.
 MIN_POINTS = 2
-#: Most sizes of one curve the surrogate trains or calibrates on; longer curves are thinned (:func:`thin_curve`).
-#: Synthetic training curves have at most 12 and real sweeps a dozen or two, so 32 keeps every real curve whole
-#: while a table with thousands of sizes per curve cannot blow up the padded training arrays.
-MAX_TRAIN_POINTS = 32
+#: Most sizes of one curve the surrogate reads, in training, calibration and forecasting; longer curves are thinned
+#: (:func:`thin_indices`). Synthetic training curves have at most 12 sizes and real sweeps a dozen or two, so 32 keeps
+#: every real curve whole, while a curve of thousands of sizes neither blows up the padded training arrays nor runs
+#: the network far outside the lengths it learned from (forecasts of such curves drift; thinned, they do not).
+MAX_CURVE_POINTS = 32
 
 
 def encode_points(n: np.ndarray, dice: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -43,15 +44,23 @@ def encode_points(n: np.ndarray, dice: np.ndarray, lengths: np.ndarray) -> tuple
     return features.astype(np.float32), np.stack([last_log_n, last_dice], -1).astype(np.float32)
 
 
-def thin_curve(curve: Curve, max_points: int = MAX_TRAIN_POINTS) -> Curve:
-    """``curve`` with at most ``max_points`` sizes, chosen evenly in log n and always keeping the first and last.
+def thin_indices(n: np.ndarray, max_points: int = MAX_CURVE_POINTS) -> np.ndarray:
+    """Indices of at most ``max_points`` of the increasing sizes ``n``, spread evenly in log n, the first and the
+    last always kept (all of them when there are no more than ``max_points``).
 
     Why: training pads every curve to the longest one, so one curve of 200,000 sizes would make every training
     array 200,000 wide (tens of GB); a learning curve's shape is carried by a few dozen sizes spread in log n.
     """
+    if len(n) <= max_points:
+        return np.arange(len(n))
+    log_n = np.log(n)
+    wanted = np.linspace(log_n[0], log_n[-1], max_points)
+    return np.unique(np.clip(np.searchsorted(log_n, wanted), 0, len(log_n) - 1))
+
+
+def thin_curve(curve: Curve, max_points: int = MAX_CURVE_POINTS) -> Curve:
+    """``curve`` at the sizes :func:`thin_indices` keeps (``curve`` itself when it has no more than ``max_points``)."""
     if len(curve.n) <= max_points:
         return curve
-    log_n = np.log(curve.n)
-    wanted = np.linspace(log_n[0], log_n[-1], max_points)
-    keep = np.unique(np.clip(np.searchsorted(log_n, wanted), 0, len(log_n) - 1))
+    keep = thin_indices(curve.n, max_points)
     return Curve(curve.key, curve.n[keep], curve.dice[keep], curve.sd[keep], curve.count[keep])

@@ -10,7 +10,7 @@ import torch
 
 from samplecast.forecast.base import QUANTILES, tidy_quantiles
 from samplecast.forecast.calibration import IntervalCalibration, interpolate_levels
-from samplecast.forecast.surrogate.features import N_FEATURES, encode_points
+from samplecast.forecast.surrogate.features import N_FEATURES, encode_points, thin_indices
 from samplecast.forecast.surrogate.network import SurrogateConfig, SurrogateNet
 
 #: The ``format`` written to, and expected in, a surrogate's JSON.
@@ -36,7 +36,11 @@ class Surrogate:
         return self.net.config.levels
 
     def raw_quantiles(self, n: np.ndarray, dice: np.ndarray, query: np.ndarray) -> np.ndarray:
-        """Uncalibrated quantiles at the trained levels for one observed curve: ``(len(query), len(levels))``."""
+        """Uncalibrated quantiles at the trained levels for one observed curve: ``(len(query), len(levels))``.
+
+        A curve of very many sizes is read at a few dozen of them (:func:`thin_indices`)."""
+        keep = thin_indices(n)
+        n, dice = n[keep], dice[keep]
         features, last = encode_points(n[None, :], dice[None, :], np.array([len(n)]))
         log_ratio = np.log(query) - last[0, 0]
         with torch.inference_mode():

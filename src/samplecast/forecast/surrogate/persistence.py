@@ -78,13 +78,13 @@ def load_surrogate(path: str | Path | None = None) -> Surrogate:
     The result is cached per version of the two files (see the module docstring); treat it as read-only.
 
     Raises:
-        InputError: when ``path`` is not a ``.pt``, a file is missing, the ``.pt`` is not torch weights or does not fit the architecture, or
-            the ``.json`` is not a surrogate description (naming the field that is wrong).
+        InputError: when ``path`` is not a ``.pt``, a file is missing, the ``.pt`` is not torch weights or does not
+            fit the architecture, or the ``.json`` is not a surrogate description (naming the field that is wrong).
     """
     weights = Path(path).resolve() if path is not None else shipped_weights()
     if weights.suffix.lower() != WEIGHTS_SUFFIX:
-        raise InputError(f"{path}: a surrogate is loaded from its {WEIGHTS_SUFFIX} file (the .json of the same name "
-                         "beside it is read with it)")
+        raise InputError(f"{path}: a surrogate is loaded from its {WEIGHTS_SUFFIX} file (the .json of the same "
+                         "name beside it is read with it)")
     meta_path = weights.with_suffix(".json")
     problems = [f"{p}: file not found" for p in (weights, meta_path) if not p.is_file()]
     if problems:
