@@ -127,11 +127,11 @@ def train_surrogate(
     """Train (or fine-tune ``start``) on ``corpus`` with the pinball loss; return the model and per-epoch history.
 
     ``progress(epoch, epochs, train_loss, validation_loss)`` is called after each epoch. ``start`` is not changed.
+    The result carries no calibration: fit one on held-out curves (:func:`calibrate_surrogate`) and attach it with
+    :meth:`Surrogate.with_calibration`.
 
     Raises:
         InputError: when the loss becomes NaN or infinite (a learning rate far too high); nothing is returned.
-    The result carries no calibration: fit one on held-out curves (:func:`calibrate_surrogate`) and attach it with
-    :meth:`Surrogate.with_calibration`.
     """
     settings = settings or TrainingConfig()
     if len(corpus) == 0:
