@@ -36,6 +36,19 @@ SHIPPED_FORECASTS = [
         [0.665741758, 0.673293125, 0.687894394, 0.722397089, 0.762602564, 0.7899495, 0.804270891]]),
 ]
 
+#: The network's own quantiles (its 15 trained levels, before calibration) from the same recording: they depend on the
+#: weights alone, so they hold however the intervals are recalibrated.
+SHIPPED_RAW = [
+    ([20, 100], [0.5, 0.7], [1000], [
+        [0.68007648, 0.699894547, 0.71619159, 0.737899065, 0.746045113, 0.754763782, 0.770244777, 0.78480649,
+         0.800209701, 0.81593132, 0.825080931, 0.834896684, 0.8607409, 0.882606208, 0.904615998]]),
+    ([50, 100, 200, 400], [0.85, 0.86, 0.868, 0.87], [800, 3200], [
+        [0.855840445, 0.859638095, 0.861799955, 0.864893734, 0.865714133, 0.866532028, 0.868090868, 0.869401395,
+         0.8709234, 0.87272495, 0.873652995, 0.874832451, 0.87862885, 0.882285118, 0.887323558],
+        [0.853137612, 0.85736692, 0.859825909, 0.863446236, 0.864455581, 0.865506351, 0.867595553, 0.869388938,
+         0.871558368, 0.874106407, 0.875356495, 0.87695539, 0.882420957, 0.887463808, 0.89485532]]),
+]
+
 
 @pytest.fixture(scope="module")
 def tiny():
@@ -49,6 +62,12 @@ def tiny():
 @pytest.mark.parametrize("n, dice, at, expected", SHIPPED_FORECASTS)
 def test_shipped_model_forecasts_exactly_as_recorded(n, dice, at, expected):
     np.testing.assert_allclose(LSTMForecaster().fit(n, dice).predict_quantiles(at), expected, atol=1e-6, rtol=0)
+
+
+@pytest.mark.parametrize("n, dice, at, expected", SHIPPED_RAW)
+def test_shipped_network_computes_exactly_as_recorded(n, dice, at, expected):
+    raw = load_surrogate().raw_quantiles(np.array(n, float), np.array(dice, float), np.array(at, float))
+    np.testing.assert_allclose(raw, expected, atol=1e-6, rtol=0)
 
 
 def test_shipped_weights_load_with_their_description():
