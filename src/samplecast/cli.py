@@ -234,6 +234,7 @@ def surrogate_train(corpus, output, epochs, lr, start, prior_curves, calibrate, 
     """Train the surrogate on complete learning curves (curves tables with n_train and dice), e.g. your past sweeps.
 
     A curve with more than a few dozen sizes is thinned to that many, spread evenly in log n.
+
     Then forecast with it: samplecast forecast CURVES --method lstm --surrogate model.pt
 
     Example: samplecast surrogate train sweeps/*.csv -o model.pt --calibrate held_out.csv
