@@ -218,7 +218,7 @@ def surrogate() -> None:
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, writable=True, path_type=Path),
               help="Weights file to write (.pt); its settings go to the .json of the same name beside it.")
 @click.option("--epochs", type=click.IntRange(1), default=5, help="Passes over the training corpus.")
-@click.option("--lr", type=click.FloatRange(0, min_open=True), default=1e-3, help="Peak learning rate (AdamW).")
+@click.option("--lr", type=float, default=1e-3, help="Peak learning rate (AdamW), a number above 0.")
 @click.option("--start", default="shipped",
               help="Weights to start from: 'shipped' (fine-tune the model shipped with samplecast), 'scratch' "
                    "(new weights), or a .pt file written by this command.")
@@ -233,6 +233,8 @@ def surrogate() -> None:
 def surrogate_train(corpus, output, epochs, lr, start, prior_curves, calibrate, average_seeds, seed):
     """Train the surrogate on complete learning curves (curves tables with n_train and dice), e.g. your past sweeps.
 
+    A curve with more than a few dozen sizes is thinned to that many, spread evenly in log n.
+
     Then forecast with it: samplecast forecast CURVES --method lstm --surrogate model.pt
 
     Example: samplecast surrogate train sweeps/*.csv -o model.pt --calibrate held_out.csv
@@ -241,6 +243,8 @@ def surrogate_train(corpus, output, epochs, lr, start, prior_curves, calibrate, 
 
     from samplecast.forecast import surrogate as sg
 
+    sg.check_output(output)
+    settings = sg.TrainingConfig(epochs=epochs, lr=lr, seed=seed)
     curves = sg.load_training_curves(corpus, average_seeds=average_seeds)
     held_out = sg.load_training_curves(calibrate, average_seeds=average_seeds) if calibrate else []
     initial = {"shipped": sg.load_surrogate, "scratch": lambda: None}.get(start, lambda: sg.load_surrogate(start))()
@@ -251,7 +255,7 @@ def surrogate_train(corpus, output, epochs, lr, start, prior_curves, calibrate, 
             progress.update(task, completed=epoch, description=f"epoch {epoch}/{total}  pinball loss {loss:.4f}")
 
         model = sg.train_on_curves(curves, start=initial, prior_curves=prior_curves, calibration_curves=held_out,
-                                   settings=sg.TrainingConfig(epochs=epochs, lr=lr, seed=seed), progress=advance)
+                                   settings=settings, progress=advance)
     sg.save_surrogate(model, output)
     click.echo(f"Trained on {model.training['corpus']}; final pinball loss {model.training['final_train_loss']:.4f}.")
     click.echo(f"Wrote {output} and {output.with_suffix('.json')}"
