@@ -77,7 +77,8 @@ class DemoSettings:
     def sweep_config(self, data: Path, out: Path) -> SweepConfig:
         """The sweep these settings describe, on the generated data, writing into ``out``."""
         return SweepConfig(data, out, fractions=self.fractions, depths=self.depths, seeds=(self.seed,),
-                           image_size=self.image_size, train=self.train_settings())
+                           image_size=self.image_size, device="cpu", engine="fused",
+                           group_size=len(self.fractions), train=self.train_settings())
 
     def plan_options(self) -> PlanOptions:
         """The planner's questions the report answers."""

@@ -83,6 +83,10 @@ class StackedNets:
         """Every run's foreground logits for the same images ``(N, C, *spatial)``: ``(K, N, 1, *spatial)`` float."""
         return self._logits_shared(self.params, images)
 
+    def compile(self) -> None:
+        """Compile the vmapped training loss with ``torch.compile`` (evaluation stays eager)."""
+        self._losses = torch.compile(self._losses)
+
     def _one_logits(self, params: dict[str, torch.Tensor], images: torch.Tensor) -> torch.Tensor:
         if self.compute_dtype is not None:
             params = {name: value.to(self.compute_dtype) for name, value in params.items()}
@@ -103,6 +107,48 @@ def build_stacked(seeds: Sequence[int], spatial_dims: int, in_channels: int, dep
     return StackedNets(nets, torch.bfloat16 if precision_for(device) == "bf16-mixed" else None)
 
 
+class FusedSteps:
+    """The training steps of a fused group: K runs' batches drawn on the device, one forward and backward pass for
+    all, one AdamW step and one learning-rate step. Nothing in a step waits for the host.
+
+    Args:
+        images, masks: every case the runs train on, on ``device`` or in CPU memory (batches are then copied).
+        runs: the runs, all of ``depth`` levels.
+        depth, settings, device: as for :func:`~samplecast.train.runner.fit_and_test`.
+        compile: run the vmapped loss through ``torch.compile`` (pays on a GPU once its compile time is amortised).
+    """
+
+    def __init__(self, images: torch.Tensor, masks: torch.Tensor, runs: Sequence[GroupRun], *, depth: int,
+                 settings: TrainSettings, device: str, compile: bool = False):
+        self.images, self.masks, self.settings, self.device = images, masks, settings, device
+        self.model = build_stacked([run.seed for run in runs], images.ndim - 2, images.shape[1], depth, device)
+        if compile:
+            self.model.compile()
+        self.optimizer = torch.optim.AdamW(self.model.params.values(), lr=settings.lr,
+                                           weight_decay=settings.weight_decay, foreach=True)
+        self.schedule = warmup_cosine(self.optimizer, settings.steps, settings.warmup, settings.lr)
+        self.augment = BatchAugment(flip_prob=settings.flip_prob, brightness=settings.brightness,
+                                    contrast=settings.contrast)
+        self.streams = [RunStream(len(run.train_index), settings.batch_size, run.seed, images.ndim - 2,
+                                  images.device) for run in runs]
+        self.train_index = [run.train_index.to(images.device) for run in runs]
+
+    def step(self) -> torch.Tensor:
+        """One optimiser step of every run; returns the runs' losses ``(K,)`` (detached, still on the device)."""
+        shape = (len(self.streams), self.settings.batch_size)
+        picks, draws = zip(*(stream.next() for stream in self.streams))
+        index = torch.cat([cases[pick] for cases, pick in zip(self.train_index, picks)])
+        images = self.images.index_select(0, index).to(self.device, non_blocking=True)
+        masks = self.masks.index_select(0, index).to(self.device, non_blocking=True).float()
+        images, masks = self.augment(images, masks, torch.cat(draws).to(self.device))
+        losses = self.model.losses(images.unflatten(0, shape), masks.unflatten(0, shape))
+        losses.sum().backward()
+        self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        self.schedule.step()
+        return losses.detach()
+
+
 def fit_and_test_group(images: torch.Tensor, masks: torch.Tensor, runs: Sequence[GroupRun], val: Pair, test: Pair,
                        *, depth: int, settings: TrainSettings, device: str,
                        on_step: StepCallback | None = None) -> Iterator[tuple[int, RunOutcome | TrainingDiverged]]:
@@ -118,38 +164,20 @@ def fit_and_test_group(images: torch.Tensor, masks: torch.Tensor, runs: Sequence
         torch.OutOfMemoryError: when the group does not fit; train fewer runs at once.
     """
     started = time.perf_counter()
-    count, batch = len(runs), settings.batch_size
-    model = build_stacked([run.seed for run in runs], images.ndim - 2, images.shape[1], depth, device)
-    optimizer = torch.optim.AdamW(model.params.values(), lr=settings.lr, weight_decay=settings.weight_decay,
-                                  foreach=True)
-    schedule = warmup_cosine(optimizer, settings.steps, settings.warmup, settings.lr)
-    augment = BatchAugment(flip_prob=settings.flip_prob, brightness=settings.brightness, contrast=settings.contrast)
-    streams = [RunStream(len(run.train_index), batch, run.seed, images.ndim - 2, images.device) for run in runs]
-    train_index = [run.train_index.to(images.device) for run in runs]
+    steps = FusedSteps(images, masks, runs, depth=depth, settings=settings, device=device)
     report = throttled(on_step) if on_step else None
     val, test = ([part.to(device) for part in pair] for pair in (val, test))
-    state = _GroupState(model, device, has_val=len(val[0]) > 0)
-
+    state = _GroupState(steps.model, device, has_val=len(val[0]) > 0)
     for step in range(1, settings.steps + 1):
-        picks, draws = zip(*(stream.next() for stream in streams))
-        index = torch.cat([cases[pick] for cases, pick in zip(train_index, picks)])
-        batch_images = images.index_select(0, index).to(device, non_blocking=True)
-        batch_masks = masks.index_select(0, index).to(device, non_blocking=True).float()
-        batch_images, batch_masks = augment(batch_images, batch_masks, torch.cat(draws).to(device))
-        losses = model.losses(batch_images.unflatten(0, (count, batch)), batch_masks.unflatten(0, (count, batch)))
-        state.watch(losses, step)
-        losses.sum().backward()
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
-        schedule.step()
+        state.watch(steps.step(), step)
         if state.has_val and step % settings.val_interval == 0:
             yield from state.diverged()
-            state.validate(val, step, batch)
+            state.validate(val, step, settings.batch_size)
         if report:
             report(step, settings.steps)
     yield from state.diverged()
     state.restore_best()
-    test_dice = case_dice(model, *test, chunk=batch).cpu().numpy()
+    test_dice = case_dice(steps.model, *test, chunk=settings.batch_size).cpu().numpy()
     wall_s, precision = time.perf_counter() - started, precision_for(device)
     losses = torch.stack(state.losses, dim=1).float().cpu().numpy()
     for k in state.alive():
@@ -175,8 +203,8 @@ class _GroupState:
 
     def watch(self, losses: torch.Tensor, step: int) -> None:
         """Remember the first step at which each run's loss was not finite, without a host sync."""
-        self.losses.append(losses.detach())
-        bad = ~torch.isfinite(losses.detach()) & (self.first_bad == 0)
+        self.losses.append(losses)
+        bad = ~torch.isfinite(losses) & (self.first_bad == 0)
         self.first_bad = torch.where(bad, step, self.first_bad)
 
     def diverged(self) -> Iterator[tuple[int, TrainingDiverged]]:
