@@ -1,8 +1,12 @@
 """Training throughput (images/s) of samplecast's engines against a plain PyTorch loop, side by side. Writes markdown.
 
-    python benchmarks/trainer_throughput.py --quick --threads 1          # CPU: a few minutes
-    python benchmarks/trainer_throughput.py --data DATA/kvasir-seg \\
-        --processes 8 --workers 12 --sweep-data DATA/kvasir-seg           # one H100/H200: about 7 minutes
+    python benchmarks/trainer_throughput.py --quick --threads 1       # CPU: a few minutes on 2 idle cores
+    python benchmarks/trainer_throughput.py --data DATA/kvasir-seg --processes 8 --workers 12
+    python benchmarks/trainer_throughput.py --data DATA/kvasir-seg --groups 24 --compile-groups '' --repeats 1 \\
+        --sweep-data DATA/kvasir-seg -o benchmarks/trainer_throughput_sweep_gpu.md
+
+The second line is sized for one call of at most 8 minutes on an H100/H200 (an estimate: not run yet); the third
+adds the wall time of the whole 72-run Kvasir-SEG sweep (target: 5 minutes) in a call of its own.
 
 Every variant trains the sweep's residual U-Net (``build_unet``) with DiceCE and AdamW on the same preprocessed
 images, held on the device, with the same batched augmentation:
@@ -28,6 +32,7 @@ import argparse
 import multiprocessing
 import os
 import platform
+import shlex
 import statistics
 import sys
 import tempfile
@@ -48,8 +53,11 @@ from samplecast.train.config import SweepConfig, TrainSettings
 from samplecast.train.fused import FusedSteps, GroupRun
 from samplecast.train.model import build_unet
 from samplecast.train.runner import build_module, build_trainer, precision_for, quiet_lightning, resolve_device
+from samplecast.versions import package_versions
 
 HERE = Path(__file__).resolve().parent
+#: Remarks for the report gathered while the variants are built (e.g. a variant that failed to compile).
+NOTES: list[str] = []
 #: The Kvasir-SEG sweep of issue 11: 12 nested fractions, depths 4-6, two seeds, 1500 steps of batch 16 at 256 px.
 SWEEP_FRACTIONS = (0.02, 0.03, 0.05, 0.07, 0.1, 0.15, 0.2, 0.3, 0.4, 0.55, 0.75, 1.0)
 
@@ -158,24 +166,28 @@ def local_engine_seconds(images: torch.Tensor, masks: torch.Tensor, depth: int, 
     return tuple(end - start for end, start in zip(*marks.marks[::-1]))
 
 
-def _process_rate(kind: str, images: torch.Tensor, masks: torch.Tensor, depth: int, batch: int, warmup: int,
-                  steps: int, barrier) -> float:
-    """Images/s of one process of a multi-process variant (started together through ``barrier``)."""
+def _process_rate(kind: str, source: Path, image_size: int, depth: int, batch: int, warmup: int, steps: int,
+                  barrier) -> float:
+    """Images/s of one process of a multi-process variant (started together through ``barrier``); each process
+    loads the dataset from its cache, as a sweep's worker does."""
     device = resolve_device("auto")
-    images, masks = images.to(device), masks.to(device)
+    dataset = load_dataset(source, image_size=image_size)
+    images, masks = torch.from_numpy(dataset.images).to(device), torch.from_numpy(dataset.masks).to(device)
     barrier.wait()
     if kind == "local":
         return steps * batch / local_engine_seconds(images, masks, depth, batch, device, warmup, steps)[0]
     return steps * batch / timed(PlainLoop(images, masks, depth, batch, device), warmup, steps, device)[0]
 
 
-def processes_rate(kind: str, count: int, images, masks, depth: int, batch: int, warmup: int, steps: int) -> float:
+def processes_rate(kind: str, count: int, source: Path, image_size: int, depth: int, batch: int, warmup: int,
+                   steps: int) -> float:
     """Images/s of ``count`` processes training at once on the device (the sum of their rates)."""
     context = multiprocessing.get_context("spawn")
+    task = (kind, source, image_size, depth, batch, warmup, steps)
     with context.Manager() as manager:
         barrier = manager.Barrier(count)
         with context.Pool(count) as pool:
-            rates = pool.starmap(_process_rate, [(kind, images, masks, depth, batch, warmup, steps, barrier)] * count)
+            rates = pool.starmap(_process_rate, [(*task, barrier)] * count)
     return sum(rates)
 
 
@@ -191,7 +203,7 @@ class Variant:
     peak_gib: float | None = None
 
 
-def build_variants(args, images, masks, device: str) -> list[Variant]:
+def build_variants(args, source: Path, images, masks, device: str) -> list[Variant]:
     depth, batch = args.depth, args.batch_size
     variants = []
     bf16 = precision_for(device) == "bf16-mixed"
@@ -204,19 +216,24 @@ def build_variants(args, images, masks, device: str) -> list[Variant]:
     dtypes = [("fp32", None)] + ([("bf16", torch.bfloat16)] if bf16 else [])
     for count in args.groups:
         for label, dtype in dtypes:
-            for compiled in ([False, True] if args.compile else [False]):
-                loop = FusedLoop(images, masks, depth, batch, device, count, dtype, compiled)
+            for compiled in ([False, True] if count in args.compile_groups else [False]):
+                try:
+                    loop = FusedLoop(images, masks, depth, batch, device, count, dtype, compiled)
+                except Exception as exc:  # noqa: BLE001 - a variant that cannot compile is reported, not fatal
+                    NOTES.append(f"fused K={count} ({label}) could not be compiled: {type(exc).__name__}: "
+                                 f"{str(exc).strip().splitlines()[0] if str(exc).strip() else ''}")
+                    continue
                 variants.append(Variant(f"samplecast fused, K={count} ({label}, {'compiled' if compiled else 'eager'})",
                                         count * batch, lambda w, s, loop=loop: timed(loop, w, s, device),
                                         compile_s=loop.compile_s))
     if args.processes:
         variants.append(Variant(f"plain PyTorch, batch {batch}, {args.processes} processes", batch,
-                                lambda w, s: processes_rate("plain", args.processes, images.cpu(), masks.cpu(),
-                                                            depth, batch, w, s), rate=True))
+                                lambda w, s: processes_rate("plain", args.processes, source, args.image_size, depth,
+                                                            batch, w, s), rate=True))
     if args.workers:
         variants.append(Variant(f"samplecast local engine, {args.workers} worker processes", batch,
-                                lambda w, s: processes_rate("local", args.workers, images.cpu(), masks.cpu(),
-                                                            depth, batch, w, s), rate=True))
+                                lambda w, s: processes_rate("local", args.workers, source, args.image_size, depth,
+                                                            batch, w, s), rate=True))
     return variants
 
 
@@ -285,7 +302,8 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=20, help="timed steps per round")
     parser.add_argument("--warmup", type=int, default=5, help="untimed steps before each round")
     parser.add_argument("--repeats", type=int, default=3, help="rounds; the median is reported")
-    parser.add_argument("--no-compile", dest="compile", action="store_false", help="skip the compiled variants")
+    parser.add_argument("--compile-groups", default="24",
+                        help="group sizes K also timed compiled (GPU only; each compiles for a minute or so); '' for none")
     parser.add_argument("--processes", type=int, default=0, help="also time the plain loop in this many processes")
     parser.add_argument("--workers", type=int, default=0, help="also time the local engine in this many workers")
     parser.add_argument("--sweep-data", type=Path, help="also time the whole 72-run Kvasir-SEG sweep on this data")
@@ -298,9 +316,9 @@ def main() -> None:
     device = resolve_device(args.device)
     if args.quick:
         args.image_size, args.depth, args.steps, args.warmup = 64, 4, 6, 2
-    if device == "cpu":
-        args.compile = False  # compilation takes minutes on a CPU and there is no GPU kernel to win
     args.groups = [int(k) for k in str(args.groups).split(",")]
+    # Compilation takes minutes on a CPU, for no GPU kernel to win: GPU only.
+    args.compile_groups = [int(k) for k in args.compile_groups.split(",") if k] if device == "cuda" else []
     if args.threads:
         torch.set_num_threads(args.threads)
     output = args.output or HERE / ("trainer_throughput_gpu.md" if device == "cuda" else "trainer_throughput.md")
@@ -310,7 +328,7 @@ def main() -> None:
         source = args.data or write_synthetic_2d(Path(scratch) / "synthetic", n_cases=160, size=args.image_size)
         dataset = load_dataset(source, image_size=args.image_size)
         images, masks = torch.from_numpy(dataset.images).to(device), torch.from_numpy(dataset.masks).to(device)
-        variants = build_variants(args, images, masks, device)
+        variants = build_variants(args, source, images, masks, device)
         measure(variants, args, device)
         sweep_lines = sweep_wall_time(args, Path(scratch)) if args.sweep_data else []
     load = os.getloadavg()
@@ -326,11 +344,13 @@ def main() -> None:
         rows.append(f"| {v.name} | {median:,.0f} | {min(v.rates):,.0f}-{max(v.rates):,.0f} | {median / best_plain:.2f}x "
                     f"|{per_cpu} {'-' if v.peak_gib is None else f'{v.peak_gib:.2f}'} "
                     f"| {'-' if v.compile_s is None else f'{v.compile_s:.0f}'} |")
-    command = " ".join(["python benchmarks/trainer_throughput.py", *sys.argv[1:]])
+    command = shlex.join(["python", "benchmarks/trainer_throughput.py", *sys.argv[1:]])
+    versions = ", ".join(f"{name} {version}" for name, version in
+                         package_versions(("samplecast", "torch", "monai", "lightning")).items())
     lines = [
         f"# Trainer throughput ({date.today().isoformat()})",
         "",
-        f"Machine: {machine(device)}. torch {torch.__version__}, device `{device}`, precision "
+        f"Machine: {machine(device)}. Python {platform.python_version()}, {versions}; device `{device}`, precision "
         f"{precision_for(device)} where the variant says so.",
         f"Data: {dataset.name} ({len(dataset)} cases) at {args.image_size} px, residual U-Net depth {args.depth}, "
         f"batch {args.batch_size} per run; {args.steps} timed steps after {args.warmup} untimed ones per round, "
@@ -344,6 +364,8 @@ def main() -> None:
         "|---|---|---|---|" + ("---|---|" if on_cpu else "") + "---|---|",
         *rows,
         "",
+        *(f"- {note}" for note in NOTES),
+        *([""] if NOTES else []),
         *sweep_lines,
         f"Command: `{command}`",
         "",

@@ -9,6 +9,7 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from samplecast.data import write_synthetic_2d, write_synthetic_3d
@@ -108,3 +109,13 @@ def noise_image() -> Callable[..., np.ndarray]:
         return np.random.default_rng(seed).integers(0, 256, shape, dtype=np.uint8)
 
     return draw
+
+
+@pytest.fixture
+def single_thread(monkeypatch):
+    """Tiny models train fastest, and predictably, on one thread of a shared machine (also in child processes)."""
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -20,13 +20,7 @@ SETTINGS = TrainSettings(steps=20, batch_size=2, lr=5e-3, val_every=5)
 #: Four runs as a sweep has them: nested subsets of one pool, two seeds.
 SUBSETS, SEEDS = [range(5), range(10), range(5), range(10)], [0, 0, 1, 1]
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("single_thread")
 
 
 @pytest.fixture(scope="module")

@@ -419,7 +419,7 @@ def report(curves, output, method, target_dice, confidence, plateau_gain, pool_s
 @click.option("--steps", type=click.IntRange(1), default=DemoSettings.steps,
               help="Training steps per run; fewer is faster, more gives higher Dice.")
 def demo(out, cases, steps):
-    """Run samplecast end to end on generated data, in about a minute on a laptop CPU.
+    """Run samplecast end to end on generated data, in under a minute of CPU time.
 
     Generates a synthetic polyp dataset, trains residual U-Nets of two depths on nested fractions of it, forecasts
     the learning curves and writes the planner's report. Then try `samplecast report OUT/curves.csv` with your
@@ -459,7 +459,7 @@ def _plain_progress(every_s: float = 5.0):
         what, now = f"{state.stage}: {state.detail}", time.monotonic()
         if what != last["what"] or now - last["at"] >= every_s:
             last.update(what=what, at=now)
-            share = f" ({state.done}/{state.total} steps, {state.done / state.total:.0%})" if state.total else ""
+            share = f" ({state.done / state.total:.0%})" if state.total else ""
             click.echo(f"{what}{share}")
 
     return show

@@ -31,7 +31,8 @@ class SegmentationModule(L.LightningModule):
         lr: peak learning rate of AdamW.
         weight_decay: AdamW decoupled weight decay.
         warmup: fraction of ``total_steps`` spent raising the learning rate to ``lr``.
-        augment: applied to every training batch on its device; ``None`` trains on the images as they are.
+        augment: applied on the device to every training batch, with the draws the batch carries
+            (:class:`~samplecast.train.batches.RandomBatches`); ``None`` trains on the images as they are.
 
     After ``Trainer.fit``: ``best_val_dice_`` and ``best_step_`` (``nan`` and ``None`` without validation data),
     ``val_history_`` as ``(step, dice)`` pairs, ``train_losses_`` (each step's loss, a tensor on the device). After ``Trainer.test``: ``test_dice_``, one Dice per test case.
