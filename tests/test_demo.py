@@ -39,7 +39,7 @@ def test_demo_writes_curves_and_report(demo):
 def test_demo_prints_plain_progress_lines_when_not_on_a_terminal(demo):
     _, output = demo  # CliRunner's output is not a terminal
     lines = output.splitlines()
-    for stage in ("data:", "sweep: run 1/", "forecast:", "report:"):
+    for stage in ("data:", "sweep: runs 1-6 of 12 · depth 2, seed 0, trained together", "forecast:", "report:"):
         assert any(line.startswith(stage) for line in lines), stage
     assert any(line.startswith("sweep:") and line.endswith("(100%)") for line in lines)
 

@@ -457,7 +457,7 @@ def _plain_progress(every_s: float = 5.0):
 
     def show(state) -> None:
         what, now = f"{state.stage}: {state.detail}", time.monotonic()
-        if what != last["what"] or now - last["at"] >= every_s:
+        if what != last["what"] or now - last["at"] >= every_s or (state.total and state.done == state.total):
             last.update(what=what, at=now)
             share = f" ({state.done / state.total:.0%})" if state.total else ""
             click.echo(f"{what}{share}")

@@ -136,11 +136,19 @@ def run_demo(out: str | Path, settings: DemoSettings = DemoSettings(), *,
     tell(DemoProgress("data", f"generating {settings.cases} synthetic images", 0, settings.cases))
     data = write_synthetic_2d(out / DATA_DIR, n_cases=settings.cases, size=settings.image_size, seed=settings.seed)
 
+    reached = [0]
+
     def on_sweep(state: SweepProgress) -> None:
-        steps = max(state.steps, settings.steps)
-        detail = f"run {min(state.done + 1, state.total)}/{state.total}"
-        detail += f" · {state.current.label}" if state.current else ""
-        tell(DemoProgress("sweep", detail, state.done * steps + state.step, state.total * steps))
+        # The runs of a depth train together (one fused group per depth), so all of them advance with each step;
+        # their records arrive one by one after the group's last step, so progress never moves back.
+        steps, running = settings.steps, min(len(settings.fractions), state.total - state.done)
+        if state.current:
+            detail = (f"runs {state.done + 1}-{state.done + running} of {state.total} · depth {state.current.depth}, "
+                      f"seed {state.current.seed}, trained together")
+        else:
+            detail = f"{state.done} of {state.total} runs done"
+        reached[0] = max(reached[0], state.done * steps + (running * state.step if state.current else 0))
+        tell(DemoProgress("sweep", detail, reached[0], state.total * steps))
 
     run_sweep(settings.sweep_config(data, out), progress=on_sweep)
     curves_path = out / CURVES_FILE
