@@ -63,6 +63,7 @@ def test_a_fused_sweep_records_the_runs_one_at_a_time_would(polyps, local, tmp_p
     assert {(r["engine"], r["group_size"]) for r in records} == {("fused", 6)}
     assert all(r["group_wall_s"] >= r["wall_s"] > 0 for r in records)
     assert {(r["engine"], r["group_size"]) for r in RunStore(local).records()} == {("local", 1)}
+    assert json.loads((tmp_path / "fused" / "config.json").read_text())["machine"]["device"] == "cpu"
 
 
 def test_a_killed_fused_sweep_retrains_only_its_unfinished_runs(polyps, tmp_path):

@@ -9,6 +9,7 @@ from samplecast.train.augment import BatchAugment, draw_width
 from samplecast.train.batches import InOrder, RandomBatches, RunStream
 from samplecast.train.config import Cell, SweepConfig, TrainSettings, protocol_id, run_id, size_problems
 from samplecast.train.model import build_unet
+from samplecast.train.runner import throttled
 
 
 def _marked_batch(n: int = 64, size: int = 8) -> tuple[torch.Tensor, torch.Tensor]:
@@ -140,3 +141,11 @@ def test_run_ids_change_with_the_protocol_and_cell_only():
     assert run_id(protocol, cell) != run_id(protocol_id(key, longer.protocol()), cell)
     assert run_id(protocol, cell) != run_id(protocol, Cell(0.5, 3, 1))
     assert len(run_id(protocol, cell)) == 12
+
+
+def test_throttled_progress_reports_at_most_every_interval_and_always_the_last_step():
+    seen = []
+    report = throttled(lambda step, total: seen.append(step), interval_s=3600)
+    for step in range(1, 101):
+        report(step, 100)
+    assert seen == [1, 100]

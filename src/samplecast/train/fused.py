@@ -271,4 +271,10 @@ def probe_run_bytes(images: torch.Tensor, depth: int, settings: TrainSettings, d
 def group_capacity(images: torch.Tensor, depth: int, settings: TrainSettings, device: str) -> int:
     """How many runs of ``depth`` fit in one fused group on the current GPU's free memory (at least 1)."""
     free, _ = torch.cuda.mem_get_info()
-    return max(1, int(MEMORY_HEADROOM * free // probe_run_bytes(images, depth, settings, device)))
+    try:
+        per_run = probe_run_bytes(images, depth, settings, device)
+    except torch.OutOfMemoryError:
+        return 1
+    finally:
+        torch.cuda.empty_cache()
+    return max(1, int(MEMORY_HEADROOM * free // per_run))
