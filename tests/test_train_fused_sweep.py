@@ -118,6 +118,7 @@ def test_a_fused_sweep_on_3d_volumes(tmp_path):
     assert (table["dice"] - local["dice"]).abs().max() <= 1e-3
 
 
+@pytest.mark.slow  # a fresh Python process; test_train_sweep covers the same path with a group of one
 def test_submitit_sends_one_fused_group_per_task(polyps, local, tmp_path):
     config = _config(polyps, tmp_path / "array", engine="submitit", seeds=(0,),
                      submitit=SubmititOptions(cluster="local", timeout_min=10))
