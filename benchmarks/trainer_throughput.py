@@ -21,7 +21,8 @@ images, held on the device, with the same batched augmentation:
 Timing: variants are built once and then timed in turn, ``--repeats`` rounds, so a change in machine load hits all
 alike; each round runs ``--warmup`` untimed steps, then ``--steps`` steps between two CUDA events (perf_counter on the
 CPU) with one synchronisation at the end; the median round is reported. A compiled variant's first step (its
-compilation) is reported separately. Peak memory is the GPU's allocator peak while the variant ran. With
+compilation) is reported separately. Peak memory is the GPU's allocator peak while the variant ran (it includes the
+dataset held on the GPU, 0.8 GiB for Kvasir-SEG at 256 px, and the weights of the other variants). With
 ``--sweep-data``, the whole Kvasir-SEG sweep (12 fractions x depths 4, 5, 6 x 2 seeds) is run with the fused engine
 and its wall time, start-up, validation and test included, is reported with its Dice.
 """
