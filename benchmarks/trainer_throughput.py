@@ -304,7 +304,8 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=5, help="untimed steps before each round")
     parser.add_argument("--repeats", type=int, default=3, help="rounds; the median is reported")
     parser.add_argument("--compile-groups", default="24",
-                        help="group sizes K also timed compiled (GPU only; each compiles for a minute or so); '' for none")
+                        help="group sizes K also timed compiled (GPU only; each compiles for a minute or so); "
+                             "'' for none")
     parser.add_argument("--processes", type=int, default=0, help="also time the plain loop in this many processes")
     parser.add_argument("--workers", type=int, default=0, help="also time the local engine in this many workers")
     parser.add_argument("--sweep-data", type=Path, help="also time the whole 72-run Kvasir-SEG sweep on this data")
@@ -342,7 +343,8 @@ def main() -> None:
         median = statistics.median(v.rates)
         per_cpu = (f" {statistics.median(v.cpu_rates):,.0f} | {statistics.median(v.cpu_rates) / best_plain_cpu:.2f}x |"
                    if on_cpu else "")
-        rows.append(f"| {v.name} | {median:,.0f} | {min(v.rates):,.0f}-{max(v.rates):,.0f} | {median / best_plain:.2f}x "
+        spread = f"{min(v.rates):,.0f}-{max(v.rates):,.0f}"
+        rows.append(f"| {v.name} | {median:,.0f} | {spread} | {median / best_plain:.2f}x "
                     f"|{per_cpu} {'-' if v.peak_gib is None else f'{v.peak_gib:.2f}'} "
                     f"| {'-' if v.compile_s is None else f'{v.compile_s:.0f}'} |")
     command = shlex.join(["python", "benchmarks/trainer_throughput.py", *sys.argv[1:]])

@@ -35,7 +35,8 @@ class SegmentationModule(L.LightningModule):
             (:class:`~samplecast.train.batches.RandomBatches`); ``None`` trains on the images as they are.
 
     After ``Trainer.fit``: ``best_val_dice_`` and ``best_step_`` (``nan`` and ``None`` without validation data),
-    ``val_history_`` as ``(step, dice)`` pairs, ``train_losses_`` (each step's loss, a tensor on the device). After ``Trainer.test``: ``test_dice_``, one Dice per test case.
+    ``val_history_`` as ``(step, dice)`` pairs, ``train_losses_`` (each step's loss, a tensor on the device).
+    After ``Trainer.test``: ``test_dice_``, one Dice per test case.
     """
 
     def __init__(self, net: nn.Module, *, total_steps: int, lr: float = 2e-3, weight_decay: float = 1e-4,
