@@ -67,6 +67,15 @@ def test_a_diverging_run_fails_alone_and_the_others_train_on_untouched(splits, a
         np.testing.assert_allclose(fused[k].test_dice, alone[k].test_dice, atol=1e-3)
 
 
+def test_a_validation_interval_longer_than_the_run_checks_at_its_end_as_alone(splits):
+    pool, val, test = splits
+    settings = TrainSettings(steps=3, batch_size=2, val_every=10)
+    fused = dict(fit_and_test_group(*pool, [GroupRun(torch.arange(5), 0)], val, test, depth=2, settings=settings,
+                                    device="cpu"))
+    alone = fit_and_test((pool[0][:5], pool[1][:5]), val, test, depth=2, seed=0, settings=settings, device="cpu")
+    assert fused[0].best_step == alone.best_step == 3
+
+
 def test_a_diverging_run_is_reported_at_the_next_validation_check(splits):
     pool, val, test = splits
     settings = TrainSettings(steps=6, batch_size=2, lr=1e30, val_every=3)

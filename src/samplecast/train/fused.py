@@ -172,9 +172,10 @@ def fit_and_test_group(images: torch.Tensor, masks: torch.Tensor, runs: Sequence
     report = throttled(on_step) if on_step else None
     val, test = ([part.to(device) for part in pair] for pair in (val, test))
     state = _GroupState(steps.model, device, has_val=len(val[0]) > 0)
+    interval = min(settings.val_interval, settings.steps)  # as the single run's Trainer checks
     for step in range(1, settings.steps + 1):
         state.watch(steps.step(), step)
-        if state.has_val and step % settings.val_interval == 0:
+        if state.has_val and step % interval == 0:
             yield from state.diverged()
             state.validate(val, step, settings.batch_size)
         if report:
