@@ -28,6 +28,22 @@ def synthetic_2d(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def polyps(tmp_path_factory) -> Path:
+    """24 synthetic RGB cases of 32 px for tiny sweeps: test 5, validation 2, pool 17. Shared: do not change it."""
+    return write_synthetic_2d(tmp_path_factory.mktemp("polyps"), n_cases=24, size=32, seed=0)
+
+
+@pytest.fixture
+def one_thread(monkeypatch):
+    """Tiny models run fastest, and predictably, on one thread of a shared machine (also in child processes)."""
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="session")
 def synthetic_3d(tmp_path_factory) -> Path:
     """A generated Decathlon-layout dataset (6 volumes of 16^3). Shared: copy it before changing it."""
     return write_synthetic_3d(tmp_path_factory.mktemp("synthetic-3d"), n_cases=SYNTHETIC_3D_CASES,
@@ -109,13 +125,3 @@ def noise_image() -> Callable[..., np.ndarray]:
         return np.random.default_rng(seed).integers(0, 256, shape, dtype=np.uint8)
 
     return draw
-
-
-@pytest.fixture
-def single_thread(monkeypatch):
-    """Tiny models train fastest, and predictably, on one thread of a shared machine (also in child processes)."""
-    monkeypatch.setenv("OMP_NUM_THREADS", "1")
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)

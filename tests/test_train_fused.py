@@ -20,7 +20,7 @@ SETTINGS = TrainSettings(steps=20, batch_size=2, lr=5e-3, val_every=5)
 #: Four runs as a sweep has them: nested subsets of one pool, two seeds.
 SUBSETS, SEEDS = [range(5), range(10), range(5), range(10)], [0, 0, 1, 1]
 
-pytestmark = pytest.mark.usefixtures("single_thread")
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")

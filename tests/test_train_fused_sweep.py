@@ -12,20 +12,14 @@ from click.testing import CliRunner
 
 import samplecast.train.execute as execute
 from samplecast.cli import cli
-from samplecast.data import write_synthetic_2d, write_synthetic_3d
+from samplecast.data import write_synthetic_3d
 from samplecast.train.config import SubmititOptions, SweepConfig, TrainSettings
 from samplecast.train.store import RunStore
 from samplecast.train.sweep import run_sweep
 
 TINY = TrainSettings(steps=6, batch_size=4, val_every=3)
 
-pytestmark = pytest.mark.usefixtures("single_thread")
-
-
-@pytest.fixture(scope="module")
-def polyps(tmp_path_factory):
-    """24 synthetic RGB cases of 32 px: test 5, validation 2, pool 17."""
-    return write_synthetic_2d(tmp_path_factory.mktemp("polyps"), n_cases=24, size=32, seed=0)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _config(data, out, **options) -> SweepConfig:
@@ -136,3 +130,14 @@ def test_cli_sweep_takes_the_fused_engine_and_a_group_size(polyps, tmp_path):
                                       "--device", "cpu", "--engine", "fused", "--group-size", "1"])
     assert result.exit_code == 0, result.output
     assert {r["group_size"] for r in RunStore(tmp_path / "cli").records()} == {1}
+
+
+def test_runs_with_their_own_step_budget_train_in_groups_of_equal_budget(polyps, tmp_path):
+    settings = TrainSettings(steps=4, batch_size=4, val_every=2, min_epochs=1.5)  # 17 cases: 7 steps, others 4
+    run_sweep(_config(polyps, tmp_path / "fused", train=settings))
+    run_sweep(_config(polyps, tmp_path / "local", train=settings, engine="local"))
+    records = RunStore(tmp_path / "fused").records()
+    assert {(r["fraction"], r["steps"], r["group_size"]) for r in records} == {(0.25, 4, 4), (0.5, 4, 4),
+                                                                                (1.0, 7, 2)}
+    fused, alone = _by_cell(tmp_path / "fused"), _by_cell(tmp_path / "local")
+    assert all(abs(fused[cell] - alone[cell]) <= 1e-3 for cell in alone)

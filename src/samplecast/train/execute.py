@@ -9,7 +9,6 @@ its record, :func:`run_group` trains cells of one depth as one fused group and w
 from __future__ import annotations
 
 import gc
-import hashlib
 import time
 import warnings
 from collections.abc import Callable, Iterator
@@ -24,10 +23,9 @@ from samplecast import __version__
 from samplecast.data import FORMATS, SegmentationDataset, load_dataset
 from samplecast.data.splits import Splits, check_fractions, nested_subset, split_cases
 from samplecast.errors import InputError, raise_if_any
-from samplecast.train.config import Cell, SweepConfig, protocol_id, run_id, size_problems
+from samplecast.train.config import Cell, SweepConfig, TrainSettings, dataset_key, protocol_id, run_id, size_problems
 from samplecast.train.model import MODEL_NAME
 from samplecast.train.fused import GroupRun, fit_and_test_group
-from samplecast.train.module import TrainingDiverged
 from samplecast.train.runner import RunOutcome, StepCallback, fit_and_test, resolve_device
 from samplecast.train.store import RunStore
 
@@ -119,7 +117,7 @@ def load_sweep_data(config: SweepConfig, progress: Callable[[int, int], None] | 
         check_fractions(len(splits.pool), config.fractions)
     except InputError as exc:
         raise InputError([f"{config.data}: {line}" for line in exc.problems]) from None
-    key = {"name": dataset.name, "cases": _digest(dataset.case_ids), "shape": list(dataset.images.shape[1:])}
+    key = dataset_key(dataset.name, dataset.case_ids, dataset.images.shape[1:])
     return SweepData(dataset, splits, protocol_id(key, config.protocol()),
                      torch.from_numpy(np.ascontiguousarray(dataset.images)),
                      torch.from_numpy(np.ascontiguousarray(dataset.masks)))
@@ -129,47 +127,58 @@ def run_cell(config: SweepConfig, data: SweepData, cell: Cell, *, device: str,
              on_step: StepCallback | None = None) -> dict[str, Any]:
     """Train and test one cell on ``device`` and store its record in ``out/runs/<run_id>.json``; return the record.
 
-    A run whose loss diverges, or that runs out of memory, is recorded with status ``failed`` and its reason, so the
-    sweep goes on and the run is not retried; delete its record to run it again.
+    The run's step budget grows with its training set as ``config.train`` says (:meth:`TrainSettings.for_size`).
+    A run that fails (its loss diverges, it runs out of memory, any other error) is recorded with status ``failed``
+    and its reason, so the sweep goes on and the run is not retried; delete its record to run it again.
     """
     record = new_record(config, data, cell, device=device, group_size=1)
     started = time.perf_counter()
     try:
         outcome = fit_and_test(data.pick(data.subset(cell)), data.pick(data.splits.val), data.pick(data.splits.test),
-                               depth=cell.depth, seed=cell.seed, settings=config.train, device=device,
-                               on_step=on_step)
-    except (TrainingDiverged, torch.OutOfMemoryError) as exc:
+                               depth=cell.depth, seed=cell.seed, settings=settings_for(config, data, cell),
+                               device=device, on_step=on_step)
+    except Exception as exc:  # noqa: BLE001 - any run's failure is recorded and the sweep goes on
         return finish_record(config, data, record, exc, time.perf_counter() - started)
     return finish_record(config, data, record, outcome, outcome.wall_s)
 
 
+def settings_for(config: SweepConfig, data: SweepData, cell: Cell) -> TrainSettings:
+    """How ``cell`` trains: the sweep's settings with the step budget resolved for its training-set size."""
+    return config.train.for_size(len(data.subset(cell)))
+
+
 def run_group(config: SweepConfig, data: SweepData, cells: list[Cell], *, device: str,
               on_step: StepCallback | None = None) -> Iterator[dict[str, Any]]:
-    """Train ``cells`` (all of one depth) as one fused group (:func:`~samplecast.train.fused.fit_and_test_group`)
-    and yield each run's record as soon as it is final and stored.
+    """Train ``cells`` (of one depth and one step budget) as one fused group
+    (:func:`~samplecast.train.fused.fit_and_test_group`) and yield each run's record as soon as it is final and
+    stored.
 
     A run that diverges is recorded ``failed`` and the others go on. When the group runs out of memory, its
     unfinished runs are split in two halves that train one after the other (down to single runs, which are then
-    recorded ``failed``); runs already recorded are never trained again.
+    recorded ``failed``); runs already recorded are never trained again. Any other error fails the group's
+    unfinished runs, recorded with their reason, and the sweep goes on.
     """
-    if len({cell.depth for cell in cells}) != 1:
-        raise ValueError(f"a fused group trains runs of one depth, got depths {sorted({c.depth for c in cells})}")
+    settings = {settings_for(config, data, cell) for cell in cells}
+    if len({cell.depth for cell in cells}) != 1 or len(settings) != 1:
+        raise ValueError("a fused group trains runs of one depth and one step budget, got "
+                         f"depths {sorted({c.depth for c in cells})}, steps {sorted(s.steps for s in settings)}")
     records = [new_record(config, data, cell, device=device, group_size=len(cells)) for cell in cells]
     runs = [GroupRun(data.positions(data.subset(cell)), cell.seed) for cell in cells]
     started, finished = time.perf_counter(), set()
     try:
         for k, result in fit_and_test_group(data.images, data.masks, runs, data.pick(data.splits.val),
                                             data.pick(data.splits.test), depth=cells[0].depth,
-                                            settings=config.train, device=device, on_step=on_step):
+                                            settings=settings.pop(), device=device, on_step=on_step):
             finished.add(k)
             yield finish_record(config, data, records[k], result, time.perf_counter() - started)
-    except torch.OutOfMemoryError as exc:
+    except Exception as exc:  # noqa: BLE001 - the group's failure is recorded (or split, when out of memory)
         rest = [k for k in range(len(cells)) if k not in finished]
         gc.collect()
         if device == "cuda":
             torch.cuda.empty_cache()
-        if len(rest) == 1:
-            yield finish_record(config, data, records[rest[0]], exc, time.perf_counter() - started)
+        if not isinstance(exc, torch.OutOfMemoryError) or len(rest) == 1:
+            for k in rest:
+                yield finish_record(config, data, records[k], exc, time.perf_counter() - started)
             return
         half = len(rest) // 2
         for part in (rest[:half], rest[half:]):
@@ -178,7 +187,7 @@ def run_group(config: SweepConfig, data: SweepData, cells: list[Cell], *, device
 
 def new_record(config: SweepConfig, data: SweepData, cell: Cell, *, device: str, group_size: int) -> dict[str, Any]:
     """The record of a run about to start: what it trains, on what, under which protocol and engine."""
-    train_ids, splits, settings = data.subset(cell), data.splits, config.train
+    train_ids, splits, settings = data.subset(cell), data.splits, settings_for(config, data, cell)
     return {
         "dataset": data.dataset.name, "model": MODEL_NAME, "depth": cell.depth, "seed": cell.seed,
         "fraction": cell.fraction, "n_train": len(train_ids), "dice": None, "dice_sd": None,
@@ -220,7 +229,3 @@ def run_cell_job(config: dict[str, Any], cell: Cell) -> dict[str, Any]:
     sweep = SweepConfig.from_dict(config)
     device = resolve_device(sweep.device)
     return run_cell(sweep, load_sweep_data(sweep).for_training_on(device), cell, device=device)
-
-
-def _digest(case_ids: list[str]) -> str:
-    return hashlib.sha256("\n".join(case_ids).encode()).hexdigest()[:12]

@@ -45,21 +45,22 @@ class SubmititEngine:
         executor.update_parameters(**parameters)
         return executor
 
-    def tasks(self, config: SweepConfig, cells: list[Cell]) -> list[list[Cell]]:
-        """The cells of each task: one run each, or the runs of one depth (at most ``config.group_size``)."""
+    def tasks(self, config: SweepConfig, data: SweepData, cells: list[Cell]) -> list[list[Cell]]:
+        """The cells of each task: one run each, or the runs of one depth and step budget (at most
+        ``config.group_size``)."""
         if self.options.one_run_per_task:
             return [[cell] for cell in cells]
-        from samplecast.train.engines.fused import balanced_groups
+        from samplecast.train.engines.fused import balanced_groups, fusable
 
-        by_depth = [[cell for cell in cells if cell.depth == depth] for depth in sorted({c.depth for c in cells})]
-        return [group for todo in by_depth for group in balanced_groups(todo, config.group_size or len(todo))]
+        return [group for todo in fusable(config, data, cells)
+                for group in balanced_groups(todo, config.group_size or len(todo))]
 
     def run(self, config: SweepConfig, data: SweepData, cells: list[Cell],
             on_step: CellStepCallback | None = None) -> Iterator[dict[str, Any]]:
         if not cells:
             return
         executor = self.executor(Path(config.out) / "submitit")
-        tasks = self.tasks(config, cells)
+        tasks = self.tasks(config, data, cells)
         pending = executor.map_array(run_task, [config.to_dict()] * len(tasks), tasks)
         failures = []
         while pending:
