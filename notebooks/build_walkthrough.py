@@ -89,11 +89,11 @@ pd.DataFrame([
      "plateau from": p.recommendation.n_plateau, "Dice at 3,000": p.recommendation.dice_at_pool["q50"]}
     for p in plans
 ]).set_index("curve").convert_dtypes()"""),
-    ("md", """The report's table of target levels is `recommend` at each level, so it matches the recommendation
-exactly:"""),
-    ("code", """from samplecast.report.tables import target_levels, target_table
+    ("md", """The report's table of target levels is read off the forecast by the same search as the recommendation,
+so it matches it exactly:"""),
+    ("code", """from samplecast.plan import target_levels, target_table
 
-target_table(plans[1], target_levels(0.80))"""),
+pd.DataFrame(target_table(plans[1], target_levels(0.80))).set_index("target_dice")"""),
     ("md", """## 5. Plot
 
 A learning curve with its forecast, drawn from `predict_quantiles` on a fine grid (log-scaled size axis: each step
@@ -112,11 +112,14 @@ ax.axhline(0.80, color="grey", ls="--", lw=0.8)
 ax.set(xscale="log", xlabel="training cases (n)", ylabel="test Dice", title="Kvasir-SEG: forecast with 80% intervals")
 ax.legend(frameon=False)
 plt.show()"""),
-    ("md", """The report's own figure, one panel per configuration, with the target and the recommended sizes
-marked:"""),
-    ("code", """from samplecast.report.figures import learning_curves_figure
+    ("md", """`plan_document` computes everything the report shows into one JSON-ready document (what
+`samplecast forecast --json` writes); the report's figures draw it without calling the model again. Its own figure,
+one panel per configuration, with the target and the recommended sizes marked:"""),
+    ("code", """from samplecast.plan import plan_document
+from samplecast.report.figures import learning_curves_figure
 
-learning_curves_figure(plans)"""),
+document = plan_document(plans, DEFAULT_METHOD, source=CURVES)
+learning_curves_figure(document["curves"])"""),
     ("md", """## 6. How wrong has the forecaster been?
 
 A backtest cuts complete curves short, forecasts the largest size from the part kept, and scores the forecast
@@ -128,15 +131,15 @@ results = backtest(curves, ["last1", "pow3", DEFAULT_METHOD], cutoffs=[0.2, 0.5]
 summarize(results).round(3)"""),
     ("md", """## 7. The report
 
-`write_report` puts it all in a PDF for the planner; `samplecast report` is this call with the command line's
-options."""),
+`render_report` typesets the plan document as the planner's PDF; `samplecast report` is this with the command
+line's options, and `samplecast report --plan forecast.json` renders a document `forecast --json` wrote."""),
     ("code", """import tempfile
 
 from pypdf import PdfReader
 
-from samplecast.report import write_report
+from samplecast.report import render_report
 
-path = write_report(plans, DEFAULT_METHOD, Path(tempfile.mkdtemp()) / "kvasir_report.pdf", source=CURVES)
+path = render_report(document, Path(tempfile.mkdtemp()) / "kvasir_report.pdf")
 print(f"{path.name}: {len(PdfReader(path).pages)} pages")"""),
 ]
 

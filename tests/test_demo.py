@@ -25,6 +25,7 @@ def demo(tmp_path_factory):
     return out, result.output
 
 
+@pytest.mark.slow
 def test_demo_writes_curves_and_report(demo):
     out, output = demo
     table = pd.read_csv(out / "curves.csv")
@@ -35,6 +36,7 @@ def test_demo_writes_curves_and_report(demo):
     assert str(out / "report.pdf") in output and str(out / "curves.csv") in output
 
 
+@pytest.mark.slow
 def test_demo_report_states_the_forecast_of_its_curves(demo):
     out, _ = demo
     reader = PdfReader(out / "report.pdf")
@@ -48,6 +50,7 @@ def test_demo_report_states_the_forecast_of_its_curves(demo):
     assert len(reader.pages) >= 4
 
 
+@pytest.mark.slow
 def test_rerun_trains_nothing_again(demo):
     out, _ = demo
     runs = {path.name: path.stat().st_mtime_ns for path in (out / "runs").glob("*.json")}
