@@ -172,3 +172,19 @@ def test_backtest_scores_every_method_and_cutoff(tmp_path):
 def test_backtest_rejects_bad_cutoffs(curves_csv):
     result = run("backtest", curves_csv, "--cutoffs", "0,1.5")
     assert result.exit_code == 2 and "cutoffs must lie strictly between 0 and 1" in result.stderr
+
+
+def test_warnings_reach_the_terminal_the_json_and_the_report(tmp_path):
+    path = tmp_path / "few.csv"
+    path.write_text("n_train,dice,n_test,dice_sd\n10,0.5,3,0.2\n20,0.6,3,0.2\n40,0.65,3,0.2\n")
+    out, pdf = tmp_path / "f.json", tmp_path / "r.pdf"
+    result = run("forecast", path, "--method", "pow3", "--json", out)
+    assert result.exit_code == 0, result.output
+    (warning,) = json.loads(out.read_text())["warnings"]
+    assert warning.startswith("few: Dice was measured on only 3 test cases")
+    assert "warning: few: Dice was measured on only 3 test cases" in " ".join(result.output.split())
+    assert run("report", "--plan", out, "-o", pdf).exit_code == 0
+    from pypdf import PdfReader
+
+    text = " ".join(" ".join(page.extract_text() for page in PdfReader(pdf).pages).split())
+    assert "Warnings: curves that may not support a forecast" in text and "only 3 test cases" in text

@@ -83,7 +83,7 @@ class ReportDocument(FPDF):
         self.cell(0, 4, f"page {self.page_no()} of {{nb}}", align="R")
         self.set_text_color(*INK)
 
-    def _keep_together(self, height: float) -> None:
+    def keep_together(self, height: float) -> None:
         """Start a new page if a block this tall (mm) would not fit on the rest of this one."""
         if height > self.space_left and self.y > self.t_margin + 1:
             self.add_page()
@@ -130,7 +130,7 @@ class ReportDocument(FPDF):
         text holding command-line options keeps it off)."""
         self.set_font(FONT, size=size)
         height = LINE_MM * size / BODY_PT
-        self._keep_together(height * len(self.multi_cell(0, height, text, markdown=markdown, dry_run=True,
+        self.keep_together(height * len(self.multi_cell(0, height, text, markdown=markdown, dry_run=True,
                                                          output="LINES")))
         if muted:
             self.set_text_color(*MUTED)
@@ -153,7 +153,7 @@ class ReportDocument(FPDF):
         height = LINE_MM * size / BODY_PT
         for item in items:
             width = self.text_width - indent - 4
-            self._keep_together(height * len(self.multi_cell(width, height, item, dry_run=True, output="LINES")))
+            self.keep_together(height * len(self.multi_cell(width, height, item, dry_run=True, output="LINES")))
             self.set_x(self.l_margin + indent)
             self.cell(4, height, "•")
             self.multi_cell(width, height, item, align="L",
@@ -167,15 +167,15 @@ class ReportDocument(FPDF):
         """A table whose first row is the heading; ``emphasis`` lists body rows (0-based) to set in bold on a
         highlight; ``align`` gives ``L``/``C``/``R`` per column (default: the first left, numbers right).
         A table that fits on a page is never split: it moves to the next page whole, with its ``title``."""
-        height = self._table_height(rows, col_widths, size) + (LINE_MM + 0.5 if title else 0)
+        height = self.table_height(rows, col_widths, size) + (LINE_MM + 0.5 if title else 0)
         if height <= self.h - self.t_margin - MARGIN_MM:
-            self._keep_together(height)
+            self.keep_together(height)
         if title:
             self.subheading(title)
         self._draw_table(rows, col_widths, align, emphasis, size)
         self.ln(2.5)
 
-    def _table_height(self, rows: Sequence[Sequence[str]], col_widths: Sequence[float], size: float) -> float:
+    def table_height(self, rows: Sequence[Sequence[str]], col_widths: Sequence[float], size: float = 8.0) -> float:
         """The height in mm a table takes: each row as tall as its most wrapped cell (measured, not drawn)."""
         total = sum(col_widths)
         widths = [self.text_width * w / total - 2 * _CELL_PADDING[1] for w in col_widths]

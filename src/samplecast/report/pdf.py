@@ -18,7 +18,7 @@ from typing import Any
 
 from samplecast.errors import InputError
 from samplecast.plan import DEFAULT_REACH, DOCUMENT_FORMAT, CurvePlan, plan_document
-from samplecast.report.document import ReportDocument
+from samplecast.report.document import LINE_MM, ReportDocument
 from samplecast.report.figures import MAX_PANELS, curve_colors, learning_curves_figure, marginal_value_figure
 from samplecast.report.provenance import report_command
 from samplecast.report.tables import (
@@ -265,11 +265,13 @@ def _trust(doc: ReportDocument, name: str, document: Document) -> None:
     if own is None:
         doc.paragraph(f"Your own curves: {trust['own_note']}.")
     else:
+        rows, widths = own_trust_rows(own), _widths(8, first=0.18)
+        doc.keep_together(doc.table_height(rows, widths) + 3 * LINE_MM)  # the sentence stays with its table
         doc.paragraph(
             f"On your own curves ({own['curves']} curve{'s' if own['curves'] != 1 else ''} of "
             f"{document['source']['file'] or 'this plan'}), each cut at "
             f"{' and '.join(f'{c:.0%}' for c in own['cutoffs'])} of its largest size and forecast to it:")
-        doc.table(own_trust_rows(own), _widths(8, first=0.18))
+        doc.table(rows, widths)
     doc.subheading("Caveats")
     doc.bullets(CAVEATS, size=8.8)
 
