@@ -205,7 +205,9 @@ def _targets(doc: ReportDocument, name: str, document: Document) -> None:
         f"median forecast, and the range of that size at the same {o['confidence']:.0%}; then how many more cases "
         "than today that means" + (" and what they cost." if o["cost_per_case"] is not None else ".")
         + f" \"> N\" means the level is not reached within {limit} (N cases); \"≥\" marks a range whose upper end "
-        "lies beyond it.")
+        "lies beyond it." + (" Where the pool does not suffice, the last column gives the size the forecast would "
+                             "need beyond it: an extrapolation to more cases than exist, not a recommendation."
+                             if o["pool_size"] is not None else ""))
     rows, emphasis = target_rows(document)
     doc.table(rows, _widths(len(rows[0]), first=0.2), emphasis=emphasis)
     rows = expected_rows(document)

@@ -61,12 +61,15 @@ def glance_rows(document: Document) -> Rows:
 
 def target_rows(document: Document) -> tuple[Rows, list[int]]:
     """The cases-needed table: per curve and Dice level, cases at the confidence, by the median, the range at the
-    confidence, more than today and their cost; and the body rows of the planner's own target (to emphasise)."""
+    confidence, more than today, their cost, and where the pool does not suffice the size the forecast would need
+    beyond it (labelled an extrapolation); and the body rows of the planner's own target (to emphasise)."""
     options = document["options"]
     with_cost = options["cost_per_case"] is not None
     confidence = options["confidence"]
+    beyond = any(level["n_beyond_pool"] is not None for view in document["curves"] for level in view["targets"])
     heading = ["configuration", "target Dice", f"needed ({confidence:.0%} conf.)", "median",
                f"{confidence:.0%} range", "more than today"] + (["cost"] if with_cost else [])
+    heading += ["beyond the pool"] if beyond else []
     rows, emphasis = [heading], []
     for view in document["curves"]:
         horizon = view["recommendation"]["horizon"]
@@ -76,7 +79,8 @@ def target_rows(document: Document) -> tuple[Rows, list[int]]:
             row = [view["short_label"], f"{level['target_dice']:.2f}", n_text(level["n_needed"], horizon),
                    n_text(level["n_median"], horizon), span_text(level["n_low"], level["n_high"]),
                    more_text(level["additional"])]
-            rows.append(row + ([cost_text(level["cost"])] if with_cost else []))
+            row += [cost_text(level["cost"])] if with_cost else []
+            rows.append(row + ([more_text(level["n_beyond_pool"])] if beyond else []))
     return rows, emphasis
 
 
