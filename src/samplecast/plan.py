@@ -500,6 +500,7 @@ def _curve_view(plan: CurvePlan, short_label: str, step: int) -> dict[str, Any]:
     grid = np.geomspace(curve.n[0], far, CURVE_POINTS)
     band = model.predict_quantiles(grid, (0.1, 0.25, 0.5, 0.75, 0.9))
     expected_n = rec.pool_size or int(round(DEFAULT_REACH * curve.n_max))
+    marginal = marginal_value(model, [*grid, rec.n_observed], step)  # the curve, and today's size last
     return {
         "key": curve.key, "label": curve.label, "short_label": short_label,
         "observed": {"n": _round(curve.n, 2), "dice": _round(curve.dice), "sd": [None if not math.isfinite(v)
@@ -513,8 +514,8 @@ def _curve_view(plan: CurvePlan, short_label: str, step: int) -> dict[str, Any]:
                                           for j, q in enumerate((0.1, 0.25, 0.5, 0.75, 0.9))}},
         "targets": target_table(plan, target_levels(rec.target_dice, plan)),
         "expected": {"n": expected_n, **(rec.dice_at_pool or dice_at(model, expected_n, rec.confidence))},
-        "marginal": marginal_value(model, grid, step),
-        "marginal_now": {k: v[0] for k, v in marginal_value(model, [rec.n_observed], step).items()},
+        "marginal": {k: v[:-1] for k, v in marginal.items()},
+        "marginal_now": {k: v[-1] for k, v in marginal.items()},
     }
 
 
