@@ -10,7 +10,7 @@ from samplecast.curves import Curve
 from samplecast.errors import InputError
 from samplecast.forecast.base import CurveForecaster, as_sizes, tidy_quantiles
 from samplecast.forecast.backtest import data_needed
-from samplecast.forecast.reach import first_size, size_reaching
+from samplecast.forecast.reach import search, size_reaching
 from samplecast.plan import PlanOptions, chances, curve_warnings, recommend
 
 A, B, C, SD = 0.9, 2.0, 0.5, 0.02  # Dice(n) = A - B n^-C, normal spread SD
@@ -150,11 +150,31 @@ def test_non_finite_options_are_refused_by_name():
                                                            "cost_per_case"]
 
 
-def test_first_size_finds_the_exact_integer():
-    assert first_size(lambda n: n >= 1234.5, 1, 10_000) == 1235
-    assert first_size(lambda n: n >= 3.5, 1, 10_000) == 4
-    assert first_size(lambda n: n > 1e9, 1, 10_000) is None
-    assert first_size(lambda n: n >= 123_456_789.5, 1, 1e9) >= 123_456_790
+class Ramp(KnownCurve):
+    """Dice rising linearly with n, quantiles spread evenly: every answer is a known whole number."""
+
+    def predict_quantiles(self, n, quantiles=(0.5,)):
+        return as_sizes(n)[:, None] / 10_000 + (np.asarray(quantiles)[None, :] - 0.5) / 10
+
+
+def test_search_finds_exact_whole_sizes_for_several_questions_at_once():
+    model = Ramp().fit_curve(CURVE)
+    answers, _ = search(model, [(0.12345, 0.5), (0.12345, 0.4), (0.00035, 0.5), (2.0, 0.5)], 1, 10_000)
+    assert answers == [1235, 1335, 4, None]  # the 0.4 quantile lies 0.01 (100 cases) below the median
+
+
+def test_plateau_and_reaching_questions_share_the_calls():
+    calls = []
+
+    class Counted(KnownCurve):
+        def predict_quantiles(self, n, quantiles=(0.5,)):
+            calls.append(len(as_sizes(n)))
+            return super().predict_quantiles(n, quantiles)
+
+    answers, plateau = search(Counted().fit_curve(CURVE), [(0.8, 0.2), (0.8, 0.5)], 25, 10_000, plateau_gain=0.03)
+    assert answers == [n_reaching(0.8, stats.norm.ppf(0.2)), n_reaching(0.8, 0.0)]
+    assert plateau == math.floor((B * (1 - 2**-C) / 0.03) ** (1 / C)) + 1
+    assert len(calls) == 2
 
 
 def test_plan_and_backtest_share_one_search():

@@ -29,7 +29,7 @@ from samplecast.curves import GROUP_DEFAULTS, Curve
 from samplecast.errors import InputError, raise_if_any
 from samplecast.forecast.base import QUANTILES, CurveForecaster
 from samplecast.forecast.predict import DEFAULT_REACH, CurveForecast, forecast_curve
-from samplecast.forecast.reach import plateau_size, sizes_reaching
+from samplecast.forecast.reach import search
 from samplecast.forecast.registry import DEFAULT_METHOD, LEARNED_METHODS
 
 #: Without a pool size, searches stop at this multiple of the largest observed size.
@@ -263,21 +263,23 @@ def _horizons(curve: Curve, options: PlanOptions) -> tuple[int, int]:
     return far, far
 
 
-def _target_answers(model: CurveForecaster, curve: Curve, levels: Sequence[float],
-                    options: PlanOptions) -> list[dict[str, int | None]]:
+def _target_answers(model: CurveForecaster, curve: Curve, levels: Sequence[float], options: PlanOptions, *,
+                    plateau: bool = False) -> tuple[list[dict[str, int | None]], int | None]:
     """Per Dice level: the size reaching it with the confidence, by the median, the range at the confidence, and
-    (with a pool it does not suffice for) the size beyond the pool; two calls of the model for all levels."""
+    (with a pool it does not suffice for) the size beyond the pool; with ``plateau``, also the plateau size within
+    the horizon. Two calls of the model for everything."""
     horizon, far = _horizons(curve, options)
     low_q, high_q = interval_levels(options.confidence)
     quantiles = (1.0 - options.confidence, 0.5, high_q, low_q)
-    answers = sizes_reaching(model, [(level, q) for level in levels for q in quantiles], float(curve.n[0]), far)
+    answers, n_plateau = search(model, [(level, q) for level in levels for q in quantiles], float(curve.n[0]), far,
+                                plateau_gain=options.plateau_gain if plateau else None)
     out = []
     for i in range(len(levels)):
         needed, median, low, high = answers[4 * i: 4 * i + 4]
         within = [n if n is not None and n <= horizon else None for n in (needed, median, low, high)]
         out.append({"n_for_target": within[0], "n_median": within[1], "n_low": within[2], "n_high": within[3],
                     "n_beyond_pool": needed if options.pool_size is not None and within[0] is None else None})
-    return out
+    return out, n_plateau if n_plateau is not None and n_plateau <= horizon else None
 
 
 def recommend(model: CurveForecaster, curve: Curve, options: PlanOptions) -> Recommendation:
@@ -292,10 +294,9 @@ def recommend(model: CurveForecaster, curve: Curve, options: PlanOptions) -> Rec
     n_obs = int(round(curve.n_max))
     horizon, far = _horizons(curve, options)
     pool = options.pool_size
-    target = dict.fromkeys(("n_for_target", "n_median", "n_low", "n_high", "n_beyond_pool"))
-    if options.target_dice is not None:
-        target = _target_answers(model, curve, [options.target_dice], options)[0]
-    n_plateau = plateau_size(model, options.plateau_gain, float(curve.n[0]), horizon)
+    levels = [options.target_dice] if options.target_dice is not None else []
+    found, n_plateau = _target_answers(model, curve, levels, options, plateau=True)
+    target = found[0] if found else dict.fromkeys(("n_for_target", "n_median", "n_low", "n_high", "n_beyond_pool"))
     dice_at_pool = dice_at(model, pool, options.confidence) if pool is not None else None
 
     def extra(n: int | None) -> int | None:
@@ -452,7 +453,7 @@ def target_table(plan: CurvePlan, levels: Sequence[float]) -> list[dict[str, Any
     options, curve = plan.options, plan.forecast.curve
     n_obs = plan.recommendation.n_observed
     rows = []
-    for level, found in zip(levels, _target_answers(plan.forecast.model, curve, list(levels), options)):
+    for level, found in zip(levels, _target_answers(plan.forecast.model, curve, list(levels), options)[0]):
         needed = found["n_for_target"]
         more = None if needed is None else max(0, needed - n_obs)
         rows.append({"target_dice": float(level), "n_needed": needed, "n_median": found["n_median"],
