@@ -155,14 +155,15 @@ def test_a_backtest_of_another_format_is_not_quoted(plans):
     assert trust["shipped"] is None and "never learned from" in trust["shipped_note"]
 
 
-def test_a_learned_method_is_not_scored_on_the_curves_it_learned_from(tmp_path):
+def test_curves_of_the_shipped_backtest_are_not_scored_again(tmp_path):
     from samplecast.plan import own_trust
 
     curves = [power_curve(4, 0.8, sizes=(10, 20, 40, 80, 160, 320))]
     source = tmp_path / "kv_a.csv"
     source.write_text("n_train,dice\n")
-    trust = own_trust(curves, "ensemble", None, source, SUMMARY)
-    assert trust["own"] is None and "among the curves the method 'ensemble' learned from" in trust["own_note"]
+    trust = own_trust(curves, "pow3", None, source, SUMMARY)
+    assert trust["own"] is None and "kv_a.csv is among the curves of the backtest above" in trust["own_note"]
+    assert own_trust(curves, "pow3", None, tmp_path / "mine.csv", SUMMARY)["own"]["curves"] == 1
 
 
 def test_a_file_that_is_not_a_plan_document_is_refused():

@@ -30,7 +30,7 @@ from samplecast.errors import InputError, raise_if_any
 from samplecast.forecast.base import QUANTILES, CurveForecaster
 from samplecast.forecast.predict import DEFAULT_REACH, CurveForecast, forecast_curve
 from samplecast.forecast.reach import search
-from samplecast.forecast.registry import DEFAULT_METHOD, LEARNED_METHODS
+from samplecast.forecast.registry import DEFAULT_METHOD
 
 #: Without a pool size, searches stop at this multiple of the largest observed size.
 HORIZON_FACTOR = 20
@@ -614,14 +614,17 @@ def shipped_trust(summary: dict[str, Any], method: str) -> dict[str, Any]:
 def own_trust(curves: Sequence[Curve], method: str, factory: Callable[[], CurveForecaster] | None,
               source: str | Path | None, summary: dict[str, Any]) -> dict[str, Any]:
     """The backtest of ``method`` on the user's own curves (each cut at :data:`OWN_CUTOFFS` of its largest size and
-    forecast to it): ``{"own": {cutoffs, rows}}``, or ``{"own": None, "own_note": why}``. Left out for a learned
-    method whose shipped weights were fitted on these very curves, where it would be an in-sample figure."""
+    forecast to it): ``{"own": {cutoffs, curves, rows}}``, or ``{"own": None, "own_note": why}``.
+
+    Left out for a curves file of the shipped backtest: its curves were scored there, held out from what the method
+    learned, while the shipped method has learned from them, so scoring it on them again would flatter it."""
     from samplecast.forecast.backtest import backtest, summarize
 
-    learned_from = {Path(f).name for d in summary.get("source", {}).get("datasets", []) for f in d.get("files", [])}
-    if method in LEARNED_METHODS and source is not None and Path(source).name in learned_from:
-        return {"own": None, "own_note": f"{Path(source).name} is among the curves the method '{method}' learned "
-                                         "from, so its error on them would flatter it and is not shown"}
+    shipped = {Path(f).name for d in summary.get("source", {}).get("datasets", []) for f in d.get("files", [])}
+    if source is not None and Path(source).name in shipped:
+        return {"own": None, "own_note": f"{Path(source).name} is among the curves of the backtest above, scored "
+                                         "there with the method learned without them; the shipped method has "
+                                         "learned from them, so they are not scored again here"}
     try:
         results = backtest(curves, [method], OWN_CUTOFFS, factories={method: factory} if factory else None)
     except InputError:
