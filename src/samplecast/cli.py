@@ -104,13 +104,17 @@ class OutputFile(click.Path):
 
 
 class SamplecastGroup(click.Group):
-    """A click group that reports the library's :class:`InputError` as :class:`BadInput`."""
+    """A click group that reports the library's :class:`InputError`, and click's own usage errors (a bad option
+    value, a missing argument), as :class:`BadInput`: one ``error:`` line each, exit code 2."""
 
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
         except InputError as exc:
             raise BadInput(exc.problems) from None
+        except click.UsageError as exc:
+            where = exc.ctx.command_path if exc.ctx is not None else ctx.command_path
+            raise BadInput([f"{exc.format_message()} (see '{where} --help')"]) from None
 
 
 @click.group(cls=SamplecastGroup, context_settings={"help_option_names": ["-h", "--help"], "show_default": True})

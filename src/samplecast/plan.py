@@ -385,9 +385,15 @@ def plan_curves(
     """Forecast every curve with ``method`` and recommend sizes; what ``samplecast forecast`` and the report show.
 
     Raises:
-        InputError: for a pool smaller than any curve's largest size (every such curve, before fitting any).
+        InputError: for a pool smaller than a curve's largest size (in one line naming the largest, before fitting
+            any).
     """
-    raise_if_any([p for p in (check_pool(c, options) for c in curves) if p])
+    short = [c for c in curves if check_pool(c, options)]
+    if short:
+        largest = max(short, key=lambda c: c.n_max)
+        more = f" (and {len(short) - 1} more curve{'s' if len(short) > 2 else ''})" if len(short) > 1 else ""
+        raise InputError(check_pool(largest, options).replace(f"curve {largest.label}",
+                                                              f"curve {largest.label}{more}"))
     plans = []
     for i, curve in enumerate(curves, start=1):
         forecast = forecast_curve(curve, method, at=at, pool_size=options.pool_size, factory=factory)
