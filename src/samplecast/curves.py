@@ -184,7 +184,8 @@ def validate_table(table: pd.DataFrame, source: str = "table") -> pd.DataFrame:
         table[column] = _numbers(table[column], column, source, problems)
     dice, n = table["dice"], table["n_train"]
     for row in table.index[(dice < 0) | (dice > 1)]:
-        problems.append(f"{source}: row {row}: dice {dice[row]:g} is outside [0, 1] (Dice is a fraction, not a percent)")
+        problems.append(f"{source}: row {row}: dice {dice[row]:g} is outside [0, 1] (Dice is a fraction, not a "
+                        "percent)")
     bad_n = ~((n >= 1) & (n <= MAX_N_TRAIN) & (n == np.floor(n))) & n.notna()
     for row in table.index[bad_n]:
         problems.append(f"{source}: row {row}: n_train {n[row]:g} must be a whole number of training cases from 1 to "
@@ -254,7 +255,7 @@ def group_curves(
         raise InputError(f"{source}: {count:,} curves; at most {max_curves:,} are forecast at once (each is fitted "
                          "on its own): split the table, or merge seeds into one curve per configuration "
                          "(average_seeds)")
-    extra = {c: ("n_test", "min") if c == "n_test" else ("dice_sd", "mean") for c in ("n_test", "dice_sd") if c in table}
+    extra = {c: (c, "min" if c == "n_test" else "mean") for c in ("n_test", "dice_sd") if c in table}
     stats = (table.groupby([*by, "n_train"], sort=True)
              .agg(mean=("dice", "mean"), std=("dice", "std"), count=("dice", "size"), **extra).reset_index())
     curves, problems = [], []

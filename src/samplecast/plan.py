@@ -108,7 +108,8 @@ def chances(confidence: float) -> str:
 def confidence_words(confidence: float) -> str:
     """What the confidence means, in one sentence for the terminal and page 1."""
     return (f"Confidence {confidence:.0%} means at least {chances(confidence)} that a model trained on the "
-            f"recommended cases reaches the target; ranges of sizes and of Dice are given at the same {confidence:.0%}.")
+            "recommended cases reaches the target; ranges of sizes and of Dice are given at the same "
+            f"{confidence:.0%}.")
 
 
 def interval_levels(confidence: float) -> tuple[float, float]:
@@ -123,10 +124,10 @@ class Recommendation:
     ``n_for_target`` is searched up to ``horizon`` (the pool when there is one), so it never exceeds the pool;
     ``target_within_pool`` says whether the pool suffices (``None`` without a pool or target) and
     ``n_beyond_pool`` is the size the forecast would need past the pool (an extrapolation to cases that do not
-    exist), searched up to ``beyond_horizon``. ``n_target_range`` is the range of sizes at the same confidence: where the ``(1 + confidence) / 2``
-    and ``(1 - confidence) / 2`` quantiles reach the target, so it always holds ``n_for_target``. ``dice_at_pool``
-    gives the median (``q50``), the central range at the confidence (``low``, ``high``) and the Dice reached with the
-    confidence (``floor``). Costs count only cases beyond ``n_observed``.
+    exist), searched up to ``beyond_horizon``. ``n_target_range`` is the range of sizes at the same confidence:
+    where the ``(1 + confidence) / 2`` and ``(1 - confidence) / 2`` quantiles reach the target, so it always holds
+    ``n_for_target``. ``dice_at_pool`` gives the median (``q50``), the central range at the confidence (``low``,
+    ``high``) and the Dice reached with the confidence (``floor``). Costs count only cases beyond ``n_observed``.
     """
 
     target_dice: float | None
@@ -313,7 +314,8 @@ def recommend(model: CurveForecaster, curve: Curve, options: PlanOptions) -> Rec
         n_for_target=target["n_for_target"], n_target_median=target["n_median"],
         n_target_range=(target["n_low"], target["n_high"]) if asked else None,
         target_within_pool=(target["n_for_target"] is not None) if asked and pool is not None else None,
-        n_beyond_pool=target["n_beyond_pool"], beyond_horizon=far if pool is not None else None, n_plateau=n_plateau, pool_size=pool, dice_at_pool=dice_at_pool,
+        n_beyond_pool=target["n_beyond_pool"], beyond_horizon=far if pool is not None else None,
+        n_plateau=n_plateau, pool_size=pool, dice_at_pool=dice_at_pool,
         cost_per_case=options.cost_per_case, additional_to_target=extra(target["n_for_target"]),
         additional_to_plateau=extra(n_plateau), cost_to_target=cost(target["n_for_target"]),
         cost_to_plateau=cost(n_plateau), cost_to_pool=cost(pool),

@@ -163,7 +163,8 @@ def _best_configuration(document: Document) -> str | None:
                 if v["recommendation"]["n_for_target"] is not None]
     if not reaching:
         where = (f"the pool of {o['pool_size']:,} cases" if o["pool_size"] is not None else "the horizon searched")
-        return f"No configuration reaches Dice {o['target_dice']:.2f} with {o['confidence']:.0%} confidence within {where}."
+        return (f"No configuration reaches Dice {o['target_dice']:.2f} with {o['confidence']:.0%} confidence within "
+                f"{where}.")
     n, label = min(reaching)
     return (f"Of the {len(document['curves'])} configurations, **{label}** reaches Dice {o['target_dice']:.2f} with "
             f"the fewest cases (about {n:,}).")
