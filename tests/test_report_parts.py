@@ -129,7 +129,7 @@ def test_trust_figures_name_datasets_cutoffs_and_counts(document, tmp_path):
     text = pdf_text(render_report(document, tmp_path / "r.pdf"))
     assert "leave-one-dataset-out" in text
     assert "Kvasir-SEG (12 curves: data/kv_a.csv, data/kv_b.csv), LA-2018 (9 curves: data/la.csv)" in text
-    assert "10% of each curve 10x 21 0.041" in text and "LA-2018 20% of each curve 5x 9 0.052" in text
+    assert "10% 10x 21 0.041" in text and "LA-2018 20% 5x 9 0.052" in text
     assert "never learned from" in text
 
 

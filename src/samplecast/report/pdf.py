@@ -250,12 +250,13 @@ def _trust(doc: ReportDocument, name: str, document: Document) -> None:
                       "own with:")
         doc.code(f"samplecast backtest CURVES.csv --methods {method}")
     else:
+        overall, per_set = shipped_trust_rows(shipped)
+        doc.keep_together(doc.table_height(overall, _widths(len(overall[0]), first=0.18)) + 6 * LINE_MM)
         doc.paragraph(
             f"Method '{method}', {shipped['protocol']} on the real learning curves shipped with samplecast: "
             f"{datasets_text(shipped)}. Each dataset's curves were forecast by the method as learned from the other "
             f"datasets only. Measured {shipped.get('created') or 'on an unrecorded date'}"
             + (f" on {shipped['machine']}" if shipped.get("machine") else "") + ".")
-        overall, per_set = shipped_trust_rows(shipped)
         if len(overall) > 1:
             doc.table(overall, _widths(len(overall[0]), first=0.18), title="All held-out datasets")
             doc.paragraph(_trust_summary(document), after=1.2)
@@ -292,12 +293,12 @@ def _trust_summary(document: Document) -> str:
              "of cases (ideally 80%: less means the intervals are too narrow, more that they are wider than needed)."]
     reaches = [(r["n_for_target"] / r["n_observed"], v["label"]) for v in document["curves"]
                if (r := v["recommendation"])["n_for_target"] is not None and r["n_observed"] > 0]
-    if reaches:
-        factor, label = max(reaches)
+    factor, label = max(reaches, default=(0.0, ""))
+    if factor > 1:
         tested = 1 / widest["cutoff"]
         verdict = "within" if factor <= tested else "beyond"
-        lines.append(f"This report's farthest recommendation ({label}) reaches {factor:.1f}x beyond the largest size "
-                     f"measured, {verdict} the {tested:.0f}x the backtest covered.")
+        lines.append(f"This report's farthest recommendation ({label}) is {factor:.1f}x the largest size measured, "
+                     f"{verdict} the {tested:.0f}x reach the backtest covered.")
     return " ".join(lines)
 
 

@@ -119,12 +119,12 @@ def marginal_rows(document: Document) -> Rows:
     return rows
 
 
-_TRUST_HEADING = ["data kept", "forecast reach", "curves", "error (MAE)", "bias", "80% interval held",
-                  "90% interval held", "80% width"]
+_TRUST_HEADING = ["share of each curve kept", "forecast reach", "forecasts", "error (MAE)", "bias",
+                  "80% interval held", "90% interval held", "80% width"]
 
 
 def _trust_row(row: dict[str, Any]) -> list[str]:
-    return [f"{row['cutoff']:.0%} of each curve", f"{1 / row['cutoff']:.0f}x", f"{row['curves']}",
+    return [f"{row['cutoff']:.0%}", f"{1 / row['cutoff']:.0f}x", f"{row['curves']}",
             f"{row['mae']:.3f}", f"{row['bias']:+.3f}", f"{row['coverage80']:.0%}", f"{row['coverage90']:.0%}",
             f"{row['width80']:.3f}"]
 
