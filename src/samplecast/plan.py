@@ -249,7 +249,7 @@ def _fmt_cost(value: float | None) -> str:
 def check_pool(curve: Curve, options: PlanOptions) -> str | None:
     """The problem with a pool smaller than the training cases a curve already used, or ``None``."""
     if options.pool_size is not None and options.pool_size < curve.n_max:
-        return (f"pool_size {options.pool_size:,} is smaller than the {curve.n_max:,.0f} training cases curve "
+        return (f"pool_size {options.pool_size:,.0f} is smaller than the {curve.n_max:,.0f} training cases curve "
                 f"{curve.label} already used; the pool counts every case that could be annotated, those used included")
     return None
 
@@ -294,7 +294,7 @@ def recommend(model: CurveForecaster, curve: Curve, options: PlanOptions) -> Rec
         raise InputError(problem)
     n_obs = int(round(curve.n_max))
     horizon, far = _horizons(curve, options)
-    pool = options.pool_size
+    pool = int(options.pool_size) if options.pool_size is not None else None
     levels = [options.target_dice] if options.target_dice is not None else []
     found, n_plateau = _target_answers(model, curve, levels, options, plateau=True)
     target = found[0] if found else dict.fromkeys(("n_for_target", "n_median", "n_low", "n_high", "n_beyond_pool"))
