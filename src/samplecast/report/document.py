@@ -182,7 +182,8 @@ class ReportDocument(FPDF):
         height = 0.0
         for i, values in enumerate(rows):
             self.set_font(FONT, "B" if i == 0 else "", size)
-            lines = max(len(self.multi_cell(w, _TABLE_LINE_MM, str(v), dry_run=True, output="LINES"))
+            lines = max(1 if self.get_string_width(str(v)) <= w else  # most cells fit on a line: skip the wrapping
+                        len(self.multi_cell(w, _TABLE_LINE_MM, str(v), dry_run=True, output="LINES"))
                         for v, w in zip(values, widths))
             height += lines * _TABLE_LINE_MM + 2 * _CELL_PADDING[0]
         self.set_font(FONT, size=BODY_PT)
