@@ -9,6 +9,7 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from samplecast.data import write_synthetic_2d, write_synthetic_3d
@@ -24,6 +25,22 @@ def synthetic_2d(tmp_path_factory) -> Path:
     """A generated Kvasir-layout dataset (12 RGB PNGs of 48x48 with masks). Shared: copy it before changing it."""
     return write_synthetic_2d(tmp_path_factory.mktemp("synthetic-2d"), n_cases=SYNTHETIC_2D_CASES,
                               size=SYNTHETIC_2D_SIZE)
+
+
+@pytest.fixture(scope="session")
+def polyps(tmp_path_factory) -> Path:
+    """24 synthetic RGB cases of 32 px for tiny sweeps: test 5, validation 2, pool 17. Shared: do not change it."""
+    return write_synthetic_2d(tmp_path_factory.mktemp("polyps"), n_cases=24, size=32, seed=0)
+
+
+@pytest.fixture
+def one_thread(monkeypatch):
+    """Tiny models run fastest, and predictably, on one thread of a shared machine (also in child processes)."""
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="session")

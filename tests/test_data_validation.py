@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import nibabel as nib
 import numpy as np
@@ -52,6 +53,37 @@ def test_image_whose_data_is_truncated_is_reported_after_decoding(synthetic_2d, 
     assert _line_about(problems, "case_0000.png", "") and _line_about(problems, "case_0007.png", "")
 
 
+def test_a_truncated_image_is_reported_together_with_the_other_problems(synthetic_2d, copy_dataset):
+    root = copy_dataset(synthetic_2d)
+    truncated = root / "images" / "case_0006.png"
+    truncated.write_bytes(truncated.read_bytes()[:200])  # passes the header check, fails when decoded
+    (root / "masks" / "case_0001.png").unlink()
+    Image.fromarray(np.zeros((30, 48), np.uint8)).save(root / "masks" / "case_0003.png")
+    problems = _problems(root, image_size=16)
+    assert len(problems) == 3, problems
+    assert _line_about(problems, "case_0006.png", "unreadable image data")
+    assert _line_about(problems, "case_0001.png", "no mask") and _line_about(problems, "case_0003.png", "48x30")
+
+
+@pytest.mark.parametrize("kept, missing", [("images", "masks"), ("masks", "images")])
+def test_a_missing_half_of_the_2d_layout_is_named(synthetic_2d, copy_dataset, kept, missing):
+    root = copy_dataset(synthetic_2d)
+    shutil.rmtree(root / missing)
+    (problem,) = _problems(root)
+    assert problem.startswith(f"{root / missing}: folder not found") and "images/ and masks/" in problem
+
+
+@pytest.mark.parametrize("path", ["../elsewhere/a.nii.gz", "/etc/a.nii.gz", "imagesTr/../../a.nii.gz"])
+def test_dataset_json_paths_that_leave_the_dataset_folder_are_refused(synthetic_3d, copy_dataset, path):
+    root = copy_dataset(synthetic_3d)
+    manifest = json.loads((root / "dataset.json").read_text())
+    manifest["training"][1]["label"] = path
+    (root / "dataset.json").write_text(json.dumps(manifest))
+    (problem,) = _problems(root, image_size=8)
+    assert problem == (f"{root / 'dataset.json'}: training entry 2 names {path!r}, outside the dataset folder; "
+                       f"paths must stay inside {root}")
+
+
 def test_two_images_with_the_same_name_are_reported(synthetic_2d, copy_dataset):
     root = copy_dataset(synthetic_2d)
     Image.open(root / "images" / "case_0000.png").convert("RGB").save(root / "images" / "case_0000.jpg")
@@ -88,6 +120,12 @@ def test_unknown_layout_names_the_expected_layouts(tmp_path):
     (problem,) = _problems(tmp_path)
     assert "unknown dataset layout" in problem and "images/ and masks/" in problem and "imagesTr" in problem
     assert "_seg.nii.gz" in problem
+
+
+def test_an_image_size_too_large_for_memory_is_refused_before_resizing(synthetic_2d):
+    (problem,) = _problems(synthetic_2d, image_size=1_000_000)
+    assert problem.startswith("image_size 1000000: 12 cases of 1000000 pixels a side would take")
+    assert "choose a smaller image size" in problem
 
 
 def test_bad_options_are_reported_together(synthetic_2d):

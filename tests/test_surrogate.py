@@ -1,4 +1,5 @@
-"""The LSTM surrogate: shipped weights load and forecast valid quantiles; training lowers the loss; files round-trip."""
+"""The LSTM surrogate: the shipped weights forecast as they always have; training under Lightning lowers the loss and
+reproduces the loop it replaced; long curves are thinned before training; the estimator follows the interface."""
 
 from __future__ import annotations
 
@@ -13,12 +14,40 @@ from samplecast.errors import InputError
 from samplecast.forecast.base import QUANTILES, NotFittedError
 from samplecast.forecast.prior import sample_prior
 from samplecast.forecast.surrogate import (
-    LSTMForecaster, SurrogateConfig, TrainingConfig, calibrate_surrogate, evaluate_loss, load_surrogate,
-    new_surrogate, save_surrogate, shipped_weights, train_on_curves, train_surrogate,
+    MAX_CURVE_POINTS, LSTMForecaster, Surrogate, SurrogateConfig, TrainingConfig, calibrate_surrogate, evaluate_loss,
+    load_surrogate, mixed_corpus, new_surrogate, shipped_weights, thin_curve, train_on_curves, train_surrogate,
 )
 
 KVASIR_N = np.array([16.0, 80, 160, 400, 800])
 KVASIR_DICE = np.array([0.483, 0.682, 0.755, 0.802, 0.829])
+TINY = SurrogateConfig(hidden=16, head_width=16)
+
+#: Quantiles (QUANTILES levels) of the shipped weights, recorded with the single-module surrogate before it became a
+#: package: (observed sizes, observed Dice, query sizes, one row per query size).
+SHIPPED_FORECASTS = [
+    ([16, 80, 160], [0.483, 0.682, 0.755], [100, 400, 5000], [
+        [0.698134065, 0.702488482, 0.707858443, 0.711154282, 0.713878274, 0.716920853, 0.719007969],
+        [0.766576879, 0.77208103, 0.78731991, 0.803441405, 0.819975088, 0.836478968, 0.844655493],
+        [0.754023144, 0.7638098, 0.783335539, 0.828935802, 0.874854749, 0.899152175, 0.910909968]]),
+    ([20, 100], [0.5, 0.7], [1000], [
+        [0.69589683, 0.705682074, 0.730240673, 0.78480649, 0.841502302, 0.872371521, 0.887210691]]),
+    ([10, 20, 40, 80, 160, 320], [0.31, 0.42, 0.55, 0.61, 0.66, 0.69], [640, 10000], [
+        [0.682135168, 0.686149897, 0.695138966, 0.702844739, 0.711319501, 0.721824399, 0.72809326],
+        [0.665741758, 0.673293125, 0.687894394, 0.722397089, 0.762602564, 0.7899495, 0.804270891]]),
+]
+
+#: The network's own quantiles (its 15 trained levels, before calibration) from the same recording: they depend on the
+#: weights alone, so they hold however the intervals are recalibrated.
+SHIPPED_RAW = [
+    ([20, 100], [0.5, 0.7], [1000], [
+        [0.68007648, 0.699894547, 0.71619159, 0.737899065, 0.746045113, 0.754763782, 0.770244777, 0.78480649,
+         0.800209701, 0.81593132, 0.825080931, 0.834896684, 0.8607409, 0.882606208, 0.904615998]]),
+    ([50, 100, 200, 400], [0.85, 0.86, 0.868, 0.87], [800, 3200], [
+        [0.855840445, 0.859638095, 0.861799955, 0.864893734, 0.865714133, 0.866532028, 0.868090868, 0.869401395,
+         0.8709234, 0.87272495, 0.873652995, 0.874832451, 0.87862885, 0.882285118, 0.887323558],
+        [0.853137612, 0.85736692, 0.859825909, 0.863446236, 0.864455581, 0.865506351, 0.867595553, 0.869388938,
+         0.871558368, 0.874106407, 0.875356495, 0.87695539, 0.882420957, 0.887463808, 0.89485532]]),
+]
 
 
 @pytest.fixture(scope="module")
@@ -26,8 +55,19 @@ def tiny():
     """A small surrogate trained for a few seconds: enough to learn that curves rise."""
     bank = sample_prior(1500, seed=11)
     model, history = train_surrogate(bank, settings=TrainingConfig(epochs=3, batch_size=128, lr=1e-2, threads=1),
-                                     config=SurrogateConfig(hidden=16, head_width=16))
+                                     config=TINY)
     return model, history
+
+
+@pytest.mark.parametrize("n, dice, at, expected", SHIPPED_FORECASTS)
+def test_shipped_model_forecasts_exactly_as_recorded(n, dice, at, expected):
+    np.testing.assert_allclose(LSTMForecaster().fit(n, dice).predict_quantiles(at), expected, atol=1e-6, rtol=0)
+
+
+@pytest.mark.parametrize("n, dice, at, expected", SHIPPED_RAW)
+def test_shipped_network_computes_exactly_as_recorded(n, dice, at, expected):
+    raw = load_surrogate().raw_quantiles(np.array(n, float), np.array(dice, float), np.array(at, float))
+    np.testing.assert_allclose(raw, expected, atol=1e-6, rtol=0)
 
 
 def test_shipped_weights_load_with_their_description():
@@ -35,7 +75,7 @@ def test_shipped_weights_load_with_their_description():
     model = load_surrogate()
     meta = json.loads(shipped_weights().with_suffix(".json").read_text())
     assert model.levels == tuple(meta["architecture"]["levels"])
-    assert "prior" in meta["training"]["corpus"]
+    assert "prior" in meta["training"]["corpus"] and model.calibration is not None
     torch.load(shipped_weights(), weights_only=True)  # plain tensors, safe to load
 
 
@@ -47,12 +87,6 @@ def test_shipped_model_forecasts_ordered_quantiles_in_unit_interval():
     assert np.all(np.diff(q, axis=1) >= 0) and np.all((q >= 0) & (q <= 1))
     assert np.all(np.diff(q[1:, 3]) >= -0.005)  # the median keeps rising (or levels off) with more data
     assert abs(q[2, 3] - KVASIR_DICE[3]) < 0.06  # a sensible forecast of the Kvasir-SEG depth-5 curve
-
-
-def test_forecasts_are_deterministic_and_repeatable():
-    a = LSTMForecaster().fit(KVASIR_N[:4], KVASIR_DICE[:4]).predict_quantiles([800, 1600])
-    b = LSTMForecaster().fit(KVASIR_N[:4], KVASIR_DICE[:4]).predict_quantiles([800, 1600])
-    np.testing.assert_array_equal(a, b)
 
 
 def test_any_quantile_levels_interpolate_between_the_trained_ones():
@@ -72,52 +106,87 @@ def test_forecasts_from_two_points_but_not_one():
         LSTMForecaster().fit([20], [0.5])
 
 
-def test_predict_before_fit_raises():
+def test_estimator_keeps_its_parameter_and_learns_state_on_fit(tiny, tmp_path):
+    model, _ = tiny
+    f = LSTMForecaster(model)
+    assert f.name == "lstm" and vars(f) == {"surrogate": model}  # __init__ only stores its parameter
     with pytest.raises(NotFittedError):
-        LSTMForecaster().predict_quantiles([100])
+        f.predict_quantiles([100])
+    assert f.fit(KVASIR_N[:3], KVASIR_DICE[:3]) is f and f.model_ is model
+    again = type(f)(**{"surrogate": f.surrogate}).fit(KVASIR_N[:3], KVASIR_DICE[:3])  # rebuilt from its parameter
+    np.testing.assert_array_equal(again.predict_quantiles([800]), f.predict_quantiles([800]))
+    assert isinstance(LSTMForecaster().fit(KVASIR_N[:3], KVASIR_DICE[:3]).model_, Surrogate)  # None: shipped
+
+
+def test_lightning_training_reproduces_the_hand_written_loop(tiny):
+    """Losses per epoch of the tiny run as the hand-written loop gave them (same seed, corpus and settings)."""
+    _, history = tiny
+    np.testing.assert_allclose([h["train_loss"] for h in history], [0.11562882, 0.04604113, 0.03785204], rtol=1e-4)
 
 
 def test_a_short_training_run_lowers_the_loss(tiny):
     model, history = tiny
     validation = sample_prior(500, seed=99)
-    untrained = new_surrogate(SurrogateConfig(hidden=16, head_width=16), seed=0)
+    untrained = new_surrogate(TINY, seed=0)
     assert evaluate_loss(model, validation) < 0.5 * evaluate_loss(untrained, validation)
     assert history[-1]["train_loss"] < history[0]["train_loss"]
 
 
-def test_training_is_reproducible():
+def test_progress_reports_each_epoch_with_its_validation_loss():
+    bank, validation = sample_prior(300, seed=5), sample_prior(200, seed=6)
+    calls = []
+    model, history = train_surrogate(bank, settings=TrainingConfig(epochs=2, batch_size=64), config=TINY,
+                                     validation=validation, progress=lambda *args: calls.append(args))
+    assert [c[:2] for c in calls] == [(1, 2), (2, 2)]
+    assert [c[2] for c in calls] == [h["train_loss"] for h in history]
+    assert calls[-1][3] == pytest.approx(evaluate_loss(model, validation), rel=1e-6)
+    assert model.training["final_validation_loss"] == calls[-1][3]
+
+
+def test_training_is_reproducible_and_leaves_the_start_model_alone():
     bank = sample_prior(200, seed=5)
     settings = TrainingConfig(epochs=1, batch_size=64, threads=1, seed=3)
-    config = SurrogateConfig(hidden=8, head_width=8)
-    a, _ = train_surrogate(bank, settings=settings, config=config)
-    b, _ = train_surrogate(bank, settings=settings, config=config)
+    a, _ = train_surrogate(bank, settings=settings, config=TINY)
+    b, _ = train_surrogate(bank, settings=settings, config=TINY)
     for pa, pb in zip(a.net.parameters(), b.net.parameters()):
         torch.testing.assert_close(pa, pb)
+    before = [p.clone() for p in a.net.parameters()]
+    tuned, _ = train_surrogate(bank, settings=settings, start=a)
+    assert all(torch.equal(p, q) for p, q in zip(before, a.net.parameters()))
+    assert not torch.equal(next(tuned.net.parameters()), before[0])
 
 
-def test_save_and_load_round_trip(tiny, tmp_path):
-    model, _ = tiny
-    path = save_surrogate(model, tmp_path / "model.pt")
-    loaded = load_surrogate(path)
-    n, dice = KVASIR_N[:3], KVASIR_DICE[:3]
-    np.testing.assert_allclose(loaded.quantiles(n, dice, KVASIR_N[3:]), model.quantiles(n, dice, KVASIR_N[3:]))
-    meta = json.loads((tmp_path / "model.json").read_text())
-    assert meta["architecture"]["hidden"] == 16 and meta["training"]["epochs"] == 3
+@pytest.mark.parametrize("setting, value", [("lr", float("nan")), ("lr", float("inf")), ("lr", 0.0),
+                                            ("weight_decay", float("nan")), ("epochs", 0), ("batch_size", 2.5)])
+def test_training_settings_name_the_one_out_of_range(setting, value):
+    with pytest.raises(InputError, match=f"training setting {setting} must be"):
+        TrainingConfig(**{setting: value})
 
 
-def test_loading_reports_missing_and_broken_files(tmp_path):
-    with pytest.raises(InputError) as missing:
-        load_surrogate(tmp_path / "absent.pt")
-    assert any("absent.pt: file not found" in p for p in missing.value.problems)
-    assert any("absent.json: file not found" in p for p in missing.value.problems)
-    (tmp_path / "bad.pt").write_bytes(b"not weights")
-    (tmp_path / "bad.json").write_text(json.dumps(new_surrogate().describe()))
-    with pytest.raises(InputError, match="bad.pt: weights do not load"):
-        load_surrogate(tmp_path / "bad.pt")
-    (tmp_path / "worse.pt").write_bytes(b"")
-    (tmp_path / "worse.json").write_text("{")
-    with pytest.raises(InputError, match="worse.json: not a surrogate description"):
-        load_surrogate(tmp_path / "worse.pt")
+def test_long_curves_are_thinned_evenly_in_log_size():
+    n = np.arange(1, 200_001, dtype=float)
+    curve = Curve({"seed": 0}, n, 0.9 - 0.5 / np.sqrt(n))
+    thin = thin_curve(curve)
+    assert len(thin.n) <= MAX_CURVE_POINTS and len(thin.n) >= MAX_CURVE_POINTS - 8
+    assert thin.n[0] == 1 and thin.n[-1] == 200_000 and np.all(np.diff(thin.n) > 0)
+    np.testing.assert_array_equal(thin.dice, curve.dice[thin.n.astype(int) - 1])
+    assert np.ptp(np.diff(np.log(thin.n[-10:]))) < 0.01  # evenly spaced in log n where sizes are dense
+    short = Curve({"seed": 1}, KVASIR_N, KVASIR_DICE)
+    assert thin_curve(short) is short
+
+
+def test_a_very_long_curve_is_forecast_from_its_thinned_sizes():
+    n = np.arange(1, 20_001, dtype=float)
+    curve = Curve({"seed": 0}, n, 0.9 - 0.5 / np.sqrt(n))
+    thin = thin_curve(curve)
+    np.testing.assert_array_equal(LSTMForecaster().fit(n, curve.dice).predict_quantiles([40_000]),
+                                  LSTMForecaster().fit(thin.n, thin.dice).predict_quantiles([40_000]))
+
+
+def test_a_corpus_with_a_very_long_curve_stays_small():
+    n = np.arange(1, 200_001, dtype=float)
+    bank, described = mixed_corpus([Curve({"seed": 0}, n, 0.9 - 0.5 / np.sqrt(n))], prior_curves=100, seed=0)
+    assert bank.n.shape[1] <= MAX_CURVE_POINTS and described == "1 user curves + prior: 100 synthetic curves"
 
 
 def test_calibration_is_stored_and_widens_overconfident_intervals(tiny):
@@ -133,6 +202,7 @@ def test_calibration_is_stored_and_widens_overconfident_intervals(tiny):
     assert np.all(wide[:, 1] - wide[:, 0] > raw[:, 1] - raw[:, 0])
     assert sum(calibrated.describe()["calibration"]["counts"]) == 30 * (4 + 3 + 2 + 1)  # every prefix, every later size
 
+
 def test_fine_tuning_on_user_curves_mixes_in_the_prior(tiny):
     model, _ = tiny
     user = [Curve({"seed": i}, [10, 20, 40, 80], [0.4, 0.5 + 0.01 * i, 0.6, 0.65]) for i in range(4)]
@@ -143,3 +213,12 @@ def test_fine_tuning_on_user_curves_mixes_in_the_prior(tiny):
     assert not torch.equal(next(tuned.net.parameters()), next(model.net.parameters()))
     with pytest.raises(InputError, match="none has more than 2 sizes"):
         train_on_curves([Curve({}, [10, 20], [0.4, 0.5])], start=None, prior_curves=0)
+
+
+def test_a_diverging_run_stops_and_says_to_lower_the_learning_rate():
+    calls = []
+    expected = r"training diverged: .* in epoch 2; lower the training setting lr \(was 1e\+06\)"
+    with pytest.raises(InputError, match=expected):
+        train_surrogate(sample_prior(300, seed=1), settings=TrainingConfig(epochs=6, batch_size=64, lr=1e6),
+                        config=TINY, progress=lambda *args: calls.append(args))
+    assert len(calls) == 2  # stopped at the first epoch whose loss was not finite

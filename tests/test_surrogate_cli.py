@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 from click.testing import CliRunner
 
 from samplecast.cli import cli
@@ -66,12 +67,14 @@ def test_a_missing_start_model_is_bad_input(tmp_path):
     assert "nowhere.pt: file not found" in result.output
 
 
-def test_forecast_uses_a_trained_surrogate(tmp_path):
+def test_forecast_uses_a_trained_and_calibrated_surrogate(tmp_path):
     corpus = write_curves(tmp_path / "curves.csv")
+    held_out = write_curves(tmp_path / "held_out.csv", seeds=(5, 6))
     model = tmp_path / "model.pt"
     train = ["surrogate", "train", str(corpus), "-o", str(model), "--epochs", "1", "--start", "scratch",
-             "--prior-curves", "300"]
+             "--prior-curves", "300", "--calibrate", str(held_out)]
     assert CliRunner().invoke(cli, train).exit_code == 0
+    assert load_surrogate(model).calibration is not None
     partial = write_curves(tmp_path / "partial.csv", seeds=(0,))
     out = tmp_path / "f.json"
     result = CliRunner().invoke(cli, ["forecast", str(partial), "--method", "lstm", "--surrogate", str(model),
@@ -83,3 +86,46 @@ def test_forecast_uses_a_trained_surrogate(tmp_path):
     np.testing.assert_allclose([row[k] for k in ("q05", "q50", "q95")], expected[[0, 3, 6]], atol=1e-4)
     wrong = CliRunner().invoke(cli, ["forecast", str(partial), "--method", "pow3", "--surrogate", str(model)])
     assert wrong.exit_code == 2 and "--surrogate" in wrong.stderr
+
+
+def one_error(result) -> str:
+    """The single ``error:`` line of a run that must fail with exit code 2 and no traceback."""
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output and result.exception is None or isinstance(result.exception, SystemExit)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    return lines[0]
+
+
+@pytest.mark.parametrize("output, expected", [
+    ("model.json", "model.json: surrogate weights are written to a .pt file"),
+    ("model", "model: surrogate weights are written to a .pt file"),
+    ("a_file/model.pt", "a_file is a file, not a folder"),
+])
+def test_an_output_that_cannot_hold_the_weights_is_refused_before_any_work(tmp_path, output, expected):
+    corpus = write_curves(tmp_path / "curves.csv")
+    (tmp_path / "a_file").write_text("")
+    before = sorted(tmp_path.iterdir())
+    result = CliRunner().invoke(cli, ["surrogate", "train", str(corpus), str(tmp_path / "absent.csv"),
+                                      "-o", str(tmp_path / output)])
+    assert expected in one_error(result)  # reported before the (also bad) corpus is read
+    assert sorted(tmp_path.iterdir()) == before
+
+
+@pytest.mark.parametrize("lr", ["nan", "inf", "-inf", "0"])
+def test_a_learning_rate_that_is_not_a_positive_number_is_refused(tmp_path, lr):
+    corpus = write_curves(tmp_path / "curves.csv")
+    result = CliRunner().invoke(cli, ["surrogate", "train", str(corpus), "-o", str(tmp_path / "m.pt"), "--lr", lr])
+    assert "lr" in one_error(result)
+    assert not (tmp_path / "m.pt").exists()
+
+
+def test_a_curve_of_200000_sizes_trains_without_padding_to_its_length(tmp_path):
+    n = np.arange(1, 200_001)
+    table = tmp_path / "long.csv"
+    table.write_text("n_train,dice\n" + "\n".join(f"{k},{0.9 - 0.5 / k ** 0.5:.5f}" for k in n) + "\n")
+    out = tmp_path / "m.pt"
+    result = CliRunner().invoke(cli, ["surrogate", "train", str(table), "-o", str(out), "--epochs", "1",
+                                      "--start", "scratch", "--prior-curves", "200"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(out.with_suffix(".json").read_text())["training"]["curves"] < 300

@@ -21,21 +21,7 @@ from samplecast.train.sweep import run_sweep
 
 TINY = TrainSettings(steps=4, batch_size=4, val_every=2)
 
-
-@pytest.fixture(autouse=True)
-def one_thread(monkeypatch):
-    """Tiny models run fastest, and predictably, on one thread of a shared machine (also in child processes)."""
-    monkeypatch.setenv("OMP_NUM_THREADS", "1")
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-@pytest.fixture(scope="module")
-def polyps(tmp_path_factory):
-    """24 synthetic RGB cases of 32 px: test 5, validation 2, pool 17."""
-    return write_synthetic_2d(tmp_path_factory.mktemp("polyps"), n_cases=24, size=32, seed=0)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _config(data, out, **options) -> SweepConfig:
@@ -189,10 +175,10 @@ def test_worker_processes_train_the_same_runs_as_this_process(polyps, finished, 
 
 def test_cli_sweep_trains_and_prints_the_table(polyps, tmp_path):
     result = CliRunner().invoke(cli, ["sweep", str(polyps), "--out", str(tmp_path / "cli"), "--fractions", "0.5,1",
-                                      "--depths", "2", "--steps", "2", "--batch-size", "4", "--image-size", "32",
-                                      "--device", "cpu"])
+                                      "--depths", "2", "--steps", "2", "--min-epochs", "0", "--batch-size", "4",
+                                      "--image-size", "32", "--device", "cpu"])
     assert result.exit_code == 0, result.output
-    assert "Trained 2 runs" in result.output and "curves.csv" in result.output
+    assert "Trained 2 runs and 1 convergence check;" in result.output and "curves.csv" in result.output
     assert len(pd.read_csv(tmp_path / "cli" / "curves.csv")) == 2
 
 

@@ -343,7 +343,7 @@ def surrogate() -> None:
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, writable=True, path_type=Path),
               help="Weights file to write (.pt); its settings go to the .json of the same name beside it.")
 @click.option("--epochs", type=click.IntRange(1), default=5, help="Passes over the training corpus.")
-@click.option("--lr", type=click.FloatRange(0, min_open=True), default=1e-3, help="Peak learning rate (AdamW).")
+@click.option("--lr", type=float, default=1e-3, help="Peak learning rate (AdamW), a number above 0.")
 @click.option("--start", default="shipped",
               help="Weights to start from: 'shipped' (fine-tune the model shipped with samplecast), 'scratch' "
                    "(new weights), or a .pt file written by this command.")
@@ -358,6 +358,8 @@ def surrogate() -> None:
 def surrogate_train(corpus, output, epochs, lr, start, prior_curves, calibrate, average_seeds, seed):
     """Train the surrogate on complete learning curves (curves tables with n_train and dice), e.g. your past sweeps.
 
+    A curve with more than a few dozen sizes is thinned to that many, spread evenly in log n.
+
     Then forecast with it: samplecast forecast CURVES --method lstm --surrogate model.pt
 
     Example: samplecast surrogate train sweeps/*.csv -o model.pt --calibrate held_out.csv
@@ -366,6 +368,8 @@ def surrogate_train(corpus, output, epochs, lr, start, prior_curves, calibrate, 
 
     from samplecast.forecast import surrogate as sg
 
+    sg.check_output(output)
+    settings = sg.TrainingConfig(epochs=epochs, lr=lr, seed=seed)
     curves = sg.load_training_curves(corpus, average_seeds=average_seeds)
     held_out = sg.load_training_curves(calibrate, average_seeds=average_seeds) if calibrate else []
     initial = {"shipped": sg.load_surrogate, "scratch": lambda: None}.get(start, lambda: sg.load_surrogate(start))()
@@ -376,7 +380,7 @@ def surrogate_train(corpus, output, epochs, lr, start, prior_curves, calibrate, 
             progress.update(task, completed=epoch, description=f"epoch {epoch}/{total}  pinball loss {loss:.4f}")
 
         model = sg.train_on_curves(curves, start=initial, prior_curves=prior_curves, calibration_curves=held_out,
-                                   settings=sg.TrainingConfig(epochs=epochs, lr=lr, seed=seed), progress=advance)
+                                   settings=settings, progress=advance)
     sg.save_surrogate(model, output)
     click.echo(f"Trained on {model.training['corpus']}; final pinball loss {model.training['final_train_loss']:.4f}.")
     click.echo(f"Wrote {output} and {output.with_suffix('.json')}"
@@ -396,7 +400,15 @@ def surrogate_train(corpus, output, epochs, lr, start, prior_curves, calibrate, 
 @click.option("--seeds", type=CommaList(int), default="0",
               help="Replicates: each seed draws its own nested subsets and initialisation.")
 @click.option("--steps", type=click.IntRange(1), default=train_config.TrainSettings.steps,
-              help="Optimiser steps per run, the same for every fraction so each gets equal compute.")
+              help="Optimiser steps per run; runs on large subsets get more when --min-epochs asks for it.")
+@click.option("--min-epochs", type=click.FloatRange(0), default=train_config.RECOMMENDED_MIN_EPOCHS,
+              help="Passes over its training subset every run makes at least: a run on n cases trains "
+                   "max(steps, ceil(min_epochs * n / batch_size)) steps, so the largest subsets are not cut short. "
+                   "0 gives every run exactly --steps.")
+@click.option("--check-convergence/--no-check-convergence", default=True,
+              help="After the grid, train the largest fraction of each depth again with twice its steps and warn "
+                   f"when test Dice moves by {train_config.CONVERGENCE_TOLERANCE} or more (the curve then measures "
+                   "the step budget, not the data).")
 @click.option("--batch-size", type=click.IntRange(1), default=train_config.TrainSettings.batch_size,
               help="Images per step.")
 @click.option("--lr", type=click.FloatRange(0, min_open=True), default=train_config.TrainSettings.lr,
@@ -404,8 +416,8 @@ def surrogate_train(corpus, output, epochs, lr, start, prior_curves, calibrate, 
 @click.option("--val-every", type=click.IntRange(1), default=None,
               help="Steps between validation checks; the best check's weights are tested. [default: steps/10]")
 @click.option("--image-size", type=click.IntRange(8), default=None,
-              help="Resize images to this many pixels a side (volumes to a cube); a multiple of 2**(depth-1). "
-                   "[default: 256 for 2D, 64 for 3D]")
+              help="Resize images to this many pixels a side (volumes to a cube); a multiple of 2**(depth-1) and at "
+                   "least 2**depth, so the deepest level keeps more than one pixel. [default: 256 for 2D, 64 for 3D]")
 @click.option("--test-fraction", type=click.FloatRange(0, 1, min_open=True, max_open=True),
               default=train_config.SweepConfig.test_fraction,
               help="Fixed test split, as a fraction of all cases; never trained on.")
@@ -437,9 +449,9 @@ def surrogate_train(corpus, output, epochs, lr, start, prior_curves, calibrate, 
               help="submitit: time limit per run in minutes.")
 @click.option("--array-parallelism", type=click.IntRange(1), default=train_config.SubmititOptions.array_parallelism,
               help="submitit: most runs at once.")
-def sweep(data, out, fractions, depths, seeds, steps, batch_size, lr, val_every, image_size, test_fraction,
-          val_fraction, layout, label, device, engine, workers, cluster, partition, gpus_per_job, cpus_per_task,
-          mem_gb, timeout_min, array_parallelism):
+def sweep(data, out, fractions, depths, seeds, steps, min_epochs, check_convergence, batch_size, lr, val_every,
+          image_size, test_fraction, val_fraction, layout, label, device, engine, workers, cluster, partition,
+          gpus_per_job, cpus_per_task, mem_gb, timeout_min, array_parallelism):
     """Train a residual U-Net on nested fractions of the dataset DATA and record test Dice per run.
 
     Every (fraction, depth, seed) run appends a row to OUT/curves.csv, the input of `samplecast forecast`.
@@ -448,21 +460,22 @@ def sweep(data, out, fractions, depths, seeds, steps, batch_size, lr, val_every,
 
     Example: samplecast sweep data/kvasir-seg --out runs/kvasir --fractions 0.05,0.1,0.2,0.5,1 --depths 4,5
     """
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     from samplecast.train.engines import SweepIncomplete
-    from samplecast.train.sweep import run_sweep
+    from samplecast.train.sweep import SweepInterrupted, read_convergence, run_sweep
 
     config = train_config.SweepConfig(
         data, out, fractions=fractions, depths=depths, seeds=seeds, image_size=image_size,
         test_fraction=test_fraction, val_fraction=val_fraction, format=layout, label=label, device=device,
-        engine=engine, workers=workers,
-        train=train_config.TrainSettings(steps=steps, batch_size=batch_size, lr=lr, val_every=val_every),
+        engine=engine, workers=workers, check_convergence=check_convergence,
+        train=train_config.TrainSettings(steps=steps, batch_size=batch_size, lr=lr, val_every=val_every,
+                                         min_epochs=min_epochs),
         submitit=train_config.SubmititOptions(cluster=cluster, partition=partition, gpus_per_job=gpus_per_job,
                                  cpus_per_task=cpus_per_task, mem_gb=mem_gb, timeout_min=timeout_min,
                                  array_parallelism=array_parallelism),
     )
-    columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()]
+    columns = [TextColumn("{task.description}"), BarColumn(), TimeRemainingColumn()]
     summary = {}
     with Progress(*columns, transient=True) as bar:
         reading = bar.add_task("reading dataset", total=None)
@@ -470,18 +483,31 @@ def sweep(data, out, fractions, depths, seeds, steps, batch_size, lr, val_every,
         def on_progress(state) -> None:
             summary["state"] = state
             current = f" · {state.current.label} ({state.step}/{state.steps} steps)" if state.current else ""
-            bar.update(reading, description=f"runs {state.done}/{state.total}{current}",
-                       total=state.total * steps, completed=state.done * steps + state.step)
+            bar.update(reading, description=f"runs {state.done}/{state.total}{current}", total=max(state.total, 1),
+                       completed=state.done + (state.step / state.steps if state.steps else 0))
 
         try:
             table = run_sweep(config, progress=on_progress,
                               load_progress=lambda done, total: bar.update(reading, completed=done, total=total))
         except SweepIncomplete as exc:
             raise click.ClickException(str(exc)) from None
+        except KeyboardInterrupt as exc:  # SweepInterrupted, or a second Ctrl-C while it stopped
+            bar.stop()
+            click.echo(str(exc) if isinstance(exc, SweepInterrupted) else
+                       "interrupted; rerun the same command to resume", err=True)
+            raise SystemExit(130) from None
     state = summary["state"]
     failed = f", {state.failed} failed" if state.failed else ""
-    click.echo(f"Trained {state.done} run{'s' if state.done != 1 else ''}{failed}; {state.finished_before} were "
+    runs = state.done - state.checks
+    checks = f" and {state.checks} convergence check{'s' if state.checks != 1 else ''}" if state.checks else ""
+    click.echo(f"Trained {runs} run{'s' if runs != 1 else ''}{checks}{failed}; {state.finished_before} were "
                f"already finished. {len(table)} rows in {Path(out) / 'curves.csv'}")
+    convergence = read_convergence(out) or {}
+    if convergence.get("converged") is False:
+        moved = ", ".join(f"depth {d['depth']} {d['change']:+.3f}" for d in convergence["depths"]
+                          if abs(d["change"]) >= convergence["tolerance"])
+        click.echo(f"warning: not converged: twice the steps on the largest fraction moved test Dice by {moved}; "
+                   "the curve measures the step budget as much as the data (raise --min-epochs or --steps)", err=True)
     done = table[table["status"] == "ok"]
     if len(done):
         grid = done.pivot_table(index="n_train", columns=["depth", "seed"], values="dice")

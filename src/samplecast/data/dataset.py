@@ -107,8 +107,9 @@ def load_dataset(
 ) -> SegmentationDataset:
     """Validate, preprocess and cache a dataset folder; later loads with the same settings read the cache.
 
-    Every case is checked first (headers, pairs, sizes, full masks) and all problems are raised together; then
-    images are decoded, resized to ``image_size`` per side and z-scored per case and channel. See
+    Every case is checked (headers, pairs, sizes, full masks) and every image decoded, resized to ``image_size``
+    per side and z-scored per case and channel; all problems, those found only when decoding included, are raised
+    together. See
     :mod:`samplecast.data.folder2d` and :mod:`samplecast.data.nifti` for what each layout does with its files.
 
     Args:
@@ -143,6 +144,7 @@ def load_dataset(
         return _dataset(root, layout, [str(c) for c in cached["case_ids"]], cached["images"], cached["masks"])
 
     cases = listing.cases
+    raise_if_any(_memory_problems(cases, layout, size))  # before any file is resized to that size
     total = 2 * len(cases)
     report = progress or (lambda done, total: None)
     checks = list(_in_threads(lambda case: layout.check_case(case, targets, size), cases, workers,
@@ -152,15 +154,18 @@ def load_dataset(
     problems += check_foreground(checks, root, targets, size)
     if not cases and not problems:
         problems.append(f"{root}: no cases found")
-    raise_if_any(problems)
 
+    # every image is decoded even when problems were found, so files that fail only when decoded (a truncated
+    # PNG) are reported with the others instead of after they are fixed
     images = np.empty((len(cases), channels, *[size] * layout.spatial_dims), dtype=np.float32)
-    read = _in_threads(lambda case: _read(layout, case, size, channels), cases, workers,
-                       lambda done: report(len(cases) + done, total))
+    reported = {line.split(": ", 1)[0] for line in problems}
+    read = _in_threads(lambda case: (None, None) if any(str(path) in reported for path in case.images)
+                       else _read(layout, case, size, channels),  # files already reported are not read again
+                       cases, workers, lambda done: report(len(cases) + done, total))
     for row, (image, problem) in enumerate(read):
         if problem:
             problems.append(problem)
-        else:
+        elif image is not None:
             images[row] = image
     raise_if_any(problems)
 
@@ -179,6 +184,20 @@ def normalise(image: np.ndarray) -> np.ndarray:
     sd = np.sqrt(np.mean(np.square(image), axis=axes, keepdims=True))
     image /= np.maximum(sd, 1e-6)
     return image
+
+
+def _memory_problems(cases: Sequence[CaseFiles], layout: Layout, size: int) -> list[str]:
+    """A problem when the arrays of ``cases`` at ``size`` would take more than half of this machine's memory."""
+    try:
+        memory = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):  # not a POSIX system: no limit known
+        return []
+    channels = [3 if layout.spatial_dims == 2 else len(case.images) for case in cases]
+    needed = sum(channels) * 4 * size ** layout.spatial_dims + len(cases) * size ** layout.spatial_dims
+    if needed <= memory / 2:
+        return []
+    return [f"image_size {size}: {len(cases)} cases of {size} pixels a side would take {needed / 2**30:,.1f} GiB, "
+            f"more than half of this machine's {memory / 2**30:.0f} GiB of memory; choose a smaller image size"]
 
 
 def _dataset(root: Path, layout: Layout, case_ids: list[str], images: np.ndarray,
@@ -219,7 +238,10 @@ def _in_threads(function: Callable[[_T], _R], items: Sequence[_T], workers: int 
                 advanced: Callable[[int], None]) -> Iterator[_R]:
     """``function`` over ``items`` in threads (the decoders release the GIL), yielding results in order and
     reporting each one done."""
-    with ThreadPoolExecutor(max_workers=workers or min(8, os.cpu_count() or 1)) as pool:
+    pool = ThreadPoolExecutor(max_workers=workers or min(8, os.cpu_count() or 1))
+    try:
         for done, result in enumerate(pool.map(function, items), start=1):
             advanced(done)
             yield result
+    finally:  # stopped early (Ctrl-C): drop the files not yet started instead of decoding them all
+        pool.shutdown(wait=True, cancel_futures=True)

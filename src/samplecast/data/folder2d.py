@@ -53,7 +53,8 @@ class Folder2D(Layout):
 
     @classmethod
     def detects(cls, root: Path) -> bool:
-        return (root / "images").is_dir() and (root / "masks").is_dir()
+        # either folder is enough, so a missing masks/ (or images/) is reported by name, not as an unknown layout
+        return (root / "images").is_dir() or (root / "masks").is_dir()
 
     def find(self, root: Path) -> Listing:
         image_dir, mask_dir = root / "images", root / "masks"

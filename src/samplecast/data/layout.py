@@ -2,8 +2,8 @@
 
 A layout knows three things: how to list the cases of a folder (:meth:`Layout.find`), how to check one case cheaply
 while reading its mask (:meth:`Layout.check_case`), and how to read one image, resized (:meth:`Layout.read_image`).
-:func:`samplecast.data.load_dataset` drives them: it lists, checks every case and reports all problems at once, then
-reads the images, normalises them and caches the result.
+:func:`samplecast.data.load_dataset` drives them: it lists, checks every case, reads the images and normalises them,
+reports all problems at once (those found while reading included), and caches the result.
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ Choices, so a user knows what the network sees:
 from __future__ import annotations
 
 import json
+import os
 import re
 import zlib
 from pathlib import Path
@@ -175,6 +176,11 @@ def _listed_cases(root: Path, training: list[dict], manifest: Path) -> Listing:
     """Cases named by the ``training`` list, with a problem for each listed file that is not there."""
     cases, files, problems, seen = [], [], [], set()
     for number, entry in enumerate(training):
+        outside = [f"{manifest}: training entry {number + 1} names {entry[key]!r}, outside the dataset folder; "
+                   f"paths must stay inside {root}" for key in ("image", "label") if _leaves(str(entry[key]))]
+        if outside:
+            problems += outside
+            continue
         image, label = root / str(entry["image"]), root / str(entry["label"])
         absent = [path for path in (image, label) if not path.is_file()]
         problems += [f"{path}: listed in {manifest.name} (training entry {number + 1}) but not found"
@@ -187,6 +193,12 @@ def _listed_cases(root: Path, training: list[dict], manifest: Path) -> Listing:
             files += [image, label]
             cases.append(CaseFiles(case_id, (image,), label))
     return Listing(sorted(cases, key=lambda case: case.case_id), files, problems)
+
+
+def _leaves(relative: str) -> bool:
+    """Whether a path written in ``dataset.json`` points outside the dataset folder (absolute, or up past it)."""
+    normal = os.path.normpath(relative)
+    return os.path.isabs(relative) or normal == ".." or normal.startswith(f"..{os.sep}")
 
 
 def _matched_cases(root: Path) -> Listing:

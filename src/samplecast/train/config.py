@@ -12,7 +12,7 @@ import hashlib
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,14 +22,28 @@ ENGINES = ("local", "submitit")
 DEVICES = ("auto", "cpu", "cuda")
 DEFAULT_FRACTIONS = (0.02, 0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0)
 DEFAULT_DEPTHS = (4, 5, 6)
+#: The deepest U-Net a sweep builds: 2**11 = 2048 pixels a side shrink to one at the bottom of a 12-level U-Net.
+MAX_DEPTH = 12
+#: Seeds go to NumPy and PyTorch generators, which take unsigned 32-bit seeds.
+MAX_SEED = 2**32 - 1
+#: Passes over the data the command line's sweeps make at least (``--min-epochs``): 1500 steps of 16 images are only
+#: 33 epochs of Kvasir-SEG's 720 training images, where the largest subsets of a curve are still improving.
+RECOMMENDED_MIN_EPOCHS = 100.0
+#: A convergence check flags a sweep when doubling the steps of its largest subset moves test Dice this much.
+CONVERGENCE_TOLERANCE = 0.01
 
 
 @dataclass(frozen=True)
 class TrainSettings:
-    """How one model is trained: the same for every cell of a sweep, so fractions get equal compute.
+    """How one model is trained: the same protocol for every cell of a sweep.
+
+    The step budget of a run on ``n`` training cases is ``max(steps, ceil(min_epochs * n / batch_size))``
+    (:meth:`for_size`): ``steps`` for small subsets, and at least ``min_epochs`` passes over the data for large
+    ones, so the largest subsets are not cut short by a budget sized for the smallest. ``min_epochs=0`` gives every
+    run the same ``steps``.
 
     Args:
-        steps: optimiser steps per run (the fixed budget), >= 1.
+        steps: optimiser steps per run (the budget of the small subsets), >= 1.
         batch_size: images per step, >= 1.
         lr: peak learning rate of AdamW, reached after the warm-up and decayed to ``lr / 1000`` by a cosine.
         weight_decay: AdamW decoupled weight decay.
@@ -37,6 +51,8 @@ class TrainSettings:
         val_every: evaluate on the validation split every this many steps and keep the best weights;
             ``None`` checks ten times per run.
         flip_prob, brightness, contrast: augmentation strength (see :class:`~samplecast.train.augment.BatchAugment`).
+        min_epochs: passes over the training subset every run makes at least (see above), >= 0; 0 keeps every
+            run at ``steps`` (the command line asks for :data:`RECOMMENDED_MIN_EPOCHS`).
     """
 
     steps: int = 1500
@@ -48,11 +64,29 @@ class TrainSettings:
     flip_prob: float = 0.5
     brightness: float = 0.2
     contrast: float = 0.2
+    min_epochs: float = 0.0
 
     @property
     def val_interval(self) -> int:
         """Steps between validation checks."""
         return self.val_every if self.val_every else max(1, self.steps // 10)
+
+    def steps_for(self, n_train: int) -> int:
+        """The step budget of a run on ``n_train`` cases: ``steps``, or more when that makes fewer than
+        ``min_epochs`` passes over them."""
+        return max(self.steps, math.ceil(round(self.min_epochs * n_train / self.batch_size, 9)))
+
+    def for_size(self, n_train: int) -> TrainSettings:
+        """These settings with the step budget resolved for ``n_train`` cases (``min_epochs`` then 0)."""
+        return replace(self, steps=self.steps_for(n_train), min_epochs=0.0)
+
+    def protocol(self) -> dict[str, Any]:
+        """The settings that change a run's result; ``min_epochs`` only when used, so runs of a fixed budget keep
+        the identity they had before the option existed."""
+        values = asdict(self)
+        if not self.min_epochs:
+            del values["min_epochs"]
+        return values
 
     def problems(self) -> list[str]:
         """Every invalid setting, one line each (empty when all are valid)."""
@@ -63,7 +97,7 @@ class TrainSettings:
             found.append(f"batch size must be at least 1, got {self.batch_size}")
         if not (self.lr > 0 and math.isfinite(self.lr)):
             found.append(f"learning rate must be a positive number, got {self.lr}")
-        if self.weight_decay < 0:
+        if not self.weight_decay >= 0:
             found.append(f"weight decay must be >= 0, got {self.weight_decay}")
         if not 0 < self.warmup < 1:
             found.append(f"warm-up must be a fraction of the steps in (0, 1), got {self.warmup}")
@@ -71,8 +105,10 @@ class TrainSettings:
             found.append(f"validation interval must be at least 1 step, got {self.val_every}")
         if not 0 <= self.flip_prob <= 1:
             found.append(f"flip probability must lie in [0, 1], got {self.flip_prob}")
-        if self.brightness < 0 or not 0 <= self.contrast < 1:
+        if not (self.brightness >= 0 and 0 <= self.contrast < 1):
             found.append(f"brightness must be >= 0 and contrast in [0, 1), got {self.brightness}, {self.contrast}")
+        if not (self.min_epochs >= 0 and math.isfinite(self.min_epochs)):
+            found.append(f"minimum epochs must be a number >= 0, got {self.min_epochs}")
         return found
 
 
@@ -136,6 +172,9 @@ class SweepConfig:
             leave most of a GPU idle, so several at once raise throughput); 1 trains in this process.
         train: the per-run training protocol.
         submitit: options for ``engine="submitit"``.
+        check_convergence: after the grid, train the largest fraction of each depth again (first seed) with twice
+            its steps, and flag the sweep as not converged when test Dice moves by :data:`CONVERGENCE_TOLERANCE` or
+            more (see :func:`samplecast.train.sweep.run_sweep`).
 
     Example:
         >>> config = SweepConfig("data/kvasir-seg", "runs/kvasir", fractions=(0.1, 0.5, 1.0), depths=(4,),
@@ -158,6 +197,7 @@ class SweepConfig:
     workers: int = 1
     train: TrainSettings = field(default_factory=TrainSettings)
     submitit: SubmititOptions = field(default_factory=SubmititOptions)
+    check_convergence: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "data", Path(self.data))
@@ -178,10 +218,11 @@ class SweepConfig:
         found += [f"fraction {f:g} must lie in (0, 1]" for f in self.fractions if not 0 < f <= 1]
         if not self.depths:
             found.append("no depths given")
-        found += [f"depth {d} must be at least 2 resolution levels" for d in self.depths if d < 2]
+        found += [f"depth {d} must be between 2 and {MAX_DEPTH} resolution levels" for d in self.depths
+                  if not 2 <= d <= MAX_DEPTH]
         if not self.seeds:
             found.append("no seeds given")
-        found += [f"seed {s} must be >= 0" for s in self.seeds if s < 0]
+        found += [f"seed {s} must lie between 0 and {MAX_SEED}" for s in self.seeds if not 0 <= s <= MAX_SEED]
         if self.image_size is not None:
             found += size_problems((self.image_size,), self.depths)
         if not 0 < self.test_fraction < 1:
@@ -210,7 +251,7 @@ class SweepConfig:
             "split_seed": self.split_seed,
             "format": self.format,
             "label": self.label,
-            "train": asdict(self.train),
+            "train": self.train.protocol(),
         }
 
     def to_dict(self) -> dict[str, Any]:
@@ -230,6 +271,13 @@ class SweepConfig:
         return cls(**values)
 
 
+def dataset_key(name: str, case_ids: Sequence[str], shape: Sequence[int]) -> dict[str, Any]:
+    """What identifies a loaded dataset in a protocol id: its name, a digest of its case ids and its array shape
+    per case ``(C, *spatial)``."""
+    return {"name": name, "cases": hashlib.sha256("\n".join(case_ids).encode()).hexdigest()[:12],
+            "shape": [int(s) for s in shape]}
+
+
 def protocol_id(dataset_key: dict[str, Any], protocol: dict[str, Any]) -> str:
     """A stable 12-character identity of a dataset and protocol: the runs one curves table may hold together."""
     return _digest({"dataset": dataset_key, "protocol": protocol})
@@ -246,13 +294,29 @@ def _digest(payload: dict[str, Any]) -> str:
 
 
 def size_problems(spatial_shape: Sequence[int], depths: Sequence[int]) -> list[str]:
-    """One line per depth whose U-Net cannot take images of this spatial shape (sizes must divide by 2**(depth-1))."""
+    """One line per depth whose U-Net cannot take images of this spatial shape: every side must divide by
+    ``2 ** (depth - 1)``, and the deepest level must keep more than one pixel (instance normalisation needs two).
+
+    A single size stands for a square (cube) of that side.
+    """
     found = []
-    for depth in (d for d in depths if d >= 2):
+    shape = "x".join(map(str, spatial_shape))
+    for depth in (d for d in depths if 2 <= d <= MAX_DEPTH):
         multiple = min_input_multiple(depth)
         bad = [s for s in spatial_shape if s < multiple or s % multiple]
         if bad:
-            found.append(f"image size {'x'.join(map(str, spatial_shape))} does not suit depth {depth}: every side "
-                         f"must be a multiple of {multiple} (2 ** (depth - 1)); choose an image size such as "
-                         f"{max(multiple, bad[0] // multiple * multiple)}")
+            found.append(f"image size {shape} does not suit depth {depth}: every side must be a multiple of "
+                         f"{multiple} (2 ** (depth - 1)); choose an image size such as "
+                         f"{max(2 * multiple, bad[0] // multiple * multiple)}")
+        elif not fits_depth(spatial_shape, depth):
+            deepest = max((d for d in range(2, depth) if fits_depth(spatial_shape, d)), default=None)
+            fix = f"use depths up to {deepest} or " if deepest else ""
+            found.append(f"image size {shape} is too small for depth {depth}: its deepest level would be 1 pixel "
+                         f"and instance normalisation needs more; {fix}an image size of at least {2 * multiple}")
     return found
+
+
+def fits_depth(spatial_shape: Sequence[int], depth: int) -> bool:
+    """Whether a U-Net of ``depth`` levels can train on this shape (see :func:`size_problems`)."""
+    multiple = min_input_multiple(depth)
+    return all(s % multiple == 0 for s in spatial_shape) and math.prod(s // multiple for s in spatial_shape) >= 2

@@ -22,6 +22,7 @@ import torch
 
 from samplecast.train.config import Cell, SubmititOptions, SweepConfig
 from samplecast.train.execute import GPU_SHARE, SweepData, load_sweep_data, run_cell, run_cell_job
+from samplecast.train.processes import become_worker, spawning_workers, stop_workers
 from samplecast.train.runner import resolve_device
 
 #: Called as ``on_step(cell, step, total_steps)`` while a cell trains (in-process engines only).
@@ -70,6 +71,7 @@ _WORKER: dict[str, Any] = {}
 
 
 def _start_worker(config: dict[str, Any], threads: int) -> None:
+    become_worker()
     torch.set_num_threads(threads)
     sweep = SweepConfig.from_dict(config)
     device = resolve_device(sweep.device)
@@ -92,7 +94,8 @@ def _run_in_workers(config: SweepConfig, cells: list[Cell]) -> Iterator[dict[str
     failures = []
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_start_worker,
                              initargs=(config.to_dict(), threads)) as pool:
-        pending: dict[Future, Cell] = {pool.submit(_train_in_worker, cell): cell for cell in cells}
+        with spawning_workers():
+            pending: dict[Future, Cell] = {pool.submit(_train_in_worker, cell): cell for cell in cells}
         try:
             while pending:
                 finished, _ = wait(pending, return_when=FIRST_COMPLETED)
@@ -102,6 +105,9 @@ def _run_in_workers(config: SweepConfig, cells: list[Cell]) -> Iterator[dict[str
                         yield future.result()
                     except Exception as exc:  # noqa: BLE001 - one run's error is reported, the others go on
                         failures.append(f"{cell.label}: {type(exc).__name__}: {exc}".strip())
+        except BaseException:  # interrupted, or the sweep stopped reading: do not wait for the runs in flight
+            stop_workers(pool)
+            raise
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
     if failures:

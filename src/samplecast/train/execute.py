@@ -7,7 +7,6 @@ its record; :func:`run_cell_job` is the same for a fresh process (a cluster job)
 
 from __future__ import annotations
 
-import hashlib
 import time
 import warnings
 from collections.abc import Callable
@@ -22,9 +21,8 @@ from samplecast import __version__
 from samplecast.data import FORMATS, SegmentationDataset, load_dataset
 from samplecast.data.splits import Splits, check_fractions, nested_subset, split_cases
 from samplecast.errors import InputError, raise_if_any
-from samplecast.train.config import Cell, SweepConfig, protocol_id, run_id, size_problems
+from samplecast.train.config import Cell, SweepConfig, dataset_key, protocol_id, run_id, size_problems
 from samplecast.train.model import MODEL_NAME
-from samplecast.train.module import TrainingDiverged
 from samplecast.train.runner import StepCallback, fit_and_test, resolve_device
 from samplecast.train.store import RunStore
 
@@ -112,7 +110,7 @@ def load_sweep_data(config: SweepConfig, progress: Callable[[int, int], None] | 
         check_fractions(len(splits.pool), config.fractions)
     except InputError as exc:
         raise InputError([f"{config.data}: {line}" for line in exc.problems]) from None
-    key = {"name": dataset.name, "cases": _digest(dataset.case_ids), "shape": list(dataset.images.shape[1:])}
+    key = dataset_key(dataset.name, dataset.case_ids, dataset.images.shape[1:])
     return SweepData(dataset, splits, protocol_id(key, config.protocol()),
                      torch.from_numpy(np.ascontiguousarray(dataset.images)),
                      torch.from_numpy(np.ascontiguousarray(dataset.masks)))
@@ -122,12 +120,13 @@ def run_cell(config: SweepConfig, data: SweepData, cell: Cell, *, device: str,
              on_step: StepCallback | None = None) -> dict[str, Any]:
     """Train and test one cell on ``device`` and store its record in ``out/runs/<run_id>.json``; return the record.
 
-    A run whose loss diverges, or that runs out of memory, is recorded with status ``failed`` and its reason, so the
-    sweep goes on and the run is not retried; delete its record to run it again.
+    The run's step budget grows with its training set as ``config.train`` says (:meth:`TrainSettings.for_size`).
+    A run that fails (its loss diverges, it runs out of memory, any other error) is recorded with status ``failed``
+    and its reason, so the sweep goes on and the run is not retried; delete its record to run it again.
     """
     started_at, started = datetime.now(UTC).isoformat(timespec="seconds"), time.perf_counter()
     train_ids, splits = data.subset(cell), data.splits
-    settings = config.train
+    settings = config.train.for_size(len(train_ids))
     record: dict[str, Any] = {
         "dataset": data.dataset.name, "model": MODEL_NAME, "depth": cell.depth, "seed": cell.seed,
         "fraction": cell.fraction, "n_train": len(train_ids), "dice": None, "dice_sd": None,
@@ -140,7 +139,7 @@ def run_cell(config: SweepConfig, data: SweepData, cell: Cell, *, device: str,
     try:
         outcome = fit_and_test(data.pick(train_ids), data.pick(splits.val), data.pick(splits.test),
                                depth=cell.depth, seed=cell.seed, settings=settings, device=device, on_step=on_step)
-    except (TrainingDiverged, torch.OutOfMemoryError) as exc:
+    except Exception as exc:  # noqa: BLE001 - any run's failure is recorded and the sweep goes on
         reason = (str(exc).strip().splitlines() or [""])[0]
         record.update(status="failed", error=f"{type(exc).__name__}: {reason}",
                       wall_s=round(time.perf_counter() - started, 2))
@@ -160,7 +159,3 @@ def run_cell_job(config: dict[str, Any], cell: Cell) -> dict[str, Any]:
     sweep = SweepConfig.from_dict(config)
     device = resolve_device(sweep.device)
     return run_cell(sweep, load_sweep_data(sweep).for_training_on(device), cell, device=device)
-
-
-def _digest(case_ids: list[str]) -> str:
-    return hashlib.sha256("\n".join(case_ids).encode()).hexdigest()[:12]

@@ -1,15 +1,23 @@
-"""The results folder of a sweep: one JSON file per finished run, and the curves table rebuilt from them.
+"""The results folder of a sweep: one JSON file per finished run, the curves table rebuilt from them, and the lock
+that keeps two sweeps from writing into the same folder at once.
 
-Each run's record is written atomically (a temporary file renamed into place), so a sweep killed at any moment
-leaves either a complete record or none, and the curves table can always be rebuilt from ``runs/`` without
-duplicates.
+Each run's record is written atomically and durably (a temporary file, flushed to disk, renamed into place), so a
+sweep killed at any moment, or a machine losing power, leaves either a complete record or none, and the curves table
+can always be rebuilt from ``runs/`` without duplicates. A record that cannot be read anyway (a damaged disk, an
+edited file) counts as unfinished, with a warning, and its run trains again.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
-import tempfile
+import secrets
+import shutil
+import socket
+import warnings
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,23 +25,83 @@ import numpy as np
 import pandas as pd
 
 from samplecast.curves import TRAINER_COLUMNS
+from samplecast.errors import InputError
 
 CURVES_FILE = "curves.csv"
 CONFIG_FILE = "config.json"
 RUNS_DIR = "runs"
+LOCK_FILE = ".sweep.lock"
+#: Free space below which an output folder counts as full: a sweep writes a few kB per run.
+MIN_FREE_BYTES = 1 << 20
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` so that readers see the old file or the new one, never a partial one."""
+    """Write ``text`` to ``path`` so that readers see the old file or the new one, never a partial one, even after
+    a power loss: the file is flushed to disk before it is renamed, and the folder after.
+
+    The file gets the permissions any new file gets here (``0666`` less the umask), like the rest of the output.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     try:
+        handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         with os.fdopen(handle, "w") as stream:
             stream.write(text)
+            stream.flush()
+            os.fsync(stream.fileno())
         os.replace(temporary, path)
     except BaseException:
-        Path(temporary).unlink(missing_ok=True)
+        temporary.unlink(missing_ok=True)
         raise
+    _sync_folder(path.parent)
+
+
+def output_problems(out: str | Path) -> list[str]:
+    """Why results could not be written to the folder ``out`` (created if missing), one line each; empty when
+    they can. Checked by writing and removing a small file, so permissions, read-only mounts and a full disk all
+    show, and nothing is left behind."""
+    out = Path(out)
+    existing = next((folder for folder in (out, *out.parents) if folder.exists()), Path("."))
+    if not existing.is_dir():
+        return [f"{out}: not a folder" if existing == out else f"{existing}: not a folder, so {out} cannot be made"]
+    try:
+        free = shutil.disk_usage(existing).free
+        probe = existing / f".samplecast-probe.{os.getpid()}.{secrets.token_hex(4)}"
+        try:
+            with open(probe, "wb") as stream:
+                stream.write(b"0" * 4096)
+                stream.flush()
+                os.fsync(stream.fileno())
+        finally:
+            probe.unlink(missing_ok=True)
+    except OSError as exc:
+        return [f"{out}: cannot write results there ({_reason(exc)})"]
+    if free < MIN_FREE_BYTES:
+        return [f"{out}: cannot write results there (the disk is full: {free // 1024} kB free)"]
+    return []
+
+
+def output_error(out: str | Path, exc: OSError) -> InputError:
+    """The one-line error for results that could not be written to ``out`` (read-only, full, removed)."""
+    return InputError(f"{out}: cannot write results there ({_reason(exc)})")
+
+
+def _reason(exc: OSError) -> str:
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return "the disk is full"
+    if exc.errno == errno.EROFS:
+        return "read-only file system"
+    return exc.strerror or str(exc)
+
+
+def _sync_folder(folder: Path) -> None:
+    """Flush a folder's entries (a rename) to disk, where the system allows opening folders."""
+    with contextlib.suppress(OSError):
+        handle = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(handle)
+        finally:
+            os.close(handle)
 
 
 class RunStore:
@@ -52,8 +120,10 @@ class RunStore:
         return self.runs / f"{run_id}.json"
 
     def has(self, run_id: str) -> bool:
-        """Whether ``run_id`` has finished (successfully or not) and must not run again."""
-        return self.path(run_id).is_file()
+        """Whether ``run_id`` has finished (successfully or not) and must not run again; an unreadable record
+        counts as unfinished (with a warning)."""
+        path = self.path(run_id)
+        return path.is_file() and _read_record(path) is not None
 
     def write(self, record: dict[str, Any]) -> Path:
         """Store one run's record atomically; returns its path."""
@@ -62,9 +132,10 @@ class RunStore:
         return path
 
     def records(self, protocol_id: str | None = None) -> list[dict[str, Any]]:
-        """Every stored record, or only those of one protocol (see :func:`samplecast.train.sweep.protocol_id`)."""
-        found = [json.loads(path.read_text()) for path in sorted(self.runs.glob("*.json"))]
-        return [r for r in found if protocol_id is None or r.get("protocol_id") == protocol_id]
+        """Every readable record, or only those of one protocol (see :func:`samplecast.train.config.protocol_id`);
+        unreadable records are skipped with a warning."""
+        found = [_read_record(path) for path in sorted(self.runs.glob("*.json"))]
+        return [r for r in found if r is not None and (protocol_id is None or r.get("protocol_id") == protocol_id)]
 
     def write_curves(self, protocol_id: str) -> pd.DataFrame:
         """Rebuild ``curves.csv`` from the records of one protocol (one row per run, failed runs included) and
@@ -75,6 +146,107 @@ class RunStore:
         table = table.reset_index(drop=True)
         write_atomic(self.out / CURVES_FILE, table.to_csv(index=False, float_format="%.6g"))
         return table
+
+
+class SweepLock:
+    """Holds a sweep's output folder for one process, so two sweeps never train the same runs into it.
+
+    The lock is an advisory ``flock`` on ``out/.sweep.lock``, which names its holder (process id, host, since
+    when). The system drops it when the holder ends, however it ends, so the lock of a process that died is taken
+    over without asking.
+
+    Args:
+        out: the sweep's output folder.
+
+    Example:
+        >>> with SweepLock("runs/kvasir"):   # doctest: +SKIP
+        ...     train_the_runs()
+    """
+
+    def __init__(self, out: str | Path):
+        self.out = Path(out)
+        self.path = self.out / LOCK_FILE
+        self._handle: int | None = None
+
+    def __enter__(self) -> SweepLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.release()
+
+    def acquire(self) -> None:
+        """Take the lock.
+
+        Raises:
+            InputError: naming the process that holds it.
+        """
+        self.out.mkdir(parents=True, exist_ok=True)
+        try:
+            import fcntl
+        except ImportError:  # not a POSIX system
+            warnings.warn(f"{self.out}: folders cannot be locked on this system; run one sweep at a time into it",
+                          RuntimeWarning, stacklevel=2)
+            return
+        while True:
+            handle = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(handle)
+                raise InputError(f"{self.out}: another sweep is writing into this folder ({self.holder()}); wait "
+                                 "for it to finish, or stop it and run again") from None
+            except OSError as exc:  # a file system without locks (some network mounts)
+                os.close(handle)
+                warnings.warn(f"{self.out}: the folder cannot be locked ({exc.strerror}); run one sweep at a time "
+                              "into it", RuntimeWarning, stacklevel=2)
+                return
+            if _same_file(handle, self.path):  # not removed by a holder releasing it meanwhile
+                break
+            os.close(handle)
+        since = datetime.now(UTC).isoformat(timespec="seconds")
+        holder = json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "since": since}) + "\n"
+        os.ftruncate(handle, 0)
+        os.pwrite(handle, holder.encode(), 0)
+        self._handle = handle
+
+    def release(self) -> None:
+        """Give the lock back (removing its file first, so no one takes over a stale holder's name)."""
+        if self._handle is None:
+            return
+        with contextlib.suppress(OSError):
+            self.path.unlink()
+        os.close(self._handle)
+        self._handle = None
+
+    def holder(self) -> str:
+        """Who holds the lock, in words: ``pid 123 on host gpu1 since 2026-05-01T10:00:00+00:00``."""
+        try:
+            info = json.loads(self.path.read_text())
+            return f"pid {info['pid']} on host {info['host']} since {info['since']}"
+        except (OSError, ValueError, TypeError, KeyError):
+            return "its holder is starting up"
+
+
+def _same_file(handle: int, path: Path) -> bool:
+    try:
+        return os.fstat(handle).st_ino == path.stat().st_ino
+    except OSError:
+        return False
+
+
+def _read_record(path: Path) -> dict[str, Any] | None:
+    """A run's record, or ``None`` with a warning when the file is empty, damaged or not a record."""
+    try:
+        record = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        reason = "empty" if path.exists() and path.stat().st_size == 0 else f"unreadable: {exc}"
+    else:
+        if isinstance(record, dict) and record.get("run_id") == path.stem:
+            return record
+        reason = "not a run record"
+    warnings.warn(f"{path}: {reason}; the run counts as unfinished and trains again", RuntimeWarning, stacklevel=3)
+    return None
 
 
 def _plain(value: Any) -> Any:

@@ -2,33 +2,42 @@
 
 Idempotent and resumable: each finished run is a file (``out/runs/<run_id>.json``), a run whose file exists is never
 trained again, and ``out/curves.csv`` is rebuilt from those files after every run. Rerunning a finished sweep
-returns at once; widening the grid trains only the new cells; a changed protocol (``--steps``, image size, ...)
+returns at once; widening the grid trains only the new cells, and narrowing it trains nothing and forgets nothing
+(``config.json`` and ``cases/`` describe every run recorded); a changed protocol (``--steps``, image size, ...)
 gives new run ids, and the curves table then holds the runs of the new protocol only (the others stay in
-``runs/``).
+``runs/``). One sweep at a time writes into a folder (:class:`~samplecast.train.store.SweepLock`).
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
 import platform
+import signal
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import torch
 
 from samplecast.data.splits import write_case_lists
-from samplecast.versions import package_versions
-from samplecast.train.config import Cell, SweepConfig, run_id
+from samplecast.errors import InputError
+from samplecast.train.config import CONVERGENCE_TOLERANCE, Cell, SweepConfig, dataset_key, protocol_id, run_id
 from samplecast.train.engines import make_engine
 from samplecast.train.execute import SweepData, load_sweep_data
+from samplecast.train.processes import handling_sigint
 from samplecast.train.runner import precision_for, resolve_device
-from samplecast.train.store import CONFIG_FILE, RunStore, write_atomic
+from samplecast.train.store import CONFIG_FILE, RunStore, SweepLock, output_error, output_problems, write_atomic
+from samplecast.versions import package_versions
 
 CASES_DIR = "cases"
+#: Errors that mean the results folder can no longer be written (rather than a failed run).
+_OUTPUT_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS})
 
 
 @dataclass(frozen=True)
@@ -36,12 +45,13 @@ class SweepProgress:
     """Where a sweep stands; passed to the progress callback as it starts, after training steps and after each run.
 
     Args:
-        total: runs this call trains (the grid minus the runs finished earlier).
+        total: runs this call trains (the grid minus the runs finished earlier, plus ``checks``).
         done: runs of those finished so far.
         finished_before: runs of the grid found finished when the sweep started.
         failed: runs recorded as failed in this call.
         current: the cell training now (``None`` between runs, or when runs train elsewhere).
         step, steps: the current run's finished steps and step budget.
+        checks: runs of ``total`` that check convergence (they train after the grid).
     """
 
     total: int
@@ -51,18 +61,40 @@ class SweepProgress:
     current: Cell | None = None
     step: int = 0
     steps: int = 0
+    checks: int = 0
 
 
 ProgressCallback = Callable[[SweepProgress], None]
+
+
+class SweepInterrupted(KeyboardInterrupt):
+    """Ctrl-C (SIGINT) stopped a sweep. Every run finished before it is recorded; running the sweep again resumes.
+
+    Args:
+        finished: runs of the grid recorded as finished (earlier calls included).
+        total: runs in the grid.
+    """
+
+    def __init__(self, finished: int, total: int):
+        super().__init__(f"interrupted; {finished} of {total} runs finished, rerun the same command to resume")
+        self.finished = finished
+        self.total = total
+
+
+class _Interrupt(BaseException):
+    """Raised by the SIGINT handler during a sweep. Not a ``KeyboardInterrupt``, which Lightning turns into a
+    silent ``exit(1)``; :func:`run_sweep` turns it into :class:`SweepInterrupted`."""
 
 
 def run_sweep(config: SweepConfig, *, progress: ProgressCallback | None = None,
               load_progress: Callable[[int, int], None] | None = None) -> pd.DataFrame:
     """Run every unfinished cell of ``config``'s grid and return the curves table (also in ``out/curves.csv``).
 
-    Everything is checked first (configuration, dataset, fractions against the training pool), then the resolved
-    configuration, package versions and device go to ``out/config.json`` and the case lists of the splits and of
-    every training subset to ``out/cases/seed<k>/``.
+    Everything is checked first (configuration, that ``out`` can be written, dataset, fractions against the
+    training pool); then the folder is locked, the configuration, package versions and device go to
+    ``out/config.json`` and the case lists of the splits and of every training subset to ``out/cases/seed<k>/``.
+    With ``config.check_convergence`` the largest fraction of each depth is trained again with twice its steps
+    after the grid, and the result goes to ``config.json`` under ``convergence`` (see :func:`read_convergence`).
 
     Args:
         config: the sweep.
@@ -71,31 +103,128 @@ def run_sweep(config: SweepConfig, *, progress: ProgressCallback | None = None,
             it comes from the cache).
 
     Raises:
-        InputError: all problems with the configuration or the dataset, before any training.
+        InputError: all problems with the configuration or the dataset, before any training; a results folder
+            that cannot be written (checked first, and again if the disk fills during the sweep); another sweep
+            holding the folder.
+        SweepInterrupted: on Ctrl-C (SIGINT); the runs finished so far are recorded.
         SweepIncomplete: when runs on a cluster stopped with an error (the others are recorded).
     """
-    data = load_sweep_data(config, progress=load_progress)
+    unwritable = output_problems(config.out)
+    if unwritable:
+        raise InputError(config.problems() + unwritable)
+    counts = {"finished": 0, "total": len(config.cells())}
+    try:
+        with _interrupts_raise():
+            data = load_sweep_data(config, progress=load_progress)
+            with SweepLock(config.out):
+                return _run(config, data, counts, progress)
+    except (_Interrupt, KeyboardInterrupt):
+        raise SweepInterrupted(counts["finished"], counts["total"]) from None
+    except OSError as exc:
+        if exc.errno in _OUTPUT_ERRNOS:
+            raise output_error(config.out, exc) from None
+        raise
+
+
+def _run(config: SweepConfig, data: SweepData, counts: dict[str, int],
+         progress: ProgressCallback | None) -> pd.DataFrame:
     store = RunStore(config.out)
-    _write_config(config, data)
     cells = config.cells()
-    for seed in config.seeds:
-        write_case_lists(config.out / CASES_DIR / f"seed{seed}", data.splits,
-                         {cell.fraction: data.subset(cell) for cell in cells if cell.seed == seed})
     todo = [cell for cell in cells if not store.has(run_id(data.protocol, cell))]
+    check_config, check_data, checks = _convergence_runs(config, data)
+    check_todo = [cell for cell in checks if not store.has(run_id(check_data.protocol, cell))]
+    described = _recorded_grid(config, data, store)
+    _write_config(described, data, _convergence(config, data, store))
+    for seed in described.seeds:
+        write_case_lists(config.out / CASES_DIR / f"seed{seed}", data.splits,
+                         {fraction: data.subset(Cell(fraction, 0, seed)) for fraction in described.fractions})
     state = {"done": 0, "failed": 0}
+    counts["finished"] = len(cells) - len(todo)
 
     def report(current: Cell | None = None, step: int = 0, steps: int = 0) -> None:
         if progress:
-            progress(SweepProgress(len(todo), state["done"], len(cells) - len(todo), state["failed"],
-                                   current, step, steps))
+            progress(SweepProgress(len(todo) + len(check_todo), state["done"], len(cells) - len(todo),
+                                   state["failed"], current, step, steps, len(check_todo)))
 
     report()
-    for record in make_engine(config).run(config, data, todo, on_step=report):
-        state["done"] += 1
-        state["failed"] += record["status"] != "ok"
-        store.write_curves(data.protocol)
-        report()
+    for run_config, run_data, run_cells in ((config, data, todo), (check_config, check_data, check_todo)):
+        for record in make_engine(run_config).run(run_config, run_data, run_cells, on_step=report):
+            state["done"] += 1
+            state["failed"] += record["status"] != "ok"
+            if run_data is data:
+                counts["finished"] += 1
+            else:  # name the grid run it checks, so runs/ explains itself
+                cell = Cell(record["fraction"], record["depth"], record["seed"])
+                store.write({**record, "convergence_check_of": run_id(data.protocol, cell)})
+            store.write_curves(data.protocol)
+            report()
+    if check_todo:
+        _write_config(described, data, _convergence(config, data, store))
     return store.write_curves(data.protocol)
+
+
+def _interrupts_raise() -> contextlib.AbstractContextManager[None]:
+    """While a sweep runs, the first SIGINT raises :class:`_Interrupt` (a second one, ``KeyboardInterrupt``)."""
+
+    def interrupt(*_: object) -> None:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        raise _Interrupt
+
+    return handling_sigint(interrupt)
+
+
+def _recorded_grid(config: SweepConfig, data: SweepData, store: RunStore) -> SweepConfig:
+    """``config`` with its fractions, depths and seeds widened to every run of its protocol recorded in ``out``,
+    so a narrower rerun does not describe fewer runs than the curves table holds."""
+    recorded = store.records(data.protocol)
+    return replace(config, fractions=[*config.fractions, *(r["fraction"] for r in recorded)],
+                   depths=[*config.depths, *(r["depth"] for r in recorded)],
+                   seeds=[*config.seeds, *(r["seed"] for r in recorded)])
+
+
+def _convergence_runs(config: SweepConfig, data: SweepData) -> tuple[SweepConfig, SweepData, list[Cell]]:
+    """The convergence check: the largest fraction of each depth for the first seed, under a protocol with twice
+    the steps that fraction's runs get (its own run ids, so its runs never enter the curves table)."""
+    largest = Cell(max(config.fractions), config.depths[0], config.seeds[0])
+    steps = config.train.steps_for(len(data.subset(largest)))
+    check = replace(config, train=replace(config.train, steps=2 * steps, min_epochs=0.0))
+    images = data.dataset.images
+    key = dataset_key(data.dataset.name, data.dataset.case_ids, images.shape[1:])
+    cells = [replace(largest, depth=depth) for depth in config.depths] if config.check_convergence else []
+    return check, replace(data, protocol=protocol_id(key, check.protocol())), cells
+
+
+def _convergence(config: SweepConfig, data: SweepData, store: RunStore) -> dict[str, Any]:
+    """The convergence check's outcome for ``config.json``: per depth the Dice of the largest fraction at its
+    steps and at twice as many, and ``converged`` (``None`` until every check has a Dice)."""
+    if not config.check_convergence:
+        return {"checked": False, "converged": None}
+    check_config, check_data, cells = _convergence_runs(config, data)
+    by_protocol = {protocol: {r["run_id"]: r for r in store.records(protocol)}
+                   for protocol in (data.protocol, check_data.protocol)}
+    depths = []
+    for cell in cells:
+        run = by_protocol[data.protocol].get(run_id(data.protocol, cell), {})
+        again = by_protocol[check_data.protocol].get(run_id(check_data.protocol, cell), {})
+        dice, check_dice = run.get("dice"), again.get("dice")
+        change = None if dice is None or check_dice is None else round(check_dice - dice, 6)
+        depths.append({"depth": cell.depth, "dice": dice, "dice_at_double_steps": check_dice, "change": change,
+                       "run_id": run.get("run_id"), "check_run_id": again.get("run_id")})
+    changes = [entry["change"] for entry in depths]
+    converged = None if None in changes else all(abs(c) < CONVERGENCE_TOLERANCE for c in changes)
+    return {"checked": True, "converged": converged, "tolerance": CONVERGENCE_TOLERANCE,
+            "fraction": cells[0].fraction, "seed": cells[0].seed, "steps": check_config.train.steps // 2,
+            "double_steps": check_config.train.steps, "depths": depths}
+
+
+def read_convergence(out: str | Path) -> dict[str, Any] | None:
+    """The convergence check of the sweep in ``out`` as written to its ``config.json`` (``converged`` is ``True``,
+    ``False``, or ``None`` when not checked or not finished); ``None`` without a readable ``config.json``."""
+    try:
+        written = json.loads((Path(out) / CONFIG_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+    return written.get("convergence") if isinstance(written, dict) else None
 
 
 def environment(device: str) -> dict[str, Any]:
@@ -114,7 +243,7 @@ def environment(device: str) -> dict[str, Any]:
     return {"packages": packages, "machine": machine}
 
 
-def _write_config(config: SweepConfig, data: SweepData) -> None:
+def _write_config(config: SweepConfig, data: SweepData, convergence: dict[str, Any]) -> None:
     dataset = data.dataset
     device = resolve_device(config.device) if config.engine == "local" else f"cluster:{config.device}"
     record = {
@@ -123,6 +252,7 @@ def _write_config(config: SweepConfig, data: SweepData) -> None:
         "dataset": {"name": dataset.name, "source": str(dataset.source), "cases": len(dataset.case_ids),
                     "shape": list(dataset.images.shape[1:]), "pool": len(data.splits.pool),
                     "val": len(data.splits.val), "test": len(data.splits.test)},
+        "convergence": convergence,
         **environment(device),
     }
     write_atomic(config.out / CONFIG_FILE, json.dumps(record, indent=1) + "\n")

@@ -1,0 +1,70 @@
+"""The LSTM surrogate: reads the first part of a learning curve and forecasts quantiles of Dice at any larger size.
+
+A small uni-directional LSTM reads the observed points in order of size, each as features of (log n, Dice, step
+from the previous point); a head takes its final state and a query size ``log(n_query / n_last)`` and returns
+quantiles of Dice at that size. Quantiles are monotone by construction (softplus increments on the logit scale,
+anchored at the last observed Dice) and stay in [0, 1]. It is trained with the pinball loss on synthetic curves from
+:mod:`samplecast.forecast.prior` (and optionally measured curves), and its intervals can carry a split-conformal
+calibration learned on held-out real curves.
+
+One concern per module:
+
+- :mod:`~.features`: what the network reads of a curve (:func:`encode_points`, :func:`thin_indices`);
+- :mod:`~.network`: the network and its architecture (:class:`SurrogateNet`, :class:`SurrogateConfig`);
+- :mod:`~.model`: a trained surrogate forecasting one curve (:class:`Surrogate`, :func:`new_surrogate`);
+- :mod:`~.loss`: the pinball loss and its mean on a corpus (:func:`evaluate_loss`);
+- :mod:`~.sampler`: training and evaluation batches of curves cut at random prefixes;
+- :mod:`~.corpus`: a user's curves tables mixed with the prior (:func:`mixed_corpus`);
+- :mod:`~.config`: the settings of a training run (:class:`TrainingConfig`);
+- :mod:`~.training`: training under Lightning (:func:`train_surrogate`, :func:`train_on_curves`), loaded on use;
+- :mod:`~.calibrate`: conformal calibration of the intervals (:func:`calibrate_surrogate`);
+- :mod:`~.persistence`: the ``.pt``/``.json`` files (:func:`load_surrogate`, :func:`save_surrogate`);
+- :mod:`~.estimator`: the ``lstm`` forecaster (:class:`LSTMForecaster`).
+
+The shipped model lives in ``samplecast/assets/``: ``surrogate.pt`` (a state dict, loaded with
+``torch.load(..., weights_only=True)``) and ``surrogate.json`` (architecture, training settings, calibration).
+
+Example:
+    >>> from samplecast.forecast.surrogate import LSTMForecaster
+    >>> f = LSTMForecaster().fit([16, 80, 160], [0.45, 0.61, 0.68])
+    >>> q = f.predict_quantiles([400, 800])
+    >>> q.shape, bool((q[:, 1:] >= q[:, :-1]).all())
+    ((2, 7), True)
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+from samplecast.forecast.surrogate.calibrate import calibrate_surrogate
+from samplecast.forecast.surrogate.config import TrainingConfig
+from samplecast.forecast.surrogate.corpus import load_training_curves, mixed_corpus
+from samplecast.forecast.surrogate.estimator import LSTMForecaster
+from samplecast.forecast.surrogate.features import (
+    MAX_CURVE_POINTS, MIN_POINTS, N_FEATURES, encode_points, thin_curve, thin_indices,
+)
+from samplecast.forecast.surrogate.loss import evaluate_loss, pinball_loss
+from samplecast.forecast.surrogate.model import Surrogate, new_surrogate
+from samplecast.forecast.surrogate.network import TRAIN_LEVELS, SurrogateConfig, SurrogateNet
+from samplecast.forecast.surrogate.persistence import (
+    check_output, load_surrogate, save_surrogate, shipped_weights,
+)
+from samplecast.forecast.surrogate.sampler import INSIDE_WEIGHT, sample_batch
+
+#: Names served by the training module, imported on first use: it loads Lightning, which takes seconds and which
+#: forecasting never needs.
+_TRAINING = ("SurrogateModule", "train_surrogate", "train_on_curves")
+
+__all__ = [
+    "INSIDE_WEIGHT", "MAX_CURVE_POINTS", "MIN_POINTS", "N_FEATURES", "TRAIN_LEVELS", "LSTMForecaster", "Surrogate",
+    "SurrogateConfig", "SurrogateNet", "TrainingConfig", "calibrate_surrogate", "check_output", "encode_points",
+    "evaluate_loss", "load_surrogate", "load_training_curves", "mixed_corpus", "new_surrogate", "pinball_loss",
+    "sample_batch", "save_surrogate", "shipped_weights", "thin_curve", "thin_indices", *_TRAINING,
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _TRAINING:
+        return getattr(import_module("samplecast.forecast.surrogate.training"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

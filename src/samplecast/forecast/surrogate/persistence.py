@@ -1,0 +1,195 @@
+"""Surrogate files: the weights (``.pt``, a plain state dict) and the ``.json`` beside them (architecture, training
+record, calibration). Loading checks both and blames the file, and the field, that is wrong.
+
+Loaded surrogates are cached per file *version* (resolved path, modification time and size of both files), so a
+backtest that fits the ``lstm`` method hundreds of times reads the files once, and a file rewritten in place is read
+again rather than served stale.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import pickle
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from samplecast.errors import InputError, raise_if_any
+from samplecast.forecast.calibration import IntervalCalibration
+from samplecast.forecast.surrogate.model import Surrogate
+from samplecast.forecast.surrogate.network import SurrogateConfig, SurrogateNet
+
+#: Suffix of a weights file; its description is the file of the same name with ``.json``.
+WEIGHTS_SUFFIX = ".pt"
+
+
+def shipped_weights() -> Path:
+    """Path of the surrogate weights shipped with samplecast."""
+    return Path(str(resources.files("samplecast") / "assets" / "surrogate.pt"))
+
+
+def check_output(path: str | Path) -> Path:
+    """Check, before any work, that a surrogate can be written to ``path``: a ``.pt`` file whose ``.json`` beside it
+    can be written too. Returns ``path`` as a :class:`Path`.
+
+    Raises:
+        InputError: for another suffix (``model.json`` would be overwritten by the description written beside the
+            weights) or a path that cannot be written (a folder, an unwritable file, a parent that is a file or
+            read-only).
+    """
+    path = Path(path)
+    if path.suffix.lower() != WEIGHTS_SUFFIX:
+        raise InputError(f"{path}: surrogate weights are written to a {WEIGHTS_SUFFIX} file, with their description "
+                         f"in the .json of the same name beside it; got {path.suffix or 'no suffix'}")
+    problem = _unwritable(path) or _unwritable(path.with_suffix(".json"))  # one line when both share a folder
+    if problem:
+        raise InputError(problem)
+    return path
+
+
+def save_surrogate(surrogate: Surrogate, path: str | Path) -> Path:
+    """Write the weights to ``path`` (a ``.pt`` state dict) and the description to the ``.json`` beside it.
+
+    Both are written to temporary files first and then moved into place, so a failure leaves no half-written pair.
+    """
+    path = check_output(path)
+    meta_path = path.with_suffix(".json")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = [path.with_name(f".{path.name}.partial"), meta_path.with_name(f".{meta_path.name}.partial")]
+    try:
+        torch.save(surrogate.net.state_dict(), partial[0])
+        partial[1].write_text(json.dumps(surrogate.describe(), indent=2) + "\n")
+        os.replace(partial[0], path)
+        os.replace(partial[1], meta_path)
+    finally:
+        for leftover in partial:
+            leftover.unlink(missing_ok=True)
+    return path
+
+
+def load_surrogate(path: str | Path | None = None) -> Surrogate:
+    """Load a surrogate from a ``.pt`` file and its ``.json`` (default: the shipped one).
+
+    The result is cached per version of the two files (see the module docstring); treat it as read-only.
+
+    Raises:
+        InputError: when ``path`` is not a ``.pt``, a file is missing, the ``.pt`` is not torch weights or does not
+            fit the architecture, or the ``.json`` is not a surrogate description (naming the field that is wrong).
+    """
+    weights = Path(path).resolve() if path is not None else shipped_weights()
+    if weights.suffix.lower() != WEIGHTS_SUFFIX:
+        raise InputError(f"{path}: a surrogate is loaded from its {WEIGHTS_SUFFIX} file (the .json of the same "
+                         "name beside it is read with it)")
+    meta_path = weights.with_suffix(".json")
+    problems = [f"{p}: file not found" for p in (weights, meta_path) if not p.is_file()]
+    if problems:
+        raise InputError(problems + [f"{weights}: a surrogate is a {WEIGHTS_SUFFIX} file with a .json of the same "
+                                     "name beside it"])
+    versions = tuple((s.st_mtime_ns, s.st_size) for s in (weights.stat(), meta_path.stat()))
+    return _load(str(weights), versions)
+
+
+@lru_cache(maxsize=8)
+def _load(weights_path: str, versions: tuple[tuple[int, int], ...]) -> Surrogate:
+    """Read one version of a surrogate's files (``versions`` only keys the cache)."""
+    weights, meta_path = Path(weights_path), Path(weights_path).with_suffix(".json")
+    meta = _read_description(meta_path)
+    net = SurrogateNet(meta["config"])
+    try:
+        state = torch.load(weights, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError):
+        raise InputError(f"{weights}: not a torch weights file (expected a state dict saved with torch.save)") from None
+    if not isinstance(state, dict):
+        raise InputError(f"{weights}: holds a {type(state).__name__}, not a state dict of weights")
+    try:
+        net.load_state_dict(state)
+    except (RuntimeError, TypeError, AttributeError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(f"{weights}: weights do not fit the architecture in {meta_path.name} ({first})") from None
+    return Surrogate(net.eval(), meta["training"], meta["calibration"])
+
+
+def _read_description(path: Path) -> dict[str, Any]:
+    """The architecture, training record and calibration in a surrogate's JSON, every problem named by its field."""
+    try:
+        meta = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: not a surrogate description (not JSON: {exc})") from None
+    if not isinstance(meta, dict) or not isinstance(meta.get("architecture"), dict):
+        raise InputError(f"{path}: not a surrogate description (no architecture object)")
+    arch, problems = meta["architecture"], []
+    for name in ("hidden", "layers", "head_width"):
+        if not (isinstance(arch.get(name), int) and not isinstance(arch.get(name), bool) and arch[name] >= 1):
+            problems.append(f"{path}: architecture.{name} must be a positive integer, got {arch.get(name)!r}")
+    levels = arch.get("levels")
+    if not _numbers(levels, min_length=1):
+        problems.append(f"{path}: architecture.levels must be a list of numbers, got {levels!r}")
+    training = meta.get("training", {})
+    if not isinstance(training, dict):
+        problems.append(f"{path}: training must be an object, got {training!r}")
+    calibration = meta.get("calibration")
+    if calibration is not None:
+        problems.extend(f"{path}: {p}" for p in _calibration_problems(calibration))
+    raise_if_any(problems)
+    try:
+        config = SurrogateConfig(hidden=arch["hidden"], layers=arch["layers"], head_width=arch["head_width"],
+                                 levels=tuple(float(v) for v in levels))
+    except ValueError as exc:
+        raise InputError(f"{path}: architecture: {exc}") from None
+    return {"config": config, "training": training,
+            "calibration": None if calibration is None else IntervalCalibration.from_dict(calibration)}
+
+
+def _calibration_problems(block: Any) -> list[str]:
+    """What is wrong with a calibration block (:meth:`IntervalCalibration.to_dict`), one line per field."""
+    if not isinstance(block, dict):
+        return [f"calibration must be an object or null, got {block!r}"]
+    problems = []
+    coverages, edges = block.get("coverages"), block.get("edges")
+    if not (_numbers(coverages, min_length=1) and _increasing(coverages) and 0 < coverages[0]
+            and coverages[-1] < 1):
+        problems.append(f"calibration.coverages must be increasing numbers in (0, 1), got {coverages!r}")
+    if not (_numbers(edges) and _increasing(edges)):
+        problems.append(f"calibration.edges must be a list of increasing numbers, got {edges!r}")
+        return problems  # the number of bins the other fields need is unknown
+    bins = len(edges) + 1
+    factors, counts = block.get("factors"), block.get("counts")
+    width = len(coverages) if _numbers(coverages, min_length=1) else None
+    if not (isinstance(factors, list) and len(factors) == bins
+            and all(_numbers(row, min_length=1) and (width is None or len(row) == width) and min(row) >= 0
+                    for row in factors)):
+        problems.append(f"calibration.factors must be {bins} rows (one per distance bin) of "
+                        f"{width or 'one per coverage'} numbers >= 0, got {factors!r}")
+    if not (isinstance(counts, list) and len(counts) == bins
+            and all(isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in counts)):
+        problems.append(f"calibration.counts must be {bins} whole numbers >= 0 (one per distance bin), got {counts!r}")
+    return problems
+
+
+def _numbers(values: Any, min_length: int = 0) -> bool:
+    """Whether ``values`` is a list of at least ``min_length`` finite numbers (booleans are not numbers)."""
+    return (isinstance(values, list) and len(values) >= min_length
+            and all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in values))
+
+
+def _increasing(values: list) -> bool:
+    return all(a < b for a, b in zip(values, values[1:]))
+
+
+def _unwritable(path: Path) -> str | None:
+    """Why ``path`` cannot be written, or ``None`` when it can (an existing file or a file creatable in its folder)."""
+    if path.is_dir():
+        return f"{path}: is a folder; expected a file to write"
+    if path.exists():
+        return None if os.access(path, os.W_OK) else f"{path}: file is not writable"
+    folder = path.parent
+    while not folder.exists():  # save creates missing folders: check the nearest one that exists
+        folder = folder.parent
+    if not folder.is_dir():
+        return f"{path}: cannot be created, {folder} is a file, not a folder"
+    return None if os.access(folder, os.W_OK | os.X_OK) else f"{path}: cannot be created, {folder} is not writable"

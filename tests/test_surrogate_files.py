@@ -1,0 +1,159 @@
+"""Surrogate files: weights and description round-trip, a rewritten file is read again, and a broken file is blamed
+by name (and field) in one line."""
+
+from __future__ import annotations
+
+import json
+import os
+import zipfile
+
+import numpy as np
+import pytest
+import torch
+
+from samplecast.errors import InputError
+from samplecast.forecast.calibration import IntervalCalibration
+from samplecast.forecast.surrogate import (
+    LSTMForecaster, SurrogateConfig, check_output, load_surrogate, new_surrogate, save_surrogate,
+)
+
+N, DICE, AT = np.array([16.0, 80, 160]), np.array([0.483, 0.682, 0.755]), np.array([400.0, 800])
+SMALL = SurrogateConfig(hidden=8, head_width=8)
+CALIBRATION = IntervalCalibration((0.5, 0.8, 0.9), (0.9, 1.9), ((1.1, 1.2, 1.3), (1.4, 1.5, 1.6), (1.7, 1.8, 1.9)),
+                                  (5, 6, 7))
+
+
+@pytest.fixture
+def saved(tmp_path):
+    """A small calibrated surrogate written to model.pt and model.json."""
+    model = new_surrogate(SMALL, seed=1).with_calibration(CALIBRATION)
+    return model, save_surrogate(model, tmp_path / "model.pt")
+
+
+def test_save_and_load_round_trip(saved, tmp_path):
+    model, path = saved
+    loaded = load_surrogate(path)
+    np.testing.assert_array_equal(loaded.quantiles(N, DICE, AT), model.quantiles(N, DICE, AT))
+    assert loaded.calibration == CALIBRATION
+    meta = json.loads((tmp_path / "model.json").read_text())
+    assert meta["architecture"]["hidden"] == 8 and meta["format"] == "samplecast-surrogate/1"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.json", "model.pt"]  # no temporary files left
+
+
+def test_an_unchanged_file_is_read_once(saved):
+    _, path = saved
+    assert load_surrogate(path) is load_surrogate(str(path))
+
+
+def test_rewritten_weights_are_read_again_not_served_from_the_cache(saved):
+    _, path = saved
+    first = load_surrogate(path).quantiles(N, DICE, AT)
+    save_surrogate(new_surrogate(SMALL, seed=2).with_calibration(CALIBRATION), path)
+    second = load_surrogate(path).quantiles(N, DICE, AT)
+    assert not np.allclose(first, second)
+    np.testing.assert_array_equal(LSTMForecaster(path).fit(N, DICE).predict_quantiles(AT), second)
+
+
+def test_a_rewritten_description_alone_is_read_again(saved):
+    model, path = saved
+    assert load_surrogate(path).calibration == CALIBRATION
+    meta = path.with_suffix(".json")
+    stat = meta.stat()
+    meta.write_text(json.dumps({**model.describe(), "calibration": None}))
+    os.utime(meta, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # same time stamp: the size still tells them apart
+    assert load_surrogate(path).calibration is None
+
+
+def test_a_surrogate_is_loaded_from_its_pt(saved):
+    _, path = saved
+    with pytest.raises(InputError, match="model.json: a surrogate is loaded from its .pt file"):
+        load_surrogate(path.with_suffix(".json"))
+
+
+def test_missing_files_are_each_named(tmp_path):
+    with pytest.raises(InputError) as missing:
+        load_surrogate(tmp_path / "absent.pt")
+    assert any("absent.pt: file not found" in p for p in missing.value.problems)
+    assert any("absent.json: file not found" in p for p in missing.value.problems)
+
+
+def _zip(path):
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("notes.txt", "not weights")
+
+
+@pytest.mark.parametrize("write", [
+    lambda p: p.write_bytes(b"not weights"),
+    lambda p: p.write_bytes(b""),
+    lambda p: p.write_bytes(np.random.default_rng(0).bytes(2000)),
+    lambda p: p.write_text('{"hidden": 8}'),
+    _zip,
+], ids=["text", "empty", "random bytes", "json", "zip"])
+def test_a_pt_that_is_not_torch_weights_is_blamed(saved, write):
+    _, path = saved
+    write(path)
+    with pytest.raises(InputError) as error:
+        load_surrogate(path)
+    assert error.value.problems == [f"{path}: not a torch weights file (expected a state dict saved with torch.save)"]
+
+
+def test_weights_of_another_shape_or_kind_are_blamed_on_the_pt(saved):
+    _, path = saved
+    torch.save(new_surrogate(SurrogateConfig(hidden=4, head_width=4)).net.state_dict(), path)
+    with pytest.raises(InputError, match=r"model.pt: weights do not fit the architecture in model.json \("):
+        load_surrogate(path)
+    torch.save(torch.zeros(3), path)
+    with pytest.raises(InputError, match="model.pt: holds a Tensor, not a state dict"):
+        load_surrogate(path)
+
+
+def _edit(path, change):
+    meta = json.loads(path.with_suffix(".json").read_text())
+    change(meta)
+    path.with_suffix(".json").write_text(json.dumps(meta))
+
+
+@pytest.mark.parametrize("field, change", [
+    ("calibration.factors", lambda m: m["calibration"].pop("factors")),
+    ("calibration.factors", lambda m: m["calibration"].update(factors=[[1.0, 1.0, 1.0]])),
+    ("calibration.factors", lambda m: m["calibration"].update(factors=[[1.0, float("nan"), 1.0]] * 3)),
+    ("calibration.factors", lambda m: m["calibration"].update(factors=[[1.0, -1.0, 1.0]] * 3)),
+    ("calibration.counts", lambda m: m["calibration"].update(counts=[1, 2])),
+    ("calibration.counts", lambda m: m["calibration"].update(counts=[1, -2, 3])),
+    ("calibration.coverages", lambda m: m["calibration"].update(coverages=[0.8, 0.5, 0.9])),
+    ("calibration.coverages", lambda m: m["calibration"].update(coverages="0.8")),
+    ("calibration.edges", lambda m: m["calibration"].update(edges=[1.9, 0.9])),
+    ("calibration must be an object", lambda m: m.update(calibration=[1, 2])),
+    ("architecture.hidden", lambda m: m["architecture"].update(hidden="8")),
+    ("architecture.levels", lambda m: m["architecture"].pop("levels")),
+    ("architecture: levels must include the median", lambda m: m["architecture"].update(levels=[0.1, 0.9])),
+])
+def test_a_malformed_description_is_blamed_by_file_and_field(saved, field, change):
+    _, path = saved
+    _edit(path, change)
+    with pytest.raises(InputError) as error:
+        load_surrogate(path)
+    assert len(error.value.problems) == 1
+    assert error.value.problems[0].startswith(f"{path.with_suffix('.json')}: {field}")
+
+
+def test_a_description_that_is_not_json_is_blamed(saved):
+    _, path = saved
+    path.with_suffix(".json").write_text("{")
+    with pytest.raises(InputError, match=r"model.json: not a surrogate description \(not JSON"):
+        load_surrogate(path)
+
+
+def test_output_must_be_a_writable_pt_path(tmp_path):
+    assert check_output(tmp_path / "new" / "deeper" / "model.pt") == tmp_path / "new" / "deeper" / "model.pt"
+    with pytest.raises(InputError, match=r"model.json: surrogate weights are written to a .pt file.*got .json"):
+        check_output(tmp_path / "model.json")
+    (tmp_path / "a_file").write_text("")
+    with pytest.raises(InputError, match="model.pt: cannot be created, .*a_file is a file, not a folder"):
+        check_output(tmp_path / "a_file" / "model.pt")
+    (tmp_path / "taken.json").mkdir()
+    with pytest.raises(InputError, match="taken.json: is a folder"):
+        check_output(tmp_path / "taken.pt")
+    with pytest.raises(InputError, match="model.json: surrogate weights are written to a .pt"):
+        save_surrogate(new_surrogate(SMALL), tmp_path / "model.json")
+    assert not (tmp_path / "model.json").exists()

@@ -1,0 +1,103 @@
+"""The training protocol of a sweep: a step budget that grows with the training set, and the convergence check."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from click.testing import CliRunner
+
+from samplecast.cli import cli
+from samplecast.curves import TRAINER_COLUMNS, load_table
+from samplecast.train.config import CONVERGENCE_TOLERANCE, Cell, SweepConfig, TrainSettings, protocol_id, run_id
+from samplecast.train.sweep import read_convergence, run_sweep
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+@pytest.fixture(scope="module")
+def checked(polyps, tmp_path_factory):
+    """A two-depth sweep with a minimum of two epochs per run and the convergence check."""
+    torch.set_num_threads(1)
+    out = tmp_path_factory.mktemp("checked")
+    config = SweepConfig(polyps, out, fractions=(0.5, 1.0), depths=(2, 3), image_size=32, device="cpu",
+                         check_convergence=True, train=TrainSettings(steps=4, batch_size=4, val_every=2,
+                                                                     min_epochs=2))
+    states = []
+    return config, run_sweep(config, progress=states.append), states
+
+
+def test_the_step_budget_grows_to_the_minimum_epochs():
+    settings = TrainSettings(steps=100, batch_size=16, min_epochs=10)
+    assert settings.steps_for(80) == 100 and settings.steps_for(720) == 450 and settings.steps_for(161) == 101
+    assert TrainSettings(steps=100, batch_size=16).steps_for(720) == 100  # min_epochs 0: the fixed budget
+    resolved = settings.for_size(720)
+    assert (resolved.steps, resolved.min_epochs, resolved.val_interval) == (450, 0, 45)
+
+
+def test_a_fixed_budget_keeps_the_run_ids_it_had_before_min_epochs_existed():
+    key = {"name": "d", "cases": "abc", "shape": [3, 32, 32]}
+    fixed = SweepConfig("d", "o", image_size=32, train=TrainSettings(steps=10))
+    assert "min_epochs" not in fixed.protocol()["train"]
+    growing = SweepConfig("d", "o", image_size=32, train=TrainSettings(steps=10, min_epochs=5))
+    assert growing.protocol()["train"]["min_epochs"] == 5
+    assert protocol_id(key, fixed.protocol()) != protocol_id(key, growing.protocol())
+    assert TrainSettings(min_epochs=float("nan")).problems() and TrainSettings(min_epochs=-1).problems()
+
+
+def test_each_run_records_the_steps_it_used(checked):
+    _, table, _ = checked
+    assert list(table.columns) == list(TRAINER_COLUMNS)  # the curves table keeps its schema
+    small, large = table[table["depth"] == 2].itertuples()
+    assert (small.n_train, small.steps) == (9, 5) and (large.n_train, large.steps) == (17, 9)  # ceil(2 n / 4)
+    assert large.epochs == pytest.approx(9 * 4 / 17, abs=1e-3)
+
+
+def test_the_convergence_check_trains_the_largest_fraction_with_twice_the_steps(checked):
+    config, table, states = checked
+    assert states[-1].total == 6 and states[-1].checks == 2 and states[-1].done == 6
+    assert len(table) == 4 and len(load_table(config.out / "curves.csv")) == 4  # checks stay out of the curves
+    convergence = read_convergence(config.out)
+    assert convergence["checked"] and convergence["fraction"] == 1.0 and convergence["seed"] == 0
+    assert (convergence["steps"], convergence["double_steps"]) == (9, 18)
+    by_depth = {entry["depth"]: entry for entry in convergence["depths"]}
+    for depth in (2, 3):
+        run = table[(table["depth"] == depth) & (table["fraction"] == 1.0)].iloc[0]
+        check = json.loads((config.out / "runs" / f"{by_depth[depth]['check_run_id']}.json").read_text())
+        assert by_depth[depth]["dice"] == pytest.approx(run["dice"]) and check["steps"] == 18
+        assert check["convergence_check_of"] == run["run_id"]
+        assert by_depth[depth]["change"] == pytest.approx(check["dice"] - run["dice"], abs=1e-6)
+    changes = [abs(entry["change"]) for entry in convergence["depths"]]
+    assert convergence["converged"] == all(change < CONVERGENCE_TOLERANCE for change in changes)
+
+
+def test_a_rerun_reuses_the_convergence_check(checked):
+    config, table, _ = checked
+    states = []
+    again = run_sweep(config, progress=states.append)
+    assert states[-1].total == 0 and again["dice"].tolist() == table["dice"].tolist()
+    assert read_convergence(config.out)["converged"] is not None
+
+
+def test_without_the_check_the_sweep_says_it_did_not_check(polyps, tmp_path):
+    config = SweepConfig(polyps, tmp_path, fractions=(1.0,), depths=(2,), image_size=32, device="cpu",
+                         train=TrainSettings(steps=2, batch_size=4))
+    run_sweep(config)
+    assert read_convergence(tmp_path) == {"checked": False, "converged": None}
+    assert len(list((tmp_path / "runs").glob("*.json"))) == 1
+    assert read_convergence(tmp_path / "nowhere") is None
+
+
+def test_cli_warns_when_twice_the_steps_moves_dice(polyps, tmp_path):
+    result = CliRunner().invoke(cli, ["sweep", str(polyps), "--out", str(tmp_path), "--fractions", "0.5,1",
+                                      "--depths", "2", "--steps", "1", "--min-epochs", "0", "--batch-size", "2",
+                                      "--image-size", "32", "--device", "cpu", "--lr", "0.01"])
+    assert result.exit_code == 0, result.output
+    convergence = read_convergence(tmp_path)
+    assert convergence["double_steps"] == 2
+    assert convergence["converged"] is False  # one step against two: far from converged
+    assert f"warning: not converged: twice the steps on the largest fraction moved test Dice by depth 2 " \
+           f"{convergence['depths'][0]['change']:+.3f}" in result.output
+
