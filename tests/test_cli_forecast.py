@@ -106,8 +106,9 @@ def test_several_problems_one_line_each(tmp_path):
     ("--cost-per-case", "inf", "'inf' is not a finite number"),
     ("--pool-size", "nan", "--pool-size"),
     ("--at", "10,x", "--at"),
-    ("--at", ",", "',' holds no number"),
-    ("--at", "0,10", "every value must be at least 1"),
+    ("--at", ",", "',' holds no item"),
+    ("--at", "0,10", "every value must be a number of at least 1"),
+    ("--at", "nan", "is not a comma-separated list of int values"),
     ("--method", "nope", "--method"),
 ])
 def test_bad_options_exit_2_with_one_line(curves_csv, option, value, message):
