@@ -13,6 +13,7 @@ from samplecast.curves import load_curves
 from samplecast.demo import DemoSettings, run_demo
 from samplecast.errors import InputError
 from samplecast.plan import plan_curves
+from samplecast.train.store import RunStore
 
 SMALL = ["--cases", "40", "--steps", "10"]
 
@@ -34,6 +35,22 @@ def test_demo_writes_curves_and_report(demo):
     assert (table["status"] == "ok").all() and table["dice"].between(0, 1).all()
     assert sorted(table["depth"].unique()) == list(settings.depths)
     assert str(out / "report.pdf") in output and str(out / "curves.csv") in output
+
+
+@pytest.mark.slow
+def test_demo_prints_plain_progress_lines_when_not_on_a_terminal(demo):
+    _, output = demo  # CliRunner's output is not a terminal
+    lines = output.splitlines()
+    for stage in ("data:", "sweep: runs 1-6 of 12 · depth 2, seed 0, trained together", "forecast:", "report:"):
+        assert any(line.startswith(stage) for line in lines), stage
+    assert any(line.startswith("sweep:") and line.endswith("(100%)") for line in lines)
+
+
+@pytest.mark.slow
+def test_demo_trains_fused_groups(demo):
+    out, _ = demo
+    records = RunStore(out).records()
+    assert {(r["engine"], r["group_size"]) for r in records} == {("fused", len(DemoSettings().fractions))}
 
 
 @pytest.mark.slow

@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 import torch
 
-from samplecast.train.augment import BatchAugment
-from samplecast.train.batches import InOrder, RandomBatches
+from samplecast.train.augment import BatchAugment, draw_width
+from samplecast.train.batches import InOrder, RandomBatches, RunStream
 from samplecast.train.config import Cell, SweepConfig, TrainSettings, protocol_id, run_id, size_problems
 from samplecast.train.model import build_unet
+from samplecast.train.runner import throttled
 
 
 def _marked_batch(n: int = 64, size: int = 8) -> tuple[torch.Tensor, torch.Tensor]:
@@ -19,39 +20,40 @@ def _marked_batch(n: int = 64, size: int = 8) -> tuple[torch.Tensor, torch.Tenso
     return images, masks
 
 
+def _draws(n: int, spatial_dims: int = 2, seed: int = 0) -> torch.Tensor:
+    return torch.rand(n, draw_width(spatial_dims), generator=torch.Generator().manual_seed(seed))
+
+
 def test_augment_moves_images_and_masks_together():
     images, masks = _marked_batch()
-    torch.manual_seed(0)
-    out_images, out_masks = BatchAugment(brightness=0, contrast=0)(images, masks)
+    out_images, out_masks = BatchAugment(brightness=0, contrast=0)(images, masks, _draws(len(images)))
     assert out_images.shape == images.shape and out_masks.shape == masks.shape
     assert torch.equal(out_images[:, :1], out_masks)
 
 
 def test_augment_draws_every_rotation_and_reflection_per_sample():
     images, masks = _marked_batch(n=256)
-    torch.manual_seed(0)
-    _, out_masks = BatchAugment()(images, masks)
+    _, out_masks = BatchAugment()(images, masks, _draws(len(images)))
     positions = {tuple(torch.nonzero(mask[0])[0].tolist()) for mask in out_masks}
     assert len(positions) == 8  # the mark lands in all 8 places the square's symmetries can take it
 
 
 def test_augment_changes_intensity_per_sample_but_not_masks():
     images, masks = torch.ones(16, 1, 8, 8) * torch.arange(8.0), torch.ones(16, 1, 8, 8)
-    torch.manual_seed(0)
-    out_images, out_masks = BatchAugment(flip_prob=0, brightness=0.5, contrast=0.5)(images, masks)
+    out_images, out_masks = BatchAugment(flip_prob=0, brightness=0.5, contrast=0.5)(images, masks, _draws(16))
     assert torch.equal(out_masks, masks)
     means = out_images.mean(dim=(1, 2, 3))
     assert means.std() > 0.05  # each sample got its own brightness shift
 
 
-def test_augment_is_repeatable_under_a_seed_and_works_in_3d():
+def test_augment_is_a_function_of_its_draws_and_works_in_3d():
     images, masks = torch.randn(4, 1, 6, 6, 6), (torch.rand(4, 1, 6, 6, 6) > 0.5).to(torch.uint8)
-    torch.manual_seed(3)
-    first = BatchAugment()(images, masks)
-    torch.manual_seed(3)
-    second = BatchAugment()(images, masks)
+    first = BatchAugment()(images, masks, _draws(4, 3, seed=3))
+    second = BatchAugment()(images, masks, _draws(4, 3, seed=3))
     assert all(torch.equal(a, b) for a, b in zip(first, second))
     assert first[1].dtype == torch.uint8 and first[0].shape == images.shape
+    with pytest.raises(ValueError, match="draws must have shape"):
+        BatchAugment()(images, masks, _draws(4, 2))
 
 
 @pytest.mark.parametrize("options", [{"flip_prob": 1.5}, {"brightness": -1}, {"contrast": 1.0}])
@@ -73,10 +75,21 @@ def test_random_batches_depend_only_on_the_seed():
     images = torch.arange(20.0).view(20, 1, 1, 1)
 
     def first_batch(seed):
-        return next(iter(RandomBatches(images, images, batch_size=6, seed=seed)))[0]
+        return next(iter(RandomBatches(images, images, batch_size=6, seed=seed)))
 
-    assert torch.equal(first_batch(1), first_batch(1))
-    assert not torch.equal(first_batch(1), first_batch(2))
+    assert all(torch.equal(a, b) for a, b in zip(first_batch(1), first_batch(1)))
+    assert not torch.equal(first_batch(1)[0], first_batch(2)[0])
+    assert not torch.equal(first_batch(1)[2], first_batch(2)[2])
+
+
+def test_a_run_stream_draws_the_batches_random_batches_feed():
+    images = torch.arange(12.0).view(12, 1, 1, 1)
+    stream, batches = RunStream(12, 5, seed=4, spatial_dims=2, device="cpu"), iter(RandomBatches(images, images, 5, 4))
+    for _ in range(4):  # across pass boundaries
+        chosen, draws = stream.next()
+        batch = next(batches)
+        assert torch.equal(batch[0].flatten(), chosen.float()) and torch.equal(batch[2], draws)
+        assert draws.shape == (5, draw_width(2)) and bool(((draws >= 0) & (draws < 1)).all())
 
 
 def test_in_order_batches_cover_all_cases_in_order():
@@ -128,3 +141,11 @@ def test_run_ids_change_with_the_protocol_and_cell_only():
     assert run_id(protocol, cell) != run_id(protocol_id(key, longer.protocol()), cell)
     assert run_id(protocol, cell) != run_id(protocol, Cell(0.5, 3, 1))
     assert len(run_id(protocol, cell)) == 12
+
+
+def test_throttled_progress_reports_at_most_every_interval_and_always_the_last_step():
+    seen = []
+    report = throttled(lambda step, total: seen.append(step), interval_s=3600)
+    for step in range(1, 101):
+        report(step, 100)
+    assert seen == [1, 100]

@@ -385,6 +385,13 @@ def surrogate_train(corpus, output, epochs, lr, start, prior_curves, calibrate, 
                + ("" if held_out else " (intervals uncalibrated: pass --calibrate with held-out curves)"))
 
 
+def _default_engine() -> str:
+    """``fused`` where a CUDA GPU is present (many runs per GPU), ``local`` otherwise."""
+    import torch
+
+    return "fused" if torch.cuda.is_available() else "local"
+
+
 @cli.command()
 @click.argument("data", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
@@ -428,11 +435,15 @@ def surrogate_train(corpus, output, epochs, lr, start, prior_curves, calibrate, 
               help="Foreground class values, e.g. 1 or 1,2,4, or for BraTS a preset wt, tc or et.")
 @click.option("--device", type=click.Choice(train_config.DEVICES), default="auto",
               help="Where to train: auto uses a CUDA GPU when there is one (bf16 mixed precision where supported).")
-@click.option("--engine", type=click.Choice(train_config.ENGINES), default="local",
-              help="local trains the runs on this machine; submitit sends them to SLURM as a job array.")
+@click.option("--engine", type=click.Choice(train_config.ENGINES), default=lambda: _default_engine(),
+              show_default="fused with a CUDA GPU, else local",
+              help="fused trains the runs of one depth together as one batched model on this machine (each run "
+                   "exactly as alone, many times faster on a GPU); local trains one run at a time; submitit sends "
+                   "fused groups to SLURM as a job array.")
+@click.option("--group-size", type=click.IntRange(1), default=None,
+              help="fused, submitit: most runs trained together. [default: as many as fit in GPU memory; 8 on a CPU]")
 @click.option("--workers", type=click.IntRange(1), default=1,
-              help="local: runs trained at once, each in its own process sharing the GPU. A small U-Net leaves "
-                   "most of a GPU idle: 4-8 workers multiply a sweep's throughput.")
+              help="local: runs trained at once, each in its own process sharing the GPU.")
 @click.option("--cluster", type=click.Choice(["slurm", "local"]), default=None,
               help="submitit: where the job array runs; local runs it as processes on this machine. "
                    "[default: SLURM when available]")
@@ -446,10 +457,12 @@ def surrogate_train(corpus, output, epochs, lr, start, prior_curves, calibrate, 
 @click.option("--timeout-min", type=click.IntRange(1), default=train_config.SubmititOptions.timeout_min,
               help="submitit: time limit per run in minutes.")
 @click.option("--array-parallelism", type=click.IntRange(1), default=train_config.SubmititOptions.array_parallelism,
-              help="submitit: most runs at once.")
+              help="submitit: most tasks at once.")
+@click.option("--one-run-per-task", is_flag=True,
+              help="submitit: send every run as its own task instead of one fused group per task.")
 def sweep(data, out, fractions, depths, seeds, steps, min_epochs, check_convergence, batch_size, lr, val_every,
-          image_size, test_fraction, val_fraction, layout, label, device, engine, workers, cluster, partition,
-          gpus_per_job, cpus_per_task, mem_gb, timeout_min, array_parallelism):
+          image_size, test_fraction, val_fraction, layout, label, device, engine, group_size, workers, cluster,
+          partition, gpus_per_job, cpus_per_task, mem_gb, timeout_min, array_parallelism, one_run_per_task):
     """Train a residual U-Net on nested fractions of the dataset DATA and record test Dice per run.
 
     Every (fraction, depth, seed) run appends a row to OUT/curves.csv, the input of `samplecast forecast`.
@@ -466,12 +479,12 @@ def sweep(data, out, fractions, depths, seeds, steps, min_epochs, check_converge
     config = train_config.SweepConfig(
         data, out, fractions=fractions, depths=depths, seeds=seeds, image_size=image_size,
         test_fraction=test_fraction, val_fraction=val_fraction, format=layout, label=label, device=device,
-        engine=engine, workers=workers, check_convergence=check_convergence,
+        engine=engine, workers=workers, group_size=group_size, check_convergence=check_convergence,
         train=train_config.TrainSettings(steps=steps, batch_size=batch_size, lr=lr, val_every=val_every,
                                          min_epochs=min_epochs),
         submitit=train_config.SubmititOptions(cluster=cluster, partition=partition, gpus_per_job=gpus_per_job,
                                  cpus_per_task=cpus_per_task, mem_gb=mem_gb, timeout_min=timeout_min,
-                                 array_parallelism=array_parallelism),
+                                 array_parallelism=array_parallelism, one_run_per_task=one_run_per_task),
     )
     columns = [TextColumn("{task.description}"), BarColumn(), TimeRemainingColumn()]
     summary = {}
@@ -583,7 +596,7 @@ def _read_json(path: Path) -> dict:
 @click.option("--steps", type=click.IntRange(1), default=DemoSettings.steps,
               help="Training steps per run; fewer is faster, more gives higher Dice.")
 def demo(out, cases, steps):
-    """Run samplecast end to end on generated data, in about a minute on a laptop CPU.
+    """Run samplecast end to end on generated data, in under a minute of CPU time.
 
     Generates a synthetic polyp dataset, trains residual U-Nets of two depths on nested fractions of it, forecasts
     the learning curves and writes the planner's report. Then try `samplecast report OUT/curves.csv` with your
@@ -596,17 +609,37 @@ def demo(out, cases, steps):
     from samplecast.demo import DemoProgress, run_demo
 
     settings = replace(DemoSettings(), cases=cases, steps=steps)
-    with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), transient=True) as bar:
-        task = bar.add_task("starting", total=None)
-
-        def on_progress(state: DemoProgress) -> None:
-            bar.update(task, description=f"{state.stage}: {state.detail}", completed=state.done,
-                       total=state.total or None)
-
-        result = run_demo(out, settings, progress=on_progress)
     console = Console()
+    if console.is_terminal:
+        with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), transient=True) as bar:
+            task = bar.add_task("starting", total=None)
+
+            def on_progress(state: DemoProgress) -> None:
+                bar.update(task, description=f"{state.stage}: {state.detail}", completed=state.done,
+                           total=state.total or None)
+
+            result = run_demo(out, settings, progress=on_progress)
+    else:  # a log file or a pipe: plain lines, when the stage changes and every few seconds
+        result = run_demo(out, settings, progress=_plain_progress())
     _print_answers(console, result.plans)
     console.print(f"Done in {result.wall_s:.0f} s.\n  curves: {result.curves}\n  report: {result.report}")
+
+
+def _plain_progress(every_s: float = 5.0):
+    """A demo progress callback printing one line when the step of work changes, and at most every ``every_s``
+    seconds while it goes on (for output that is not a terminal, where a progress bar would print nothing)."""
+    import time
+
+    last = {"what": None, "at": float("-inf")}
+
+    def show(state) -> None:
+        what, now = f"{state.stage}: {state.detail}", time.monotonic()
+        if what != last["what"] or now - last["at"] >= every_s or (state.total and state.done == state.total):
+            last.update(what=what, at=now)
+            share = f" ({state.done / state.total:.0%})" if state.total else ""
+            click.echo(f"{what}{share}")
+
+    return show
 
 
 def main() -> None:

@@ -19,6 +19,7 @@ _HOMES = {
     "SweepConfig": "config", "TrainSettings": "config", "SubmititOptions": "config", "Cell": "config",
     "run_sweep": "sweep", "SweepProgress": "sweep", "SweepIncomplete": "engines",
     "fit_and_test": "runner", "RunOutcome": "runner",
+    "fit_and_test_group": "fused", "GroupRun": "fused", "FusedSteps": "fused", "StackedNets": "fused",
     "SegmentationModule": "module", "TrainingDiverged": "module", "BatchAugment": "augment", "build_unet": "model",
 }
 

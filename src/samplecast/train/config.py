@@ -18,10 +18,12 @@ from typing import Any
 
 from samplecast.train.model import MODEL_NAME, min_input_multiple
 
-ENGINES = ("local", "submitit")
+ENGINES = ("local", "fused", "submitit")
 DEVICES = ("auto", "cpu", "cuda")
 DEFAULT_FRACTIONS = (0.02, 0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0)
 DEFAULT_DEPTHS = (4, 5, 6)
+#: Runs trained together by the fused engine on a CPU unless ``group_size`` says otherwise.
+CPU_GROUP_SIZE = 8
 #: The deepest U-Net a sweep builds: 2**11 = 2048 pixels a side shrink to one at the bottom of a 12-level U-Net.
 MAX_DEPTH = 12
 #: Seeds go to NumPy and PyTorch generators, which take unsigned 32-bit seeds.
@@ -114,7 +116,7 @@ class TrainSettings:
 
 @dataclass(frozen=True)
 class SubmititOptions:
-    """Where ``--engine submitit`` sends runs: one SLURM job array, one task per run.
+    """Where ``--engine submitit`` sends runs: one SLURM job array, one task per fused group of runs (or per run).
 
     Args:
         cluster: ``None`` lets submitit pick (SLURM when available), ``"slurm"``, or ``"local"`` to run the array as
@@ -125,6 +127,7 @@ class SubmititOptions:
         mem_gb: memory per task in GB.
         timeout_min: wall-time limit per task in minutes.
         array_parallelism: most tasks running at once.
+        one_run_per_task: send one run per task instead of one fused group of runs per task.
     """
 
     cluster: str | None = None
@@ -134,6 +137,7 @@ class SubmititOptions:
     mem_gb: int = 16
     timeout_min: int = 60
     array_parallelism: int = 8
+    one_run_per_task: bool = False
 
 
 @dataclass(frozen=True)
@@ -167,9 +171,13 @@ class SweepConfig:
         split_seed: seed of the fixed test/validation split (the same for every run of a dataset).
         format, label: passed to the dataset loader (layout, and which label is the foreground).
         device: ``auto`` (CUDA when available), ``cpu`` or ``cuda``.
-        engine: ``local`` (runs on this machine) or ``submitit`` (a SLURM job array).
+        engine: ``local`` (one run at a time on this machine), ``fused`` (the runs of one depth trained together as
+            one batched model on this machine, see :mod:`samplecast.train.fused`) or ``submitit`` (a SLURM job
+            array, one fused group per task).
         workers: ``engine="local"``: runs trained at once, each in its own process sharing the device (small U-Nets
             leave most of a GPU idle, so several at once raise throughput); 1 trains in this process.
+        group_size: ``engine="fused"`` or ``"submitit"``: most runs trained together; ``None`` takes as many as fit
+            in the GPU's free memory (on a CPU, :data:`CPU_GROUP_SIZE`).
         train: the per-run training protocol.
         submitit: options for ``engine="submitit"``.
         check_convergence: after the grid, train the largest fraction of each depth again (first seed) with twice
@@ -195,6 +203,7 @@ class SweepConfig:
     device: str = "auto"
     engine: str = "local"
     workers: int = 1
+    group_size: int | None = None
     train: TrainSettings = field(default_factory=TrainSettings)
     submitit: SubmititOptions = field(default_factory=SubmititOptions)
     check_convergence: bool = False
@@ -239,6 +248,8 @@ class SweepConfig:
             found.append(f"engine {self.engine!r} is not one of {', '.join(ENGINES)}")
         if self.workers < 1:
             found.append(f"workers must be at least 1, got {self.workers}")
+        if self.group_size is not None and self.group_size < 1:
+            found.append(f"group size must be at least 1 run, got {self.group_size}")
         return found + self.train.problems()
 
     def protocol(self) -> dict[str, Any]:

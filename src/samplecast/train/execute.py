@@ -2,14 +2,16 @@
 
 :func:`load_sweep_data` does every check before any training (configuration, dataset, fractions against the pool)
 and raises one :class:`~samplecast.errors.InputError` with all problems. :func:`run_cell` trains one cell and writes
-its record; :func:`run_cell_job` is the same for a fresh process (a cluster job), reading the cached dataset.
+its record, :func:`run_group` trains cells of one depth as one fused group and writes each record as it is final;
+:func:`run_cell_job` is :func:`run_cell` for a fresh process (a cluster job), reading the cached dataset.
 """
 
 from __future__ import annotations
 
+import gc
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -21,9 +23,10 @@ from samplecast import __version__
 from samplecast.data import FORMATS, SegmentationDataset, load_dataset
 from samplecast.data.splits import Splits, check_fractions, nested_subset, split_cases
 from samplecast.errors import InputError, raise_if_any
-from samplecast.train.config import Cell, SweepConfig, dataset_key, protocol_id, run_id, size_problems
+from samplecast.train.config import Cell, SweepConfig, TrainSettings, dataset_key, protocol_id, run_id, size_problems
 from samplecast.train.model import MODEL_NAME
-from samplecast.train.runner import StepCallback, fit_and_test, resolve_device
+from samplecast.train.fused import GroupRun, fit_and_test_group
+from samplecast.train.runner import RunOutcome, StepCallback, fit_and_test, resolve_device
 from samplecast.train.store import RunStore
 
 
@@ -72,10 +75,14 @@ class SweepData:
                       "copied to the GPU (slower)", RuntimeWarning, stacklevel=2)
         return self
 
+    def positions(self, case_ids: list[str]) -> torch.Tensor:
+        """Where ``case_ids`` lie in :attr:`images`, as a long tensor on the tensors' device."""
+        position = {case_id: i for i, case_id in enumerate(self.dataset.case_ids)}
+        return torch.tensor([position[c] for c in case_ids], dtype=torch.long, device=self.images.device)
+
     def pick(self, case_ids: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
         """Images and masks of ``case_ids``, gathered on the tensors' device."""
-        position = {case_id: i for i, case_id in enumerate(self.dataset.case_ids)}
-        index = torch.tensor([position[c] for c in case_ids], dtype=torch.long, device=self.images.device)
+        index = self.positions(case_ids)
         return self.images.index_select(0, index), self.masks.index_select(0, index)
 
     def subset(self, cell: Cell) -> list[str]:
@@ -92,7 +99,7 @@ def load_sweep_data(config: SweepConfig, progress: Callable[[int, int], None] | 
         InputError: every problem found, configuration and dataset together, before anything is trained.
     """
     problems = config.problems()
-    if config.engine == "local" and config.device == "cuda" and not torch.cuda.is_available():
+    if config.engine in ("local", "fused") and config.device == "cuda" and not torch.cuda.is_available():
         problems.append("device 'cuda' was requested but no CUDA GPU is available here; use --device auto or cpu")
     if config.format not in FORMATS:  # the loader cannot run on an unknown layout
         raise InputError(problems)
@@ -124,31 +131,94 @@ def run_cell(config: SweepConfig, data: SweepData, cell: Cell, *, device: str,
     A run that fails (its loss diverges, it runs out of memory, any other error) is recorded with status ``failed``
     and its reason, so the sweep goes on and the run is not retried; delete its record to run it again.
     """
-    started_at, started = datetime.now(UTC).isoformat(timespec="seconds"), time.perf_counter()
-    train_ids, splits = data.subset(cell), data.splits
-    settings = config.train.for_size(len(train_ids))
-    record: dict[str, Any] = {
+    record = new_record(config, data, cell, device=device, group_size=1)
+    started = time.perf_counter()
+    try:
+        outcome = fit_and_test(data.pick(data.subset(cell)), data.pick(data.splits.val), data.pick(data.splits.test),
+                               depth=cell.depth, seed=cell.seed, settings=settings_for(config, data, cell),
+                               device=device, on_step=on_step)
+    except Exception as exc:  # noqa: BLE001 - any run's failure is recorded and the sweep goes on
+        return finish_record(config, data, record, exc, time.perf_counter() - started)
+    return finish_record(config, data, record, outcome, outcome.wall_s)
+
+
+def settings_for(config: SweepConfig, data: SweepData, cell: Cell) -> TrainSettings:
+    """How ``cell`` trains: the sweep's settings with the step budget resolved for its training-set size."""
+    return config.train.for_size(len(data.subset(cell)))
+
+
+def run_group(config: SweepConfig, data: SweepData, cells: list[Cell], *, device: str,
+              on_step: StepCallback | None = None) -> Iterator[dict[str, Any]]:
+    """Train ``cells`` (of one depth and one step budget) as one fused group
+    (:func:`~samplecast.train.fused.fit_and_test_group`) and yield each run's record as soon as it is final and
+    stored.
+
+    A run that diverges is recorded ``failed`` and the others go on. When the group runs out of memory, its
+    unfinished runs are split in two halves that train one after the other (down to single runs, which are then
+    recorded ``failed``); runs already recorded are never trained again. Any other error fails the group's
+    unfinished runs, recorded with their reason, and the sweep goes on.
+    """
+    settings = {settings_for(config, data, cell) for cell in cells}
+    if len({cell.depth for cell in cells}) != 1 or len(settings) != 1:
+        raise ValueError("a fused group trains runs of one depth and one step budget, got "
+                         f"depths {sorted({c.depth for c in cells})}, steps {sorted(s.steps for s in settings)}")
+    records = [new_record(config, data, cell, device=device, group_size=len(cells)) for cell in cells]
+    runs = [GroupRun(data.positions(data.subset(cell)), cell.seed) for cell in cells]
+    started, finished = time.perf_counter(), set()
+    try:
+        for k, result in fit_and_test_group(data.images, data.masks, runs, data.pick(data.splits.val),
+                                            data.pick(data.splits.test), depth=cells[0].depth,
+                                            settings=settings.pop(), device=device, on_step=on_step):
+            finished.add(k)
+            yield finish_record(config, data, records[k], result, time.perf_counter() - started)
+    except Exception as exc:  # noqa: BLE001 - the group's failure is recorded (or split, when out of memory)
+        rest = [k for k in range(len(cells)) if k not in finished]
+        gc.collect()
+        if device == "cuda":
+            torch.cuda.empty_cache()
+        if not isinstance(exc, torch.OutOfMemoryError) or len(rest) == 1:
+            for k in rest:
+                yield finish_record(config, data, records[k], exc, time.perf_counter() - started)
+            return
+        half = len(rest) // 2
+        for part in (rest[:half], rest[half:]):
+            yield from run_group(config, data, [cells[k] for k in part], device=device, on_step=on_step)
+
+
+def new_record(config: SweepConfig, data: SweepData, cell: Cell, *, device: str, group_size: int) -> dict[str, Any]:
+    """The record of a run about to start: what it trains, on what, under which protocol and engine."""
+    train_ids, splits, settings = data.subset(cell), data.splits, settings_for(config, data, cell)
+    return {
         "dataset": data.dataset.name, "model": MODEL_NAME, "depth": cell.depth, "seed": cell.seed,
         "fraction": cell.fraction, "n_train": len(train_ids), "dice": None, "dice_sd": None,
         "n_test": len(splits.test), "steps": settings.steps,
         "epochs": round(settings.steps * settings.batch_size / len(train_ids), 3), "wall_s": None,
-        "status": "ok", "run_id": run_id(data.protocol, cell), "started_at": started_at,
+        "status": "ok", "run_id": run_id(data.protocol, cell),
+        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "protocol_id": data.protocol, "protocol": config.protocol(), "n_val": len(splits.val),
-        "device": device, "samplecast_version": __version__,
+        "device": device, "engine": config.engine, "group_size": group_size, "samplecast_version": __version__,
     }
-    try:
-        outcome = fit_and_test(data.pick(train_ids), data.pick(splits.val), data.pick(splits.test),
-                               depth=cell.depth, seed=cell.seed, settings=settings, device=device, on_step=on_step)
-    except Exception as exc:  # noqa: BLE001 - any run's failure is recorded and the sweep goes on
-        reason = (str(exc).strip().splitlines() or [""])[0]
-        record.update(status="failed", error=f"{type(exc).__name__}: {reason}",
-                      wall_s=round(time.perf_counter() - started, 2))
+
+
+def finish_record(config: SweepConfig, data: SweepData, record: dict[str, Any],
+                  result: RunOutcome | BaseException, wall_s: float) -> dict[str, Any]:
+    """Complete ``record`` with a run's outcome, or with the error that failed it, store it and return it.
+
+    ``wall_s`` is the seconds the run (or its fused group) took; a fused group's time is shared equally by its
+    runs, so the ``wall_s`` of a sweep's records add up to the sweep's training time.
+    """
+    record = {**record, "wall_s": round(wall_s / record["group_size"], 2)}
+    if record["group_size"] > 1:
+        record["group_wall_s"] = round(wall_s, 2)
+    if isinstance(result, BaseException):
+        reason = (str(result).strip().splitlines() or [""])[0]
+        record.update(status="failed", error=f"{type(result).__name__}: {reason}")
     else:
-        dice = outcome.test_dice.astype(float)
+        dice = result.test_dice.astype(float)
         record.update(
             dice=float(dice.mean()), dice_sd=float(dice.std(ddof=1)) if dice.size > 1 else None,
-            wall_s=round(outcome.wall_s, 2), val_dice=outcome.best_val_dice, best_step=outcome.best_step,
-            precision=outcome.precision, test_dice=dict(zip(splits.test, dice.round(6).tolist())),
+            val_dice=result.best_val_dice, best_step=result.best_step, precision=result.precision,
+            test_dice=dict(zip(data.splits.test, dice.round(6).tolist())),
         )
     RunStore(config.out).write(record)
     return record

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from monai.networks.nets import UNet
+    from torch import nn
 
 #: Name written to the ``model`` column of the curves table.
 MODEL_NAME = "resunet"
@@ -46,3 +47,16 @@ def build_unet(spatial_dims: int, in_channels: int, depth: int, *, out_channels:
 def min_input_multiple(depth: int) -> int:
     """The number every spatial size must be divisible by for a U-Net of this depth (``2 ** (depth - 1)``)."""
     return 2 ** (depth - 1)
+
+
+def check_stackable(net: nn.Module) -> None:
+    """Raise ``ValueError`` unless ``net`` is a pure function of its parameters and input, as fused training needs
+    (:mod:`samplecast.train.fused`): no buffers (e.g. running statistics of a norm layer) and no active dropout,
+    so many copies can be stacked and run under ``torch.vmap``, each exactly as it would run alone."""
+    found = [f"buffer {name!r}" for name, _ in net.named_buffers()]
+    found += [f"{name or 'net'} ({type(module).__name__}) keeps running statistics"
+              for name, module in net.named_modules() if getattr(module, "track_running_stats", False)]
+    found += [f"{name} drops out with p={module.p}" for name, module in net.named_modules()
+              if type(module).__name__.startswith("Dropout") and module.p > 0]
+    if found:
+        raise ValueError(f"{type(net).__name__} cannot be trained fused: " + "; ".join(found))

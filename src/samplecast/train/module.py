@@ -31,10 +31,12 @@ class SegmentationModule(L.LightningModule):
         lr: peak learning rate of AdamW.
         weight_decay: AdamW decoupled weight decay.
         warmup: fraction of ``total_steps`` spent raising the learning rate to ``lr``.
-        augment: applied to every training batch on its device; ``None`` trains on the images as they are.
+        augment: applied on the device to every training batch, with the draws the batch carries
+            (:class:`~samplecast.train.batches.RandomBatches`); ``None`` trains on the images as they are.
 
     After ``Trainer.fit``: ``best_val_dice_`` and ``best_step_`` (``nan`` and ``None`` without validation data),
-    ``val_history_`` as ``(step, dice)`` pairs. After ``Trainer.test``: ``test_dice_``, one Dice per test case.
+    ``val_history_`` as ``(step, dice)`` pairs, ``train_losses_`` (each step's loss, a tensor on the device).
+    After ``Trainer.test``: ``test_dice_``, one Dice per test case.
     """
 
     def __init__(self, net: nn.Module, *, total_steps: int, lr: float = 2e-3, weight_decay: float = 1e-4,
@@ -48,6 +50,7 @@ class SegmentationModule(L.LightningModule):
         self.best_val_dice_ = float("nan")
         self.best_step_: int | None = None
         self.val_history_: list[tuple[int, float]] = []
+        self.train_losses_: list[torch.Tensor] = []
         self.test_dice_ = np.empty(0)
         self._best_weights: dict[str, torch.Tensor] | None = None
         self._nonfinite_loss: torch.Tensor | None = None
@@ -57,16 +60,17 @@ class SegmentationModule(L.LightningModule):
         return self.net(images)
 
     def on_after_batch_transfer(self, batch, dataloader_idx: int):
-        """Masks to float; augmentation on the device, for training batches only."""
-        images, masks = batch
+        """Masks to float; augmentation on the device with the batch's own draws, for training batches only."""
+        images, masks, *draws = batch
         masks = masks.float()
-        if self.trainer.training and self.augment is not None:
-            images, masks = self.augment(images, masks)
+        if draws and self.augment is not None:
+            images, masks = self.augment(images, masks, draws[0])
         return images, masks
 
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
         images, masks = batch
         loss = self.loss(self(images), masks)
+        self.train_losses_.append(loss.detach())
         # Remember a non-finite loss without a host sync per step; checked at each validation and at the end.
         bad = ~torch.isfinite(loss.detach())
         self._nonfinite_loss = bad if self._nonfinite_loss is None else self._nonfinite_loss | bad
@@ -101,15 +105,21 @@ class SegmentationModule(L.LightningModule):
 
     def configure_optimizers(self):
         optimizer = torch.optim.AdamW(self.net.parameters(), lr=self.lr, weight_decay=self.weight_decay)
-        # Linear warm-up from lr/25, then cosine decay to lr/1000 at the last step: one cycle, any step budget.
-        warmup_steps = max(1, round(self.warmup * self.total_steps))
-        schedule = torch.optim.lr_scheduler.SequentialLR(optimizer, [
-            torch.optim.lr_scheduler.LinearLR(optimizer, start_factor=1 / 25, total_iters=warmup_steps),
-            torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, self.total_steps - warmup_steps),
-                                                       eta_min=self.lr / 1000),
-        ], milestones=[warmup_steps])
+        schedule = warmup_cosine(optimizer, self.total_steps, self.warmup, self.lr)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": schedule, "interval": "step"}}
 
     def _check_finite(self) -> None:
         if self._nonfinite_loss is not None and bool(self._nonfinite_loss):
             raise TrainingDiverged(f"training loss became NaN or infinite by step {self.global_step}")
+
+
+def warmup_cosine(optimizer: torch.optim.Optimizer, total_steps: int, warmup: float,
+                  lr: float) -> torch.optim.lr_scheduler.LRScheduler:
+    """The learning-rate schedule of every run, stepped once per optimiser step: linear warm-up from ``lr / 25``
+    over ``warmup * total_steps`` steps, then cosine decay to ``lr / 1000`` at the last step."""
+    warmup_steps = max(1, round(warmup * total_steps))
+    return torch.optim.lr_scheduler.SequentialLR(optimizer, [
+        torch.optim.lr_scheduler.LinearLR(optimizer, start_factor=1 / 25, total_iters=warmup_steps),
+        torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, total_steps - warmup_steps),
+                                                   eta_min=lr / 1000),
+    ], milestones=[warmup_steps])

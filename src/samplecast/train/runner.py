@@ -21,7 +21,7 @@ from samplecast.train.model import build_unet
 from samplecast.train.module import SegmentationModule
 
 Pair = tuple[torch.Tensor, torch.Tensor]
-#: Called as ``on_step(step, total_steps)`` after every optimiser step.
+#: Called as ``on_step(step, total_steps)`` as optimiser steps finish (a few times per second).
 StepCallback = Callable[[int, int], None]
 _EVAL_BATCH = 32
 
@@ -36,6 +36,7 @@ class RunOutcome:
         best_step: the step those weights come from (``None`` without validation data: the last weights are used).
         wall_s: seconds from building the model to the end of testing.
         precision: the Lightning precision the run used, e.g. ``32-true`` or ``bf16-mixed``.
+        train_loss: the training loss of every step, shape ``(steps,)``.
     """
 
     test_dice: np.ndarray
@@ -43,6 +44,7 @@ class RunOutcome:
     best_step: int | None
     wall_s: float
     precision: str
+    train_loss: np.ndarray
 
 
 def resolve_device(device: str) -> str:
@@ -85,7 +87,8 @@ def fit_and_test(train: Pair, val: Pair, test: Pair, *, depth: int, seed: int, s
             )
             trainer.test(module, dataloaders=InOrder(*test, _EVAL_BATCH), verbose=False)
             return RunOutcome(module.test_dice_, module.best_val_dice_, module.best_step_,
-                              time.perf_counter() - started, trainer.precision)
+                              time.perf_counter() - started, trainer.precision,
+                              torch.stack(module.train_losses_).float().cpu().numpy())
         finally:
             del trainer, module
             gc.collect()
@@ -125,11 +128,25 @@ def build_trainer(settings: TrainSettings, device: str, callbacks: list[L.Callba
     )
 
 
+def throttled(on_step: StepCallback, interval_s: float = 0.25) -> StepCallback:
+    """``on_step`` called at most every ``interval_s`` seconds, and always for the last step: a progress display
+    then costs the training loop nothing, however short its steps."""
+    last = [float("-inf")]
+
+    def report(step: int, total: int) -> None:
+        now = time.monotonic()
+        if now - last[0] >= interval_s or step >= total:
+            last[0] = now
+            on_step(step, total)
+
+    return report
+
+
 class _StepReporter(L.Callback):
-    """Reports each finished optimiser step to a plain callable (the sweep's progress display)."""
+    """Reports finished optimiser steps, a few times per second, to a plain callable (the sweep's progress display)."""
 
     def __init__(self, on_step: StepCallback):
-        self.on_step = on_step
+        self.on_step = throttled(on_step)
 
     def on_train_batch_end(self, trainer: L.Trainer, *args) -> None:
         self.on_step(trainer.global_step, trainer.max_steps)

@@ -245,7 +245,7 @@ def environment(device: str) -> dict[str, Any]:
 
 def _write_config(config: SweepConfig, data: SweepData, convergence: dict[str, Any]) -> None:
     dataset = data.dataset
-    device = resolve_device(config.device) if config.engine == "local" else f"cluster:{config.device}"
+    device = resolve_device(config.device) if config.engine != "submitit" else f"cluster:{config.device}"
     record = {
         "config": config.to_dict(),
         "protocol_id": data.protocol,
