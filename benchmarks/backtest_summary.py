@@ -1,15 +1,17 @@
-"""Write the backtest summary every report quotes (``src/samplecast/assets/backtest_summary.json``); run by hand.
+"""Rebuild the shipped ensemble and the backtest summary every report quotes; run by hand after changing a family,
+the members or the curves in ``data/``.
 
-    python benchmarks/backtest_summary.py                       # every registered method on the reference curves
-    python benchmarks/backtest_summary.py --methods average,pow3 --curves data/kvasir_reference_curves.csv
+    nice python benchmarks/backtest_summary.py          # about 2 min on 2 CPU cores
 
-The default cutoffs, 0.2 and 0.5, are the ones that give distinct prefixes of the reference curves (sizes 16, 80,
-160, 400, 800): a 20% cut keeps 3 points and forecasts 5x beyond them, a 50% cut keeps 4 and forecasts 2x. The
-format is documented in :mod:`samplecast.report.trust`; rerun this script after registering a new method.
+Calls :func:`samplecast.forecast.build.build_forecaster` on the real curves in ``data/``: writes
+``src/samplecast/assets/ensemble.json`` (weights and interval correction learned on every curve, each image set
+weighing the same) and ``src/samplecast/assets/backtest_summary.json`` (the leave-one-dataset-out backtest of the
+default method and the families beside it; format in :mod:`samplecast.report.trust`).
 """
 
+from __future__ import annotations
+
 import argparse
-import hashlib
 import os
 import platform
 import sys
@@ -17,37 +19,31 @@ import time
 from datetime import date
 from pathlib import Path
 
-from samplecast import __version__
-from samplecast.curves import load_curves
-from samplecast.forecast.registry import METHODS
-from samplecast.report.trust import summarize_backtest
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from corpora import IMAGES, REAL_DATASETS, ROOT  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
+from samplecast import __version__  # noqa: E402
+from samplecast.curves import load_curves  # noqa: E402
+from samplecast.forecast.build import build_forecaster  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--curves", default="data/kvasir_reference_curves.csv", help="complete curves (CSV)")
-    parser.add_argument("--methods", default=",".join(METHODS), help="comma-separated methods (default: all)")
-    parser.add_argument("--cutoffs", default="0.2,0.5", help="comma-separated fractions of each curve kept")
-    parser.add_argument("--out", default="src/samplecast/assets/backtest_summary.json")
+    parser.add_argument("--out", type=Path, default=ROOT / "src/samplecast/assets")
     args = parser.parse_args(argv)
-
-    curves_path = Path(args.curves)
-    methods = [m for m in args.methods.split(",") if m]
-    cutoffs = [float(c) for c in args.cutoffs.split(",") if c]
-    arguments = argv if argv is not None else sys.argv[1:]
     started = time.perf_counter()
-    summary = summarize_backtest(load_curves(curves_path), methods, cutoffs, source={
-        "curves": curves_path.as_posix(),
-        "curves_sha256": hashlib.sha256(curves_path.read_bytes()).hexdigest(),
-        "command": " ".join(["python", "benchmarks/backtest_summary.py", *arguments]),
+    files = {name: path.relative_to(ROOT).as_posix() for name, path in REAL_DATASETS.items() if path.exists()}
+    corpus = {file: load_curves(ROOT / file) for file in files.values()}
+    weights, summary = build_forecaster(corpus, args.out, {files[name]: IMAGES[name] for name in files},
+                                        progress=print, source={
+        "command": "python benchmarks/backtest_summary.py",
         "created": date.today().isoformat(),
         "samplecast": __version__,
         "machine": f"{platform.machine()} CPU, {os.cpu_count()} cores, Python {platform.python_version()}",
     })
-    summary.save(args.out)
-    print(f"wrote {args.out}: {len(summary.rows)} rows, {len(methods)} methods, "
+    print("weights:", dict(zip(weights.members, [round(w, 3) for w in weights.weights])))
+    print("interval correction:", weights.calibration)
+    print(f"wrote ensemble.json and backtest_summary.json ({len(summary.rows)} rows) in {args.out}, "
           f"{time.perf_counter() - started:.0f} s")
 
 

@@ -1,16 +1,15 @@
-"""How accurate and how honest is each forecasting method on held-out curves? Writes ``forecast_accuracy.md``.
+"""How accurate and how honest is each forecasting method on held-out real curves? Writes ``forecast_accuracy.md``.
 
-    nice python benchmarks/forecast_accuracy.py --lcpfn /tmp/lcpfn.pt     # about 10 min on 2 CPU cores, 2 with the
-                                                                          # parametric backtests cached
+    nice python benchmarks/forecast_accuracy.py          # about 2 min on 2 CPU cores
 
-Each held-out set is scored separately: every real segmentation dataset in ``data/``, LCDB classification curves
-(real curves from another field, from OpenML data sets disjoint from those used for stacking), and synthetic prior
-curves (the distribution the surrogate was trained on, as a ceiling). Complete curves are cut at 10/20/30/50% of
-their largest size (prefixes of at least 3 points) and each method forecasts the largest size.
-
-Nothing scored is learned from: the LSTM is trained on synthetic curves only; its conformal calibration and the
-ensemble's weights are learned, for each held-out set, on the real segmentation datasets (``corpora.stacking_corpus``)
-measured on other images (Kvasir-SEG curves are scored with weights learned on LA-2018 curves, and the reverse).
+1. Leave-one-dataset-out backtest (:func:`samplecast.forecast.build.held_out_backtest`) on the real segmentation
+   curves in ``data/``: every method forecasts the largest size of each complete curve from prefixes cut at 10/20/30/50%
+   of it; the ensemble's weights and interval correction are learned without the image set scored. Every scored
+   forecast goes to ``forecast_accuracy.csv``.
+2. Before and after: the same table for the forecasts of the previous design, kept in
+   ``forecast_accuracy_before.csv`` (median of bootstrap refits, distance-binned ensemble weights with the LSTM).
+3. Seed variation: on the multi-seed sweeps, the 80% interval fitted on one seed's prefix is checked against the
+   *other* seed's Dice at the largest size, with the ensemble learned without that image set.
 """
 
 from __future__ import annotations
@@ -22,143 +21,152 @@ import time
 from pathlib import Path
 
 import pandas as pd
-import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from corpora import lcdb_scored, stacking_corpus, without_images_of  # noqa: E402
-from stacking import PARAMETRIC, fine_tune, fit_stack, lstm_results, parametric_results  # noqa: E402
+from corpora import IMAGES, stacking_corpus  # noqa: E402
 
-from samplecast.forecast.backtest import DEFAULT_CUTOFFS, backtest, conformalize, summarize  # noqa: E402
-from samplecast.forecast.ensemble import EnsembleForecaster  # noqa: E402
-from samplecast.forecast.prior import sample_prior  # noqa: E402
-from samplecast.forecast.surrogate import load_surrogate  # noqa: E402
+from samplecast.curves import Curve  # noqa: E402
+from samplecast.forecast.backtest import DEFAULT_CUTOFFS, summarize  # noqa: E402
+from samplecast.forecast.base import clone  # noqa: E402
+from samplecast.forecast.build import held_out_backtest  # noqa: E402
+from samplecast.forecast.ensemble import EnsembleForecaster, default_members  # noqa: E402
+from samplecast.forecast.methods import make_forecaster  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
-ORDER = ("last1", "pow3", "pow3+conformal", "pow2", "pow4", "mmf4", "wbl4", "exp3", "lcpfn", "lstm (raw)",
-         "lstm (raw)+conformal", "lstm", "ensemble")
-#: Methods also re-scored with intervals calibrated on the other held-out sets (cross-conformal).
-CONFORMALIZED = ("pow3", "lstm (raw)")
+ORDER = ("last1", "pow3", "pow2", "pow4", "mmf4", "wbl4", "exp3", "average", "lstm", "ensemble")
+#: Sweeps with two seeds of each configuration.
+MULTI_SEED = ("kvasir-h100", "la2018-h100", "kvasir64-cpu", "la2018-cpu")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--surrogate", type=Path, default=None, help="surrogate .pt (default: the shipped one)")
-    parser.add_argument("--lcpfn", type=Path, default=None, help="LC-PFN trained by lcpfn_baseline.py")
-    parser.add_argument("--lcdb-curves", type=int, default=25)
-    parser.add_argument("--prior-curves", type=int, default=25)
-    parser.add_argument("--fine-tune-epochs", type=int, default=0,
-                        help="fine-tune the LSTM on the real curves of other images before calibrating (0: off)")
-    parser.add_argument("--scores", type=Path, default=None,
-                        help="re-write the report from a saved forecast_accuracy.csv instead of scoring again")
-    parser.add_argument("-o", "--output", type=Path, default=HERE / "forecast_accuracy.md",
-                        help="report (markdown); the scores go beside it as .csv")
+    parser.add_argument("-o", "--output", type=Path, default=HERE / "forecast_accuracy.md")
     args = parser.parse_args()
-    args.output.parent.mkdir(parents=True, exist_ok=True)
     started = time.time()
-    if args.scores is not None:
-        results, minutes = pd.read_csv(args.scores), None
-    else:
-        results = score(args)
-        results.round(5).to_csv(args.output.with_suffix(".csv"), index=False)
-        minutes = (time.time() - started) / 60
-    conformal = conformalize(results[results["method"].isin(CONFORMALIZED)], group="held_out")
-    write_report(pd.concat([results, conformal], ignore_index=True), args, minutes)
+    corpus = stacking_corpus()
+    results, learned = held_out_backtest(corpus, IMAGES, progress=print)
+    results.round(5).to_csv(args.output.with_suffix(".csv"), index=False)
+    seeds = seed_coverage(corpus, learned)
+    before = pd.read_csv(HERE / "forecast_accuracy_before.csv")
+    before = before[before["held_out"].isin(corpus)]  # the real curves; the earlier study also scored others
+    write_report(args.output, results, before, seeds, learned, (time.time() - started) / 60)
 
 
-def score(args: argparse.Namespace) -> pd.DataFrame:
-    """Backtest every method on every held-out set; one row per (set, curve, cutoff, method)."""
-    torch.set_num_threads(1)
-    started = time.time()
-    raw = load_surrogate(args.surrogate).with_calibration(None)
-    stack_pool = stacking_corpus()  # every real dataset is scored, and a stacking source for the other images
-    lcdb_test = lcdb_scored(args.lcdb_curves)
-    prior_test = sample_prior(args.prior_curves, seed=777_777).curves("prior")
-    held_out = {**stack_pool, "lcdb (classification)": lcdb_test, "prior (synthetic)": prior_test}
-
-    lcpfn = None
-    if args.lcpfn is not None:
-        from lcpfn_baseline import LCPFNForecaster, _patch_for_current_torch
-
-        _patch_for_current_torch()
-        lcpfn = torch.load(args.lcpfn, weights_only=False).eval()
-
-    tables = []
-    for name, curves in held_out.items():
-        corpus = without_images_of(stack_pool, name)
-        tuned = fine_tune(raw, corpus, args.fine_tune_epochs)
-        calibrated, weights = fit_stack(corpus, tuned)
-        members = pd.concat([parametric_results(_slug(name), curves, ("last1", *PARAMETRIC)),
-                             lstm_results(curves, calibrated)], ignore_index=True)
-        ensemble = backtest(curves, ("ensemble",), DEFAULT_CUTOFFS,
-                            factories={"ensemble": lambda: EnsembleForecaster(weights, calibrated)})
-        parts = [members, lstm_results(curves, tuned, method="lstm (raw)"), ensemble]
-        if lcpfn is not None:
-            parts.append(backtest(curves, ("lcpfn",), DEFAULT_CUTOFFS,
-                                  factories={"lcpfn": lambda: LCPFNForecaster(lcpfn)}))
-        results = pd.concat(parts, ignore_index=True)
-        results.insert(0, "held_out", name)
-        tables.append(results)
-        print(f"{name}: {len(curves)} curves scored ({time.time() - started:.0f}s)", flush=True)
-    return pd.concat(tables, ignore_index=True)
+def seed_coverage(corpus: dict[str, list[Curve]], learned: dict) -> pd.DataFrame:
+    """One row per (sweep, configuration, seed pair, cutoff, method): whether the 80% interval fitted on one seed's
+    prefix holds the other seed's Dice at the largest size (and its own, for comparison)."""
+    rows = []
+    methods = {"pow3": make_forecaster("pow3"), "average": make_forecaster("average")}
+    for name in MULTI_SEED:
+        by_config: dict[tuple, dict[int, Curve]] = {}
+        for curve in corpus.get(name, []):
+            key = tuple((k, v) for k, v in curve.key.items() if k != "seed")
+            by_config.setdefault(key, {})[curve.key["seed"]] = curve
+        ensemble = EnsembleForecaster(default_members(), learned[IMAGES[name]])  # learned without these images
+        for config, seeds in by_config.items():
+            for a, b in [(a, b) for a in seeds for b in seeds if a != b]:
+                fit_on, other = seeds[a], seeds[b]
+                for cutoff in DEFAULT_CUTOFFS:
+                    prefix = fit_on.up_to(cutoff * fit_on.n_max * (1 + 1e-9))
+                    if len(prefix.n) < 3 or len(prefix.n) == len(fit_on.n):
+                        continue
+                    for method, forecaster in {**methods, "ensemble": ensemble}.items():
+                        model = clone(forecaster).fit_curve(prefix)
+                        lo, mid, hi = model.predict_quantiles([other.n_max], (0.1, 0.5, 0.9))[0]
+                        own = fit_on.dice[-1]
+                        rows.append({"sweep": name, "config": dict(config).get("depth"), "fit_seed": a, "cutoff": cutoff,
+                                     "method": method, "other_in80": lo <= other.dice[-1] <= hi,
+                                     "own_in80": lo <= own <= hi, "seed_gap": abs(other.dice[-1] - own),
+                                     "width80": hi - lo})
+    return pd.DataFrame(rows)
 
 
-def write_report(results: pd.DataFrame, args: argparse.Namespace, minutes: float | None) -> None:
-    """Markdown tables per held-out set: methods as rows, cutoffs as column groups. The hand-written ``## Findings``
-    section of an existing report is kept, above the tables; re-read it against the new numbers."""
-    summary = summarize(results, by=("held_out", "method", "cutoff"))
-    findings = _findings(args.output)
+def _table(summary: pd.DataFrame, methods, columns=("mae", "bias", "coverage80")) -> list[str]:
+    cutoffs = sorted(summary["cutoff"].unique())
+    lines = ["| method | " + " | ".join(f"{c:.0%}: MAE / bias / cov80 / w80 (k)" for c in cutoffs) + " |",
+             "|---|" + "---|" * len(cutoffs)]
+    for method in [m for m in methods if m in set(summary["method"])]:
+        cells = []
+        for cutoff in cutoffs:
+            row = summary[(summary["method"] == method) & (summary["cutoff"] == cutoff)]
+            if row.empty:
+                cells.append("-")
+                continue
+            r = row.iloc[0]
+            cells.append(f"{r.mae:.4f} / {r.bias:+.4f} / {r.coverage80:.0%} / {r.width80:.3f} ({r.curves})")
+        lines.append(f"| {method} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def write_report(path: Path, results: pd.DataFrame, before: pd.DataFrame, seeds: pd.DataFrame, learned: dict,
+                 minutes: float) -> None:
+    pooled = summarize(results, by=("method", "cutoff"))
+    old = summarize(before[before["method"].isin(["pow3", "pow2", "ensemble", "average", "lstm"])],
+                    by=("method", "cutoff"))
+    findings = _findings(path)
     lines = [
-        "# Forecast accuracy on held-out learning curves",
+        "# Forecast accuracy on held-out real learning curves",
         "",
-        f"Reproduce: `nice python benchmarks/forecast_accuracy.py"
-        f"{' --lcpfn PATH' if args.lcpfn else ''} --lcdb-curves {args.lcdb_curves} --prior-curves {args.prior_curves}`"
-        f" (LC-PFN trained by `benchmarks/lcpfn_baseline.py`). Machine: {platform.machine()} CPU, 2 cores shared, "
-        f"no GPU{f'; took {minutes:.0f} min' if minutes is not None else ''}. Every scored forecast: "
-        f"`{(args.scores or args.output.with_suffix('.csv')).name}`.",
+        f"Reproduce: `nice python benchmarks/forecast_accuracy.py`. Machine: {platform.machine()} CPU, 2 cores shared "
+        f"with other work, no GPU, Python {platform.python_version()}; took {minutes:.1f} min. Every scored forecast: "
+        "`forecast_accuracy.csv`; the previous design's: `forecast_accuracy_before.csv`.",
         "",
-        *([findings, "", "## Tables", ""] if findings else []),
-        "Per method and cutoff (share of the largest size observed): **MAE** of the median at the largest size, "
-        "**bias** (median minus truth), **cov80/cov90** (how often the 80%/90% interval held the truth), "
-        "**w80** (mean 80% interval width), **need** (median data-needed ratio: the size at which the median "
-        "forecast reaches the Dice measured at the largest size, over that size; 1 is exact, 2 means twice the data "
-        "a planner needed; inf: never reached within 64x), **2x** (share of forecasts whose data-needed ratio is "
-        "within a factor 2), **k** (forecasts scored). A cutoff is scored where the prefix has at least "
-        "3 points. `lstm (raw)` is the network's own intervals; `lstm` and `ensemble` carry the conformal calibration "
-        "learned without the held-out set; `+conformal` rows widen a method's intervals by a calibration learned on "
-        "the other held-out sets (`samplecast.forecast.backtest.conformalize`).",
+        "Protocol: leave one image set out. The 21 real curves of `data/` (one per configuration and seed) come from "
+        "two image sets: Kvasir-SEG (`kvasir_reference`, `kvasir_h100`, `kvasir64_cpu`: 13 curves) and LA-2018 "
+        "(`la2018_h100`, `la2018_cpu`: 8 curves). Each complete curve is cut where its sizes reach 10/20/30/50% of its "
+        "largest size (prefixes of at least 3 points; a 10% prefix exists only on Kvasir-SEG) and each method forecasts "
+        "Dice at the largest size. The ensemble's weights and interval correction are learned on the other image set "
+        "only, so nothing scored was learned from. **MAE** of the median, **bias** (median minus truth), **cov80** "
+        "(how often the 80% interval held the truth), **w80** (mean 80% width), **k** (forecasts).",
+        "",
+        "Ensemble learned without each image set: " + "; ".join(
+            f"without {images}: " + ", ".join(f"{m} {w:.2f}" for m, w in zip(weights.members, weights.weights))
+            + f", widen {weights.calibration.widen:.3f}, floor {weights.calibration.floor:.3f}"
+            for images, weights in learned.items()) + ".",
+        "",
+        *([findings, ""] if findings else []),
+        "## All held-out real curves, after",
+        "",
+        *_table(pooled, ORDER),
+        "",
+        "## Before (the previous design, same curves and protocol)",
+        "",
+        "`pow3` and `average` then took the median of bootstrap refits as the forecast, and the `ensemble` stacked the "
+        "LSTM, `pow3` and `pow2` with weights per extrapolation distance.",
+        "",
+        *_table(old, ("pow3", "pow2", "average", "lstm", "ensemble")),
+        "",
+        "## Per held-out image set, after",
     ]
-    for name, block in summary.groupby("held_out", sort=False):
-        cutoffs = sorted(block["cutoff"].unique())
-        lines += ["", f"## {name}", "", "| method | " + " | ".join(
-            f"{c:.0%}: MAE / bias / cov80 / cov90 / w80 / need / 2x (k)" for c in cutoffs) + " |",
-            "|---|" + "---|" * len(cutoffs)]
-        for method in [m for m in ORDER if m in set(block["method"])]:
-            cells = []
-            for cutoff in sorted(block["cutoff"].unique()):
-                row = block[(block["method"] == method) & (block["cutoff"] == cutoff)]
-                if row.empty:
-                    cells.append("-")
-                    continue
-                r = row.iloc[0]
-                cells.append(f"{r.mae:.3f} / {r.bias:+.3f} / {r.coverage80:.0%} / {r.coverage90:.0%} / "
-                             f"{r.width80:.3f} / {r.needed_ratio:.2f} / {r.needed_within2x:.0%} ({r.curves})")
-            lines.append(f"| {method} | " + " | ".join(cells) + " |")
-    args.output.write_text("\n".join(lines) + "\n")
-    print(f"wrote {args.output}")
+    for images, block in results.groupby("held_out", sort=True):
+        lines += ["", f"### {images}", "", *_table(summarize(block, by=("method", "cutoff")), ORDER)]
+    lines += ["", "## Seed variation", "",
+              "On the two-seed sweeps (`kvasir_h100`, `la2018_h100`, `kvasir64_cpu`, `la2018_cpu`), each method is "
+              "fitted on one seed's prefix and its 80% interval at the largest size is checked against the *other* "
+              "seed's measured Dice there (both seeds in turn; the ensemble learned without that image set). "
+              "`own` is the same check against the fitted seed's own Dice; `gap` the mean Dice difference between "
+              "the two seeds at the largest size.", "",
+              "| method | cutoff | other seed in 80% | own seed in 80% | mean 80% width | gap | k |",
+              "|---|---|---|---|---|---|---|"]
+    for (method, cutoff), block in seeds.groupby(["method", "cutoff"]):
+        lines.append(f"| {method} | {cutoff:.0%} | {block.other_in80.mean():.0%} | {block.own_in80.mean():.0%} | "
+                     f"{block.width80.mean():.3f} | {block.seed_gap.mean():.3f} | {len(block)} |")
+    for method, block in seeds.groupby("method"):
+        lines.append(f"| {method} | all | **{block.other_in80.mean():.0%}** | {block.own_in80.mean():.0%} | "
+                     f"{block.width80.mean():.3f} | {block.seed_gap.mean():.3f} | {len(block)} |")
+    path.write_text("\n".join(lines) + "\n")
+    print(f"wrote {path}")
 
 
 def _findings(report: Path) -> str:
-    """The ``## Findings`` section of an existing report (up to the next ``## `` heading), or an empty string."""
+    """The hand-written ``## Findings`` section of an existing report (up to the next ``## `` heading), kept above the
+    tables; re-read it against the new numbers."""
     text = report.read_text() if report.exists() else ""
     start = text.find("\n## Findings")
     if start < 0:
         return ""
     end = text.find("\n## ", start + 1)
     return text[start + 1:end if end >= 0 else len(text)].strip()
-
-
-def _slug(name: str) -> str:
-    return "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in name)
 
 
 if __name__ == "__main__":

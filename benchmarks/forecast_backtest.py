@@ -10,13 +10,13 @@ from pathlib import Path
 
 from samplecast.curves import load_curves
 from samplecast.forecast.backtest import DEFAULT_CUTOFFS, backtest, summarize
-from samplecast.forecast.parametric import FAMILY_NAMES
+from samplecast.forecast.methods import make_forecaster
 
 
 def main(curves_path: str, out_path: str) -> None:
     curves = load_curves(curves_path)
-    methods = [*FAMILY_NAMES, "average"]
-    results = backtest(curves, methods, DEFAULT_CUTOFFS)
+    methods = ["last1", "pow2", "pow3", "pow4", "mmf4", "wbl4", "exp3", "log2", "average"]
+    results = backtest(curves, [make_forecaster(m) for m in methods], DEFAULT_CUTOFFS)
     summary = summarize(results)
     lines = [
         f"# Backtest of the classical forecasters on `{curves_path}`",

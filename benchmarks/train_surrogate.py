@@ -6,7 +6,8 @@
 The corpus is synthetic curves from the prior (:mod:`samplecast.forecast.prior`), optionally mixed with LCDB
 classification curves from the OpenML data sets the benchmark never scores; no real segmentation curve is trained
 on, so every one of them stays a held-out test.
-The result has raw intervals: ``fit_ensemble.py`` then adds the conformal calibration and the ensemble weights.
+The result has raw intervals; `samplecast.forecast.surrogate.calibrate_surrogate` on real curves adds the conformal
+calibration.
 """
 
 from __future__ import annotations

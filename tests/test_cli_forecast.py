@@ -10,6 +10,7 @@ from click.testing import CliRunner
 from samplecast.cli import cli
 from samplecast.curves import load_curves
 from samplecast.forecast.base import QUANTILES
+from samplecast.forecast.methods import make_forecaster
 from samplecast.plan import PlanOptions, plan_curves
 
 QKEYS = ["q05", "q10", "q25", "q50", "q75", "q90", "q95"]
@@ -56,7 +57,8 @@ def test_forecast_json_contract(curves_csv, tmp_path):
     assert doc["options"]["pool_size"] == 2000 and doc["warnings"] == []
     # the CLI's numbers are the library's numbers
     plans = plan_curves(load_curves(curves_csv, average_seeds=True),
-                        PlanOptions(target_dice=0.7, pool_size=2000, cost_per_case=3), "pow3", at=[300, 1000])
+                        PlanOptions(target_dice=0.7, pool_size=2000, cost_per_case=3), make_forecaster("pow3"),
+                        at=[300, 1000])
     assert doc["curves"][1]["recommendation"]["n_for_target"] == plans[1].recommendation.n_for_target
     assert "To reach Dice 0.70" in result.output
 

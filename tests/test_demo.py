@@ -12,6 +12,7 @@ from samplecast.cli import cli
 from samplecast.curves import load_curves
 from samplecast.demo import DemoSettings, run_demo
 from samplecast.errors import InputError
+from samplecast.forecast.methods import make_forecaster
 from samplecast.plan import plan_curves
 from samplecast.train.store import RunStore
 
@@ -59,7 +60,7 @@ def test_demo_report_states_the_forecast_of_its_curves(demo):
     reader = PdfReader(out / "report.pdf")
     text = re.sub(r"\s+", " ", " ".join(page.extract_text() for page in reader.pages))
     settings = DemoSettings()
-    plans = plan_curves(load_curves(out / "curves.csv"), settings.plan_options(), settings.method)
+    plans = plan_curves(load_curves(out / "curves.csv"), settings.plan_options(), make_forecaster(settings.method))
     for plan in plans:
         for sentence in plan.recommendation.sentences():
             assert sentence in text

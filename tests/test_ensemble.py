@@ -1,4 +1,5 @@
-"""The stacked ensemble: its forecaster contract, and weights learned from a backtest never worse than a member."""
+"""The stacked ensemble: its forecaster contract, weights learned from a backtest never worse than a member, and the
+interval correction."""
 
 from __future__ import annotations
 
@@ -8,15 +9,16 @@ import pytest
 
 from samplecast.errors import InputError
 from samplecast.forecast.base import QUANTILES
-from samplecast.forecast.calibration import IntervalCalibration
+from samplecast.forecast.calibration import SpreadCalibration
 from samplecast.forecast.ensemble import (
     EnsembleForecaster,
     StackingWeights,
     load_stacking_weights,
     shipped_weights_path,
 )
+from samplecast.forecast.methods import make_forecaster
+from samplecast.forecast.parametric import LogLinearPowerLaw, ParametricForecaster
 from samplecast.forecast.predict import quantile_name
-from samplecast.forecast.registry import make_method
 
 N = [16, 80, 160, 400]
 DICE = [0.483, 0.682, 0.755, 0.802]
@@ -42,19 +44,17 @@ def median_errors(table: pd.DataFrame, weights: StackingWeights) -> dict[str, fl
     """Mean absolute error of each member's median and of the (uncalibrated) stack's, on the table's cases."""
     from samplecast.forecast.ensemble import _cases
 
-    values, truth, ratio, _ = _cases(table, weights.members)
-    w = np.asarray(weights.weights)[np.digitize(ratio, weights.edges)]
+    values, truth, _, _ = _cases(table, weights.members)
     medians = values[:, :, QUANTILES.index(0.5)]
     out = {m: float(np.mean(np.abs(truth - medians[:, i]))) for i, m in enumerate(weights.members)}
-    out["stack"] = float(np.mean(np.abs(truth - np.sum(medians * w, axis=1))))
+    out["stack"] = float(np.mean(np.abs(truth - medians @ np.asarray(weights.weights))))
     return out
 
 
 def test_weights_favour_the_accurate_member():
     table = backtest_table({"good": (0.0, 0.01), "biased": (0.08, 0.01), "noisy": (0.0, 0.08)})
-    weights = StackingWeights.fit(table, ("good", "biased", "noisy"))
-    for row in weights.weights:
-        assert row[0] > 0.8 and abs(sum(row) - 1) < 1e-9 and min(row) >= 0
+    row = StackingWeights.fit(table, ("good", "biased", "noisy")).weights
+    assert row[0] > 0.8 and abs(sum(row) - 1) < 1e-9 and min(row) >= 0
 
 
 def test_stack_never_worse_than_its_best_member_on_its_corpus():
@@ -71,18 +71,18 @@ def test_balance_gives_a_small_source_as_much_say_as_a_large_one():
     small = backtest_table({"a": (0.10, 0.01), "b": (0.0, 0.01)}, cases=8, seed=2).assign(source="small")
     small["curve"] = "small-" + small["curve"]
     table = pd.concat([large, small], ignore_index=True)
-    plain = StackingWeights.fit(table, ("a", "b"), edges=())
-    balanced = StackingWeights.fit(table, ("a", "b"), edges=(), balance="source")
-    assert plain.weights[0][0] > 0.8  # the large source all but decides alone
-    assert balanced.weights[0][1] > 0.8  # each source pulls equally, and the small one's member errs half as much
+    plain = StackingWeights.fit(table, ("a", "b"))
+    balanced = StackingWeights.fit(table, ("a", "b"), balance="source")
+    assert plain.weights[0] > 0.8  # the large source all but decides alone
+    assert balanced.weights[1] > 0.8  # each source pulls equally, and the small one's member errs half as much
 
 
 def test_sources_may_reuse_curve_labels_when_balanced():
     first = backtest_table({"a": (0.0, 0.01), "b": (0.05, 0.01)}, cases=20, seed=1).assign(source="first")
     second = backtest_table({"a": (0.05, 0.01), "b": (0.0, 0.01)}, cases=20, seed=2).assign(source="second")
     relabelled = second.assign(curve="second-" + second["curve"])
-    shared = StackingWeights.fit(pd.concat([first, second]), ("a", "b"), edges=(), balance="source")
-    unique = StackingWeights.fit(pd.concat([first, relabelled]), ("a", "b"), edges=(), balance="source")
+    shared = StackingWeights.fit(pd.concat([first, second]), ("a", "b"), balance="source")
+    unique = StackingWeights.fit(pd.concat([first, relabelled]), ("a", "b"), balance="source")
     assert shared == unique  # the same 10 cases per source, not forecasts of different curves averaged together
     with pytest.raises(InputError, match="'c0' is forecast more than once by a at cutoff 0.1; give curves unique"):
         StackingWeights.fit(pd.concat([first, second]), ("a", "b"))
@@ -104,36 +104,64 @@ def test_weights_round_trip_through_json(tmp_path):
 
 @pytest.fixture(scope="module")
 def small_weights() -> StackingWeights:
-    calibration = IntervalCalibration((0.5, 0.8, 0.9), (0.9,), ((1.0, 1.2, 1.3), (1.1, 1.4, 1.5)), (10, 10))
-    return StackingWeights(("lstm", "pow3"), (0.9,), ((0.5, 0.5), (0.7, 0.3)), calibration)
+    return StackingWeights(("pow3", "pow2"), (0.7, 0.3), SpreadCalibration(widen=0.01, floor=0.005))
+
+
+def small_ensemble(weights) -> EnsembleForecaster:
+    return EnsembleForecaster([ParametricForecaster("pow3"), LogLinearPowerLaw()], weights)
 
 
 def test_ensemble_forecasts_valid_quantiles(small_weights):
-    f = EnsembleForecaster(small_weights).fit(N, DICE)
+    f = small_ensemble(small_weights).fit(N, DICE)
     q = f.predict_quantiles([400, 800, 1600, 3200])
     assert q.shape == (4, len(QUANTILES))
     assert np.all(np.diff(q, axis=1) >= 0) and np.all((q >= 0) & (q <= 1))
-    assert set(f.members_) == {"lstm", "pow3"}
+    assert set(f.members_) == {"pow3", "pow2"}
 
 
-def test_ensemble_median_lies_between_its_members(small_weights):
-    f = EnsembleForecaster(small_weights).fit(N, DICE)
+def test_ensemble_median_is_the_weighted_median_of_its_members(small_weights):
+    f = small_ensemble(small_weights).fit(N, DICE)
     medians = [m.predict([800])[0] for m in f.members_.values()]
-    assert min(medians) - 1e-9 <= f.predict([800])[0] <= max(medians) + 1e-9
+    assert f.predict([800])[0] == pytest.approx(0.7 * medians[0] + 0.3 * medians[1], abs=1e-12)
 
 
-def test_from_two_points_only_the_surrogate_forecasts(small_weights):
-    f = EnsembleForecaster(small_weights).fit(N[:2], DICE[:2])
-    assert set(f.members_) == {"lstm"}
-    lstm_only = f.members_["lstm"].predict_quantiles([800])
-    calibrated = small_weights.calibration.apply(QUANTILES, lstm_only, np.log([800 / 80]))
-    np.testing.assert_allclose(f.predict_quantiles([800]), calibrated, atol=1e-9)
+def test_ensemble_refuses_a_member_it_has_no_weight_for(small_weights):
+    with pytest.raises(ValueError, match="no weight for exp3"):
+        EnsembleForecaster([ParametricForecaster("exp3")], small_weights).fit(N, DICE)
 
 
-def test_shipped_ensemble_is_registered_and_forecasts():
+def test_members_are_cloned_so_one_ensemble_fits_many_curves(small_weights):
+    members = [ParametricForecaster("pow3"), LogLinearPowerLaw()]
+    f = EnsembleForecaster(members, small_weights)
+    first = f.fit(N, DICE).predict([800])
+    f.fit(N, np.array(DICE) - 0.1)
+    assert not hasattr(members[0], "params_") and f.predict([800])[0] < first[0] - 0.05
+
+
+def test_correction_keeps_the_median_and_widens_with_distance():
+    levels = np.array(QUANTILES)
+    values = np.tile(0.8 + 0.02 * np.array([-1.6, -1.3, -0.7, 0, 0.7, 1.3, 1.6]), (3, 1))
+    out = SpreadCalibration(widen=0.02, floor=0.01).apply(levels, values, np.log([1.0, 2.0, 8.0]))
+    np.testing.assert_allclose(out[:, 3], 0.8)
+    width = out[:, -1] - out[:, 0]
+    assert width[0] == pytest.approx(values[0, -1] - values[0, 0] + 2 * 1.6449 * 0.01, abs=1e-4)
+    assert width[0] < width[1] < width[2]
+
+
+def test_correction_learns_the_spread_forecasts_lack():
+    rng = np.random.default_rng(0)
+    distance = rng.uniform(0, 2.5, 400)
+    truth = 0.8 + rng.normal(0, 0.01 + 0.015 * distance)
+    z = np.array([-1.645, -1.2816, -0.6745, 0.0, 0.6745, 1.2816, 1.645])
+    values = 0.8 + 0.001 * z[None, :] * np.ones((400, 1))
+    fitted = SpreadCalibration.fit(QUANTILES, values, truth, distance)
+    assert 0.005 < fitted.floor < 0.015 and 0.01 < fitted.widen < 0.02
+
+
+def test_shipped_ensemble_is_the_default_method_and_forecasts():
     assert shipped_weights_path().exists()
     shipped = load_stacking_weights()
-    assert "lstm" in shipped.members and shipped.calibration is not None
-    f = make_method("ensemble").fit(N, DICE)
+    assert shipped.members == ("pow3", "pow2", "average") and shipped.calibration is not None
+    f = make_forecaster("ensemble").fit(N, DICE)
     q = f.predict_quantiles([800])[0]
     assert np.all(np.diff(q) >= 0) and abs(q[3] - 0.829) < 0.06

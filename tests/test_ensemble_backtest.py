@@ -10,7 +10,7 @@ from scipy import stats
 from samplecast.curves import Curve
 from samplecast.forecast.backtest import backtest, conformalize, data_needed, summarize
 from samplecast.forecast.base import QUANTILES
-from samplecast.forecast.parametric import make_family
+from samplecast.forecast.parametric import LastValue, ParametricForecaster
 from samplecast.forecast.predict import quantile_name
 
 N = np.array([20.0, 40, 80, 160, 320, 640])
@@ -18,20 +18,19 @@ DICE = 0.85 - 0.6 * N ** -0.5  # an exact pow3 curve
 
 
 def test_an_exact_model_needs_exactly_the_data_that_was_used():
-    model = make_family("pow3").fit(N[:4], DICE[:4])
-    # the bootstrap median sits within a few thousandths of the curve, where it is flat: a few percent in size
+    model = ParametricForecaster("pow3").fit(N[:4], DICE[:4])
     assert data_needed(model, N[3], N[-1], DICE[-1]) == pytest.approx(N[-1], rel=0.2)
 
 
 def test_a_flat_forecast_never_reaches_a_higher_dice_and_a_lower_target_is_met_at_once():
-    model = make_family("last1").fit(N[:4], DICE[:4])
+    model = LastValue().fit(N[:4], DICE[:4])
     assert data_needed(model, N[3], N[-1], DICE[-1]) == float("inf")
     assert data_needed(model, N[3], N[-1], DICE[2]) == N[3]
 
 
 def test_backtest_reports_the_ratio_and_summary_its_median_and_share_within_2x():
     curves = [Curve({"seed": 0}, N, DICE)]
-    results = backtest(curves, ("pow3", "last1"), (0.3,))
+    results = backtest(curves, (ParametricForecaster("pow3"), LastValue()), (0.3,))
     ratios = dict(zip(results["method"], results["needed_ratio"]))
     assert ratios["pow3"] == pytest.approx(1.0, abs=0.2) and ratios["last1"] == float("inf")
     summary = summarize(results).set_index("method")

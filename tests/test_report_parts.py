@@ -1,7 +1,6 @@
 """The report's parts: the plan document's tables and figures, the out-of-sample trust figures (format 2 of the
 backtest summary), and the PDF rendered from the document alone."""
 
-import hashlib
 import json
 from pathlib import Path
 
@@ -11,7 +10,8 @@ from pypdf import PdfReader
 
 from samplecast.curves import Curve, load_curves
 from samplecast.errors import InputError
-from samplecast.forecast.registry import DEFAULT_METHOD
+from samplecast.forecast.backtest import backtest
+from samplecast.forecast.methods import DEFAULT_METHOD, make_forecaster
 from samplecast.plan import (
     PlanOptions,
     marginal_value,
@@ -47,7 +47,7 @@ def power_curve(depth: int, a: float, sizes=(20, 40, 80, 160)) -> Curve:
 @pytest.fixture(scope="module")
 def plans():
     options = PlanOptions(target_dice=0.72, pool_size=1500, cost_per_case=2.0)
-    return plan_curves([power_curve(4, 0.8), power_curve(5, 0.86)], options, "pow3")
+    return plan_curves([power_curve(4, 0.8), power_curve(5, 0.86)], options, make_forecaster("pow3"))
 
 
 @pytest.fixture(scope="module")
@@ -135,7 +135,7 @@ def test_trust_figures_name_datasets_cutoffs_and_counts(document, tmp_path):
 
 def test_own_curves_are_backtested_when_they_are_long_enough(tmp_path):
     curves = [power_curve(d, a, sizes=(10, 20, 40, 80, 160, 320)) for d, a in ((4, 0.8), (5, 0.86))]
-    plans = plan_curves(curves, PlanOptions(target_dice=0.75), "pow3")
+    plans = plan_curves(curves, PlanOptions(target_dice=0.75), make_forecaster("pow3"))
     own = plan_document(plans, "pow3", backtest_summary=SUMMARY)["trust"]["own"]
     assert own["curves"] == 2 and [r["cutoff"] for r in own["rows"]] == [0.2, 0.5]
     assert max(r["mae"] for r in own["rows"]) < 0.01  # an exact power law: pow3 is right
@@ -161,9 +161,9 @@ def test_curves_of_the_shipped_backtest_are_not_scored_again(tmp_path):
     curves = [power_curve(4, 0.8, sizes=(10, 20, 40, 80, 160, 320))]
     source = tmp_path / "kv_a.csv"
     source.write_text("n_train,dice\n")
-    trust = own_trust(curves, "pow3", None, source, SUMMARY)
+    trust = own_trust(curves, make_forecaster("pow3"), source, SUMMARY)
     assert trust["own"] is None and "kv_a.csv is among the curves of the backtest above" in trust["own_note"]
-    assert own_trust(curves, "pow3", None, tmp_path / "mine.csv", SUMMARY)["own"]["curves"] == 1
+    assert own_trust(curves, make_forecaster("pow3"), tmp_path / "mine.csv", SUMMARY)["own"]["curves"] == 1
 
 
 def test_a_file_that_is_not_a_plan_document_is_refused():
@@ -176,7 +176,7 @@ def test_a_file_that_is_not_a_plan_document_is_refused():
 @pytest.mark.slow
 def test_many_curves_are_drawn_in_several_figures(tmp_path):
     curves = [power_curve(depth, 0.7 + 0.01 * depth) for depth in range(2, 12)]
-    plans = plan_curves(curves, PlanOptions(target_dice=0.7), "pow3")
+    plans = plan_curves(curves, PlanOptions(target_dice=0.7), make_forecaster("pow3"))
     with pytest.raises(ValueError, match="1 to 9 curves"):
         learning_curves_figure(plan_document(plans, "pow3", backtest_summary=SUMMARY)["curves"])
     reader = PdfReader(write_report(plans, "pow3", tmp_path / "many.pdf", backtest=SUMMARY))
@@ -185,30 +185,45 @@ def test_many_curves_are_drawn_in_several_figures(tmp_path):
 
 def test_backtest_summary_round_trip(tmp_path):
     curves = [power_curve(d, a, sizes=(10, 20, 40, 80, 160, 320)) for d, a in ((4, 0.8), (5, 0.86))]
-    summary = summarize_backtest(curves, ["last1", "pow3"], [0.3, 0.6], source={"curves": "toy.csv"})
+    results = backtest(curves, [make_forecaster("last1"), make_forecaster("pow3")], [0.3, 0.6])
+    summary = summarize_backtest(results.assign(held_out=["toy-a", "toy-b"] * (len(results) // 2)),
+                                 source={"datasets": [{"name": "toy", "files": ["toy.csv"], "curves": 2}]})
     assert list(summary.rows.columns) == list(ROW_FIELDS) and summary.methods == ["last1", "pow3"]
+    assert set(summary.rows["held_out"]) == {"toy-a", "toy-b", "all"}
     loaded = BacktestSummary.load(summary.save(tmp_path / "summary.json"))
-    assert loaded.source == {"n_curves": 2, "curves": "toy.csv"}
+    assert loaded.source["datasets"][0]["files"] == ["toy.csv"] and loaded.protocol == "leave-one-dataset-out"
     pow3 = loaded.for_method("pow3")
-    assert list(pow3["cutoff"]) == [0.3, 0.6] and pow3["mae"].max() < 0.01  # exact power law: pow3 is right
+    assert list(pow3["cutoff"]) == [0.3, 0.6] and list(pow3["curves"]) == [2, 2] and pow3["mae"].max() < 0.01
     assert loaded.for_method("lstm").empty
+    assert "toy (2 curves: toy.csv)" in loaded.provenance("pow3") and "30% (2 forecasts)" in loaded.provenance("pow3")
 
 
-def test_shipped_backtest_summary_covers_the_default_method():
+def test_shipped_backtest_summary_is_held_out_and_covers_the_default_method():
     summary = BacktestSummary.load()
     rows = summary.for_method(DEFAULT_METHOD)
-    assert len(rows) >= 1 and summary.source["curves"] == "data/kvasir_h100_curves.csv"
+    assert summary.protocol == "leave-one-dataset-out" and set(summary.rows["held_out"]) == {"kvasir-seg", "la2018",
+                                                                                             "all"}
+    assert list(rows["cutoff"]) == [0.1, 0.2, 0.3, 0.5]
     assert ((rows["coverage80"] >= 0) & (rows["coverage80"] <= 1)).all()
+    where = summary.provenance(DEFAULT_METHOD)
+    assert "kvasir-seg (13 curves" in where and "la2018 (8 curves" in where and "20% (17 forecasts)" in where
 
 
 @pytest.mark.slow
 def test_shipped_backtest_summary_reproduces_from_its_committed_curves():
+    from samplecast.forecast.build import held_out_backtest
+
     summary = BacktestSummary.load()
-    curves_csv = Path(__file__).resolve().parents[1] / summary.source["curves"]
-    assert hashlib.sha256(curves_csv.read_bytes()).hexdigest() == summary.source["curves_sha256"]
-    methods = ["pow3", "lstm", DEFAULT_METHOD]
-    again = summarize_backtest(load_curves(curves_csv), methods, [0.5]).rows.set_index("method")
-    shipped = summary.rows[(summary.rows["cutoff"] == 0.5) & summary.rows["method"].isin(methods)].set_index("method")
+    root = Path(__file__).resolve().parents[1]
+    corpus, image_sets = {}, {}
+    for dataset in summary.source["datasets"]:
+        for file in dataset["files"]:
+            corpus[file] = load_curves(root / file)
+            image_sets[file] = dataset["name"]
+    results, _ = held_out_backtest(corpus, image_sets, beside=("pow3",))
+    again = summarize_backtest(results).rows.set_index(["method", "held_out", "cutoff"])
+    shipped = summary.rows[summary.rows["method"].isin(["pow3", DEFAULT_METHOD])].set_index(
+        ["method", "held_out", "cutoff"])
     assert sorted(again.index) == sorted(shipped.index)
     for column in ("curves", "mae", "bias", "coverage80", "coverage90", "width80"):
         assert np.allclose(again.loc[shipped.index, column].astype(float), shipped[column].astype(float), atol=1e-4)

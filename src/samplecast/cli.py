@@ -6,7 +6,6 @@ problem on stderr and exit code 2, in one place (:class:`SamplecastGroup`), so n
 
 from __future__ import annotations
 
-import functools
 import json
 import math
 import sys
@@ -150,10 +149,10 @@ def progress_bar(description: str) -> Iterator[Callable[[int, int], None]]:
 
 def forecast_options(command):
     """The options shared by ``forecast`` and ``report``: method and the planner's questions."""
-    from samplecast.forecast.registry import DEFAULT_METHOD, METHODS
+    from samplecast.forecast.methods import DEFAULT_METHOD, METHOD_NAMES
 
     options = [
-        click.option("--method", type=click.Choice(list(METHODS)), default=DEFAULT_METHOD,
+        click.option("--method", type=click.Choice(list(METHOD_NAMES)), default=DEFAULT_METHOD,
                      help="Forecasting method: a curve family, 'average' (model-averaged families) or a learned one."),
         click.option("--target-dice", type=FiniteRange(0, 1, min_open=True, max_open=True),
                      help="Dice the model must reach; answers how many cases that takes."),
@@ -168,7 +167,7 @@ def forecast_options(command):
         click.option("--average-seeds", is_flag=True,
                      help="Treat the seeds of a configuration as replicates of one curve."),
         click.option("--surrogate", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-                     help="Surrogate weights from `samplecast surrogate train`, for --method lstm or ensemble "
+                     help="Surrogate weights from `samplecast surrogate train`, for --method lstm "
                           "(default: the weights shipped with samplecast)."),
     ]
     for option in reversed(options):
@@ -183,12 +182,12 @@ PLAN_OPTIONS = ("method", "target_dice", "confidence", "plateau_gain", "pool_siz
 
 def _plan(curves_path, method, target_dice, confidence, plateau_gain, pool_size, cost_per_case, average_seeds,
           surrogate, at=None):
-    """The plans of every curve and the factory of the method (``None`` for the shipped one)."""
+    """The plans of every curve, forecast with the method (and the user's surrogate weights, if given)."""
     from samplecast.curves import load_curves
-    from samplecast.forecast.registry import LEARNED_METHODS, make_method
+    from samplecast.forecast.methods import LEARNED_METHODS, make_forecaster
     from samplecast.plan import PlanOptions, plan_curves
 
-    factory = None
+    weights = None
     if surrogate is not None:
         if method not in LEARNED_METHODS:
             raise click.BadParameter(f"applies to --method {' or '.join(LEARNED_METHODS)}, not {method}",
@@ -196,13 +195,12 @@ def _plan(curves_path, method, target_dice, confidence, plateau_gain, pool_size,
         from samplecast.forecast.surrogate import load_surrogate
 
         weights = load_surrogate(surrogate)
-        factory = functools.partial(make_method, method, surrogate=weights)
+    forecaster = make_forecaster(method, surrogate=weights)
     options = PlanOptions(target_dice=target_dice, confidence=confidence, plateau_gain=plateau_gain,
                           pool_size=pool_size, cost_per_case=cost_per_case)
     curves = load_curves(curves_path, average_seeds=average_seeds)
     with progress_bar("forecasting curves") as advance:
-        plans = plan_curves(curves, options, method, at=at, factory=factory, progress=advance)
-    return plans, factory
+        return plan_curves(curves, options, forecaster, at=at, progress=advance)
 
 
 def _print_answers(console, plans) -> None:
@@ -246,8 +244,8 @@ def forecast(curves, at, method, target_dice, confidence, plateau_gain, pool_siz
     """
     from samplecast.forecast.predict import quantile_name
 
-    plans, factory = _plan(curves, method, target_dice, confidence, plateau_gain, pool_size, cost_per_case,
-                           average_seeds, surrogate, at=at)
+    plans = _plan(curves, method, target_dice, confidence, plateau_gain, pool_size, cost_per_case, average_seeds,
+                  surrogate, at=at)
     console = Console()
     for plan in plans:
         fc = plan.forecast
@@ -266,28 +264,8 @@ def forecast(curves, at, method, target_dice, confidence, plateau_gain, pool_siz
     if json_path is not None:
         from samplecast.plan import plan_document
 
-        _write_json(json_path, plan_document(plans, method, source=curves, factory=factory))
+        _write_json(json_path, plan_document(plans, method, source=curves))
         console.print(f"Wrote {json_path}")
-
-
-def _backtest(curves, methods, cutoffs):
-    """Backtest curve by curve so a long run shows progress; curves without a usable prefix are skipped, and the
-    library's error is raised only when no curve has one."""
-    import pandas as pd
-
-    from samplecast.forecast import backtest as bt
-
-    parts, skipped = [], None
-    with progress_bar("backtesting curves") as advance:
-        for i, curve in enumerate(curves, start=1):
-            try:
-                parts.append(bt.backtest([curve], methods, cutoffs))
-            except InputError as exc:
-                skipped = exc
-            advance(i, len(curves))
-    if not parts:
-        raise skipped
-    return pd.concat(parts, ignore_index=True)
 
 
 @cli.command()
@@ -306,14 +284,15 @@ def backtest(curves, cutoffs, methods, json_path):
     """
     from samplecast.curves import load_curves
     from samplecast.forecast import backtest as bt
-    from samplecast.forecast.registry import METHODS
+    from samplecast.forecast.methods import METHOD_NAMES, make_forecaster
 
     methods = methods or list(bt.DEFAULT_METHODS)
-    unknown = [m for m in methods if m not in METHODS]
+    unknown = [m for m in methods if m not in METHOD_NAMES]
     if unknown:
-        raise click.BadParameter(f"unknown method {', '.join(unknown)}; choose from {', '.join(METHODS)}",
+        raise click.BadParameter(f"unknown method {', '.join(unknown)}; choose from {', '.join(METHOD_NAMES)}",
                                  param_hint="--methods")
-    results = _backtest(load_curves(curves), methods, cutoffs)
+    with progress_bar("backtesting curves") as advance:
+        results = bt.backtest(load_curves(curves), [make_forecaster(m) for m in methods], cutoffs, progress=advance)
     summary = bt.summarize(results)
     table = Table(title=f"Backtest of {results['curve'].nunique()} curves from {curves}", title_justify="left")
     for column in ("method", "cutoff", "curves", "MAE", "bias", "cover 80%", "cover 90%", "width 80%"):
@@ -567,11 +546,11 @@ def report(ctx, curves, plan_path, output, method, target_dice, confidence, plat
     else:
         from samplecast.plan import plan_document
 
-        plans, factory = _plan(curves, method, target_dice, confidence, plateau_gain, pool_size, cost_per_case,
-                               average_seeds, surrogate)
+        plans = _plan(curves, method, target_dice, confidence, plateau_gain, pool_size, cost_per_case, average_seeds,
+                      surrogate)
         _print_answers(console, plans)
         with console.status("Measuring the method on your curves"):
-            document = plan_document(plans, method, source=curves, factory=factory)
+            document = plan_document(plans, method, source=curves)
     with console.status("Writing the report") as status:
         render_report(document, output, title=title,
                       progress=lambda section: status.update(f"Writing the report: {section.lower()}"))

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from samplecast.errors import raise_if_any
-from samplecast.forecast.registry import DEFAULT_METHOD
+from samplecast.forecast.methods import DEFAULT_METHOD, make_forecaster
 from samplecast.plan import CurvePlan, PlanOptions
 from samplecast.train.config import SweepConfig, TrainSettings, size_problems
 
@@ -154,7 +154,7 @@ def run_demo(out: str | Path, settings: DemoSettings = DemoSettings(), *,
     curves_path = out / CURVES_FILE
 
     tell(DemoProgress("forecast", f"fitting '{settings.method}' to each learning curve"))
-    plans = plan_curves(load_curves(curves_path), settings.plan_options(), settings.method)
+    plans = plan_curves(load_curves(curves_path), settings.plan_options(), make_forecaster(settings.method))
 
     report = write_report(plans, settings.method, out / REPORT_FILE, source=curves_path,
                           progress=lambda section: tell(DemoProgress("report", section)))

@@ -30,7 +30,6 @@ from samplecast.errors import InputError, raise_if_any
 from samplecast.forecast.base import QUANTILES, CurveForecaster
 from samplecast.forecast.predict import DEFAULT_REACH, CurveForecast, forecast_curve
 from samplecast.forecast.reach import search
-from samplecast.forecast.registry import DEFAULT_METHOD
 
 #: Without a pool size, searches stop at this multiple of the largest observed size.
 HORIZON_FACTOR = 20
@@ -378,13 +377,13 @@ PlanProgress = Callable[[int, int], None]
 def plan_curves(
     curves: Sequence[Curve],
     options: PlanOptions,
-    method: str = DEFAULT_METHOD,
+    forecaster: CurveForecaster,
     *,
     at: Sequence[float] | None = None,
-    factory: Callable[[], CurveForecaster] | None = None,
     progress: PlanProgress | None = None,
 ) -> list[CurvePlan]:
-    """Forecast every curve with ``method`` and recommend sizes; what ``samplecast forecast`` and the report show.
+    """Forecast every curve with (a clone of) ``forecaster`` and recommend sizes; what ``samplecast forecast`` and the
+    report show. ``progress(done, total)`` is called after each curve.
 
     Raises:
         InputError: for a pool smaller than a curve's largest size (in one line naming the largest, before fitting
@@ -398,7 +397,7 @@ def plan_curves(
                                                               f"curve {largest.label}{more}"))
     plans = []
     for i, curve in enumerate(curves, start=1):
-        forecast = forecast_curve(curve, method, at=at, pool_size=options.pool_size, factory=factory)
+        forecast = forecast_curve(curve, forecaster, at=at, pool_size=options.pool_size)
         plans.append(CurvePlan(forecast, options, recommend(forecast.model, curve, options),
                                curve_warnings(curve, forecast.model)))
         if progress:
@@ -542,7 +541,6 @@ def plan_document(
     source: str | Path | None = None,
     created: datetime | None = None,
     backtest_summary: dict[str, Any] | None = None,
-    factory: Callable[[], CurveForecaster] | None = None,
 ) -> dict[str, Any]:
     """The plan document: every number, sentence and warning the report shows, and where it came from.
 
@@ -553,7 +551,6 @@ def plan_document(
         created: when it was made; default now.
         backtest_summary: the out-of-sample backtest of the methods (format 2, see :mod:`samplecast.report.trust`);
             default the summary shipped with the package.
-        factory: how ``method`` was built, for the backtest on the user's own curves (a user's surrogate).
     """
     if not plans:
         raise ValueError("a plan document needs at least one curve plan")
@@ -580,7 +577,7 @@ def plan_document(
         "warnings": [w for p in plans for w in p.warnings],
         "curves": views,
         "trust": {"method": method, **shipped_trust(summary, method),
-                  **own_trust(curves, method, factory, source, summary)},
+                  **own_trust(curves, plans[0].forecast.model, source, summary)},
     }
 
 
@@ -619,9 +616,9 @@ def shipped_trust(summary: dict[str, Any], method: str) -> dict[str, Any]:
                                                             r["cutoff"]))}}
 
 
-def own_trust(curves: Sequence[Curve], method: str, factory: Callable[[], CurveForecaster] | None,
-              source: str | Path | None, summary: dict[str, Any]) -> dict[str, Any]:
-    """The backtest of ``method`` on the user's own curves (each cut at :data:`OWN_CUTOFFS` of its largest size and
+def own_trust(curves: Sequence[Curve], forecaster: CurveForecaster, source: str | Path | None,
+              summary: dict[str, Any]) -> dict[str, Any]:
+    """The backtest of ``forecaster`` (cloned unfitted for each prefix) on the user's own curves (each cut at :data:`OWN_CUTOFFS` of its largest size and
     forecast to it): ``{"own": {cutoffs, curves, rows}}``, or ``{"own": None, "own_note": why}``.
 
     Left out for a curves file of the shipped backtest: its curves were scored there, held out from what the method
@@ -634,7 +631,7 @@ def own_trust(curves: Sequence[Curve], method: str, factory: Callable[[], CurveF
                                          "there with the method learned without them; the shipped method has "
                                          "learned from them, so they are not scored again here"}
     try:
-        results = backtest(curves, [method], OWN_CUTOFFS, factories={method: factory} if factory else None)
+        results = backtest(curves, [forecaster], OWN_CUTOFFS)
     except InputError:
         return {"own": None, "own_note": "your curves are too short to backtest: a curve needs at least 3 sizes "
                                          f"below {max(OWN_CUTOFFS):.0%} of its largest size"}

@@ -1,7 +1,9 @@
-"""Model averaging: a weighted mixture of several forecasters, weighted by how well each predicted the curve's tail.
+"""Model averaging: several forecasters' quantiles averaged level by level, weighted by how well each predicted the
+curve's last point.
 
-The mixture of predictive distributions (not the average of their medians) keeps the disagreement between families
-in the intervals: when families that fit the observed points equally well part ways beyond them, the forecast says so.
+Averaging quantile functions (Vincentization), rather than mixing the predictive distributions, keeps the shapes
+every member has by construction: a weighted average of non-decreasing medians, concave in ``log n`` beyond the data,
+is again both, and so are averaged upper quantiles that never fall.
 """
 
 from __future__ import annotations
@@ -12,100 +14,97 @@ import numpy as np
 
 from samplecast.curves import check_points
 from samplecast.errors import InputError
-from samplecast.forecast.base import QUANTILES, CurveForecaster, as_sizes, tidy_quantiles
-from samplecast.forecast.parametric import FAMILIES, NOISE_FLOOR, ParametricForecaster, point_sigmas
+from samplecast.forecast.base import QUANTILES, CurveForecaster, as_sizes, clone, tidy_quantiles
+from samplecast.forecast.parametric import NOISE_FLOOR, ParametricForecaster, point_sigmas
 
 #: Families averaged by default: the bounded, saturating ones (log2 and pow2 grow without limit or assume Dice -> 1).
-AVERAGE_MEMBERS: tuple[str, ...] = ("pow3", "pow4", "mmf4", "wbl4", "exp3")
-#: Levels at which a member's quantile function is sampled to form the mixture.
-_MIXTURE_LEVELS = (np.arange(64) + 0.5) / 64
+AVERAGE_FAMILIES: tuple[str, ...] = ("pow3", "pow4", "mmf4", "wbl4", "exp3")
 
 
-def mixture_quantiles(members: Sequence[CurveForecaster], weights: Sequence[float], n: Sequence[float],
+def average_quantiles(members: Sequence[CurveForecaster], weights: Sequence[float], n: Sequence[float],
                       quantiles: Sequence[float] = QUANTILES) -> np.ndarray:
-    """Quantiles of the weighted mixture of fitted forecasters' predictive distributions at sizes ``n``.
-
-    Each member's distribution is represented by its quantile function on a fine grid of levels; the pooled values,
-    weighted, give the mixture's quantiles. Shape ``(len(n), len(quantiles))``.
-    """
+    """The weighted average, level by level, of fitted forecasters' quantiles at sizes ``n``:
+    ``(len(n), len(quantiles))``."""
     weights = np.asarray(weights, dtype=float)
     if len(members) != len(weights) or len(members) == 0 or np.any(weights < 0) or weights.sum() <= 0:
-        raise ValueError("mixture needs one non-negative weight per member, not all zero")
-    n = as_sizes(n)
-    values = np.concatenate([m.predict_quantiles(n, _MIXTURE_LEVELS).T for m in members], axis=0)  # (M*K, len(n))
-    w = np.repeat(weights / weights.sum() / len(_MIXTURE_LEVELS), len(_MIXTURE_LEVELS))
-    order = np.argsort(values, axis=0)
-    sorted_values = np.take_along_axis(values, order, axis=0)
-    cum = np.cumsum(w[order], axis=0) - 0.5 * w[order]  # mid-point plotting positions
-    out = np.empty((len(n), len(quantiles)))
-    for j in range(len(n)):
-        out[j] = np.interp(quantiles, cum[:, j], sorted_values[:, j])
-    return tidy_quantiles(out)
+        raise ValueError("an average needs one non-negative weight per member, not all zero")
+    sizes = as_sizes(n)
+    stacked = np.stack([m.predict_quantiles(sizes, quantiles) for m in members])  # (M, len(n), K)
+    return tidy_quantiles(np.einsum("m,mik->ik", weights / weights.sum(), stacked))
 
 
 class ModelAverage(CurveForecaster):
-    """The ``average`` method: parametric families mixed with weights from a leave-last-out check.
+    """The ``average`` method: forecasters averaged with weights from a leave-last-out check.
 
-    With four or more points, each family is refitted without the last point and scored on how well its median
+    With four or more points, each member is refitted without the last point and scored on how well its median
     predicts it; weights fall off as ``exp(-(error/s)^2 / 2)`` with ``s`` the typical error (or the noise, if larger).
-    A family takes part only if it could be scored that way (no more parameters than the remaining points); with too
-    few points to score any, the families with no more parameters than points share equal weights.
+    A member takes part only if it could be scored that way (no more parameters than the remaining points); with too
+    few points to score any, the members with no more parameters than points share equal weights. The weights are one
+    set per curve, the same at every size, so the average keeps its members' shapes.
 
     Args:
-        members: family names to average.
-        noise_floor: smallest noise standard deviation assumed for a Dice measurement.
-        random_state: seed of the members' bootstraps.
+        members: unfitted forecasters to average (cloned before fitting); ``None`` for the saturating families
+            :data:`AVERAGE_FAMILIES`.
+        noise_floor: smallest noise standard deviation assumed when scaling the held-out errors.
 
     Attributes after ``fit``: ``members_`` (fitted forecasters), ``weights_`` (dict name -> weight, summing to 1),
     ``holdout_errors_`` (dict name -> signed error on the held-out last point, when computed).
+
+    Example:
+        >>> from samplecast.forecast.parametric import ParametricForecaster
+        >>> avg = ModelAverage([ParametricForecaster("pow3"), ParametricForecaster("exp3")])
+        >>> avg.fit([16, 80, 160, 400, 800], [0.45, 0.61, 0.68, 0.72, 0.74]).predict_quantiles([1600]).shape
+        (1, 7)
     """
 
     name = "average"
 
-    def __init__(self, members: Sequence[str] = AVERAGE_MEMBERS, noise_floor: float = NOISE_FLOOR,
-                 random_state: int = 0):
-        unknown = [m for m in members if m not in FAMILIES]
-        if unknown or not members:
-            raise ValueError(f"average members must be among {', '.join(FAMILIES)}; got {', '.join(members) or 'none'}")
-        self.members = tuple(members)
+    def __init__(self, members: Sequence[CurveForecaster] | None = None, noise_floor: float = NOISE_FLOOR):
+        self.members = members
         self.noise_floor = noise_floor
-        self.random_state = random_state
 
     def fit(self, n, dice, sd=None) -> ModelAverage:
         n, dice = check_points(n, dice, name=self.name)
-        eligible = [m for m in self.members if FAMILIES[m].n_params <= len(n)]
+        members = list(self.members) if self.members is not None else [ParametricForecaster(f)
+                                                                         for f in AVERAGE_FAMILIES]
+        if not members:
+            raise ValueError("average: members must name at least one forecaster")
+        eligible = [m for m in members if getattr(m, "n_params", 0) <= len(n)]
         if not eligible:
-            raise InputError(f"{self.name}: {len(n)} points are too few for any of {', '.join(self.members)}")
+            raise InputError(f"{self.name}: {len(n)} points are too few for any of "
+                             f"{', '.join(m.name for m in members)}")
         scores = self._holdout_errors(eligible, n, dice, sd)
         self.holdout_errors_ = scores
         if scores:
             sigma_last = point_sigmas(sd, len(n), self.noise_floor)[-1]
             scale = max(float(np.median(np.abs(list(scores.values())))), sigma_last)
-            raw = {m: float(np.exp(-0.5 * (scores[m] / scale) ** 2)) if m in scores else 0.0 for m in eligible}
+            raw = [float(np.exp(-0.5 * (scores[m.name] / scale) ** 2)) if m.name in scores else 0.0
+                   for m in eligible]
         else:
-            raw = dict.fromkeys(eligible, 1.0)
-        total = sum(raw.values())
-        self.weights_ = {m: w / total for m, w in raw.items() if w > 0}
-        self.members_ = [self._family(m).fit(n, dice, sd) for m in self.weights_]
+            raw = [1.0] * len(eligible)
+        total = sum(raw)
+        kept = [(m, w / total) for m, w in zip(eligible, raw) if w > 0]
+        self.members_ = [clone(m).fit(n, dice, sd) for m, _ in kept]
+        self.weights_ = {m.name: w for m, w in kept}
         self.is_fitted_ = True
         return self
 
-    def _family(self, member: str, n_boot: int = 64) -> ParametricForecaster:
-        return ParametricForecaster(member, n_boot=n_boot, noise_floor=self.noise_floor, random_state=self.random_state)
-
-    def _holdout_errors(self, eligible: list[str], n, dice, sd) -> dict[str, float]:
-        """Signed error of each family's median at the last point when fitted without it (empty if too few points)."""
+    def _holdout_errors(self, eligible: list[CurveForecaster], n, dice, sd) -> dict[str, float]:
+        """Signed error of each member's median at the last point when fitted without it (empty if too few points)."""
         if len(n) < 4:
             return {}
         head_sd = None if sd is None else np.asarray(sd, dtype=float)[:-1]
         errors = {}
         for m in eligible:
-            if FAMILIES[m].n_params > len(n) - 1:
+            if getattr(m, "n_params", 0) > len(n) - 1:
                 continue
-            fitted = self._family(m, n_boot=0).fit(n[:-1], dice[:-1], head_sd)
-            errors[m] = float(fitted.predict_mean([n[-1]])[0] - dice[-1])
+            held = clone(m)
+            if "n_boot" in held.get_params():  # the check reads only the median: a bootstrap would be wasted
+                held.set_params(n_boot=0)
+            fitted = held.fit(n[:-1], dice[:-1], head_sd)
+            errors[m.name] = float(fitted.predict([n[-1]])[0] - dice[-1])
         return errors
 
     def predict_quantiles(self, n, quantiles=QUANTILES) -> np.ndarray:
         self.check_is_fitted()
-        return mixture_quantiles(self.members_, list(self.weights_.values()), n, quantiles)
+        return average_quantiles(self.members_, list(self.weights_.values()), n, quantiles)

@@ -14,13 +14,13 @@ import pandas as pd
 
 from samplecast.curves import MIN_SIZES, Curve
 from samplecast.errors import InputError
-from samplecast.forecast.base import QUANTILES, CurveForecaster
-from samplecast.forecast.predict import quantile_name
+from samplecast.forecast.base import QUANTILES, CurveForecaster, clone, quantile_name
+from samplecast.forecast.methods import DEFAULT_METHOD
 from samplecast.forecast.reach import size_reaching
-from samplecast.forecast.registry import DEFAULT_METHOD, make_method
 
 DEFAULT_CUTOFFS: tuple[float, ...] = (0.1, 0.2, 0.3, 0.5)
-#: The flat baseline, the classical families and the default method.
+#: The flat baseline, the classical families and the default method (names for :func:`~samplecast.forecast.methods.
+#: make_forecaster`).
 DEFAULT_METHODS: tuple[str, ...] = ("last1", "pow3", "pow2", "pow4", "mmf4", "wbl4", "exp3", DEFAULT_METHOD)
 _TOLERANCE = 1e-9
 #: How far beyond the largest size the data-needed search looks, as a multiple of it.
@@ -40,15 +40,15 @@ def data_needed(model: CurveForecaster, n_cut: float, n_final: float, target: fl
 
 def backtest(
     curves: Sequence[Curve],
-    methods: Sequence[str] = DEFAULT_METHODS,
+    forecasters: Sequence[CurveForecaster],
     cutoffs: Sequence[float] = DEFAULT_CUTOFFS,
     *,
-    factories: dict[str, Callable[[], CurveForecaster]] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> pd.DataFrame:
-    """One row per (curve, cutoff, method): the forecast quantiles at the final size, the truth and the errors.
+    """One row per (curve, cutoff, forecaster): the forecast quantiles at the final size, the truth and the errors.
 
-    Cutoffs that leave fewer than three points, or the whole curve, are skipped. ``factories`` overrides how a method
-    is built (e.g. a user's own surrogate); other names come from the method registry.
+    Each forecaster is cloned for every prefix; its ``name`` fills the ``method`` column. Cutoffs that leave fewer
+    than three points, or the whole curve, are skipped. ``progress(done, total)`` is called after each curve.
 
     Raises:
         InputError: for a cutoff outside (0, 1) or when no curve gives a usable prefix at any cutoff.
@@ -56,26 +56,26 @@ def backtest(
     bad = [c for c in cutoffs if not 0 < c < 1]
     if bad:
         raise InputError(f"cutoffs must lie strictly between 0 and 1 (got {', '.join(f'{c:g}' for c in bad)})")
-    factories = factories or {}
     rows = []
-    for curve in curves:
+    for done, curve in enumerate(curves, start=1):
         for cutoff in cutoffs:
             prefix = curve.up_to(cutoff * curve.n_max * (1 + _TOLERANCE))
             if len(prefix.n) < MIN_SIZES or len(prefix.n) == len(curve.n):
                 continue
             truth = float(curve.dice[-1])
-            for method in methods:
-                model = factories[method]() if method in factories else make_method(method)
-                model.fit_curve(prefix)
+            for forecaster in forecasters:
+                model = clone(forecaster).fit_curve(prefix)
                 q = model.predict_quantiles([curve.n_max], QUANTILES)[0]
                 qd = dict(zip(QUANTILES, q))
                 rows.append({
-                    **curve.key, "curve": curve.label, "method": method, "cutoff": cutoff,
+                    **curve.key, "curve": curve.label, "method": model.name, "cutoff": cutoff,
                     "n_cut": prefix.n_max, "points": len(prefix.n), "n_final": curve.n_max, "truth": truth,
                     **{quantile_name(level): float(v) for level, v in qd.items()},
                     **_scores(qd, truth),
                     "needed_ratio": data_needed(model, prefix.n_max, curve.n_max, truth) / curve.n_max,
                 })
+        if progress is not None:
+            progress(done, len(curves))
     if not rows:
         raise InputError("no curve has at least 3 sizes below any cutoff and a larger size to forecast; "
                          "backtest needs complete curves with more points (or larger cutoffs)")

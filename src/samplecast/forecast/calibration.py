@@ -1,4 +1,5 @@
-"""Quantile arrays: reading them at other levels, and widening them by split-conformal calibration.
+"""Quantile arrays: reading them at other levels, widening them by split-conformal calibration (the surrogate's
+:class:`IntervalCalibration`), and the shape-keeping correction of the ensemble (:class:`SpreadCalibration`).
 
 A forecaster's quantiles can be too narrow (or too wide) on real curves. :class:`IntervalCalibration` stretches each
 quantile's distance from the median by a factor learned on held-out forecasts (split conformal prediction, as in
@@ -22,10 +23,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from statistics import NormalDist
 
 import numpy as np
-from scipy import stats
-
 from samplecast.forecast.base import tidy_quantiles
 
 #: Bin edges in ``log(n_query / n_last)``: up to 2.5x the last size, 2.5x-7x, beyond (about the 50%, 20-30%
@@ -33,6 +33,11 @@ from samplecast.forecast.base import tidy_quantiles
 DEFAULT_EDGES: tuple[float, ...] = (float(np.log(2.5)), float(np.log(7.0)))
 #: Central coverages whose widening factors are learned; other levels interpolate between them.
 DEFAULT_COVERAGES: tuple[float, ...] = (0.5, 0.8, 0.9)
+
+
+def normal_scores(levels: Sequence[float]) -> np.ndarray:
+    """Standard normal quantiles of ``levels`` (the standard library's, as scipy.stats is slow to import)."""
+    return np.array([NormalDist().inv_cdf(float(q)) for q in np.atleast_1d(levels)])
 
 
 def interpolate_levels(levels: Sequence[float], values: np.ndarray, new_levels: Sequence[float]) -> np.ndarray:
@@ -45,7 +50,7 @@ def interpolate_levels(levels: Sequence[float], values: np.ndarray, new_levels: 
     new = np.asarray(new_levels, dtype=float)
     if np.any((new <= 0) | (new >= 1)):
         raise ValueError(f"quantile levels must lie strictly between 0 and 1, got {new.tolist()}")
-    z, z_new = stats.norm.ppf(levels), stats.norm.ppf(new)
+    z, z_new = normal_scores(levels), normal_scores(new)
     values = np.asarray(values, dtype=float)
     out = np.empty((values.shape[0], new.size))
     for j, zj in enumerate(z_new):
@@ -170,3 +175,69 @@ def _conformal_factor(levels: Sequence[float], values: np.ndarray, truth: np.nda
     cumulative = np.cumsum(weight[order]) / weight.sum()
     rank = min(int(np.searchsorted(cumulative, coverage - 1e-12)), truth.size - 1)
     return float(max(score[order][rank], 0.0))
+
+
+@dataclass(frozen=True)
+class SpreadCalibration:
+    """A widening of quantile intervals that keeps a forecast's shapes: it never lets an upper quantile fall as the
+    size grows, and it changes continuously with the extrapolation distance.
+
+    Quantile ``q_p`` at ``d = log(n_query / n_last)`` becomes ``q_p + z_p·(floor + widen·max(d, 0))``, ``z_p`` the
+    standard normal score of level ``p``: a spread every forecast lacks (``floor``, such as the difference between two
+    runs of one configuration) and one that grows with the log distance beyond the data (``widen``). Both are added,
+    never subtracted, so the members' own intervals, which already hold one run's noise at the observed sizes, are
+    never narrowed: a correction that could shrink them (learned where forecasts reach 2x or more) narrowed the
+    intervals near the observed sizes below the difference between seeds. The median is unchanged.
+
+    Args:
+        widen: added spread per unit of ``log(n_query / n_last)``, in Dice per standard normal score, ``>= 0``.
+        floor: added spread at every size, in Dice per standard normal score, ``>= 0``.
+        counts: the held-out forecasts it was learned from.
+    """
+
+    widen: float = 0.0
+    floor: float = 0.0
+    counts: int = 0
+
+    #: Values tried by :meth:`fit`.
+    WIDENS = tuple(np.linspace(0.0, 0.04, 41))
+    FLOORS = tuple(np.linspace(0.0, 0.03, 31))
+
+    @classmethod
+    def fit(cls, levels: Sequence[float], values: np.ndarray, truth: np.ndarray, log_ratio: np.ndarray, *,
+            sample_weight: np.ndarray | None = None) -> SpreadCalibration:
+        """Learn ``widen`` and ``floor`` from held-out forecasts (``values``: ``(m, len(levels))`` quantiles at
+        ``levels``, which include 0.5) against the observed ``truth``: the pair on a grid with the least weighted mean
+        pinball loss over all levels, a proper score, so neither over- nor under-wide intervals are favoured."""
+        levels = np.asarray(levels, dtype=float)
+        values, truth = np.asarray(values, dtype=float), np.asarray(truth, dtype=float)
+        distance = np.clip(np.asarray(log_ratio, dtype=float), 0.0, None)
+        if not (values.shape[0] == truth.size == distance.size) or truth.size == 0:
+            raise ValueError("calibration needs one row of quantiles, one truth and one log ratio per forecast")
+        weight = np.ones(truth.size) if sample_weight is None else np.asarray(sample_weight, dtype=float)
+        z = normal_scores(levels)
+        widen = np.array(cls.WIDENS)[:, None, None, None]
+        floor = np.array(cls.FLOORS)[None, :, None, None]
+        candidate = values + z * (floor + widen * distance[:, None])  # (W, F, m, K)
+        diff = truth[:, None] - candidate
+        loss = np.einsum("wfm,m->wf", np.maximum(levels * diff, (levels - 1) * diff).mean(-1), weight)
+        w, f = np.unravel_index(int(np.argmin(loss)), loss.shape)
+        return cls(float(cls.WIDENS[w]), float(cls.FLOORS[f]), int(truth.size))
+
+    def apply(self, levels: Sequence[float], values: np.ndarray, log_ratio: np.ndarray) -> np.ndarray:
+        """Widen quantiles ``values`` (``(m, len(levels))``) at distances ``log_ratio``."""
+        values = np.asarray(values, dtype=float)
+        distance = np.clip(np.atleast_1d(np.asarray(log_ratio, dtype=float)), 0.0, None)[:, None]
+        return tidy_quantiles(values + normal_scores(levels)[None, :] * (self.floor + self.widen * distance))
+
+    def to_dict(self) -> dict:
+        """Plain-JSON form, as stored in ``assets/ensemble.json``."""
+        return {"widen": self.widen, "floor": self.floor, "counts": self.counts}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> SpreadCalibration:
+        """Inverse of :meth:`to_dict`; raises ``ValueError`` for values outside their ranges."""
+        widen, floor = float(data["widen"]), float(data["floor"])
+        if not (widen >= 0.0 and floor >= 0.0):
+            raise ValueError(f"widen and floor must be >= 0; got {widen:g} and {floor:g}")
+        return cls(widen, floor, int(data.get("counts", 0)))

@@ -1,16 +1,22 @@
-"""The ``ensemble`` method: the LSTM surrogate and parametric families, stacked with weights learned by backtest.
+"""The ``ensemble`` method: forecasters stacked with constant weights and a shape-keeping interval correction, both
+learned by backtest on real curves.
 
-Each member forecasts quantiles; the ensemble averages them level by level (quantile averaging) with weights that
-depend on how far it extrapolates (``log(n_query / n_last)``: learned per bin, interpolated between bins), then
-rescales its intervals by one conformal stretch learned for the 80% interval. Weights and calibration are learned
-from a backtest table (:func:`samplecast.forecast.backtest.backtest` on complete held-out curves): per distance bin,
-the weights on the simplex that minimise the mean absolute error of the stacked median at the final size; the width
-of the intervals is left to the calibration, so a member is not weighted up for intervals that happen to be wide. A
-single member is a vertex of that simplex, so on the curves it was learned on, bin by bin, the stack's median is
-never worse than its best member's.
+Each member forecasts quantiles; the ensemble averages them level by level (quantile averaging, or Vincentization)
+with one weight per member, the same at every size, then corrects the intervals with a
+:class:`~samplecast.forecast.calibration.SpreadCalibration`. Every member is built to have a non-decreasing median,
+concave in ``log n`` beyond the data, and upper quantiles that never fall as ``n`` grows; a weighted average keeps
+all three, and the correction is continuous and non-decreasing in the extrapolation distance, so the ensemble has
+them by construction. (Weights that switched with the extrapolation distance gave far forecasts to a family without a
+plateau and made the median speed up at large sizes.)
 
-The shipped weights are ``samplecast/assets/ensemble.json``, learned by ``benchmarks/fit_ensemble.py`` on the real
-segmentation curves in ``data/`` (Kvasir-SEG and LA-2018 sweeps), each dataset weighing the same.
+The weights minimise the mean absolute error of the stacked median at the final size of held-out curves
+(:func:`samplecast.forecast.backtest.backtest`); a single member is a vertex of that simplex, so on the curves it was
+learned on the stack's median is never worse than its best member's. The correction is then learned for the pinball
+loss of all the stacked quantiles.
+
+The shipped weights are ``samplecast/assets/ensemble.json``, learned by
+:func:`samplecast.forecast.build.build_forecaster` (run by ``benchmarks/backtest_summary.py``) on the real segmentation
+curves in ``data/`` (Kvasir-SEG and LA-2018 sweeps), each image set weighing the same.
 
 Example:
     >>> from samplecast.forecast.ensemble import EnsembleForecaster
@@ -30,54 +36,58 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy import optimize
 
 from samplecast.curves import check_points
 from samplecast.errors import InputError
-from samplecast.forecast.base import QUANTILES, CurveForecaster, as_sizes, tidy_quantiles
-from samplecast.forecast.calibration import DEFAULT_EDGES, IntervalCalibration, across_bins, interpolate_levels
-from samplecast.forecast.parametric import make_family
-from samplecast.forecast.predict import quantile_name
-from samplecast.forecast.surrogate import MIN_POINTS, LSTMForecaster, Surrogate
+from samplecast.forecast.base import QUANTILES, CurveForecaster, as_sizes, clone, quantile_name, tidy_quantiles
+from samplecast.forecast.calibration import SpreadCalibration
+from samplecast.forecast.parametric import LogLinearPowerLaw, ParametricForecaster
 
-#: Members stacked by default: the surrogate, ``pow3`` (the family that forecasts real segmentation curves best from
-#: 20% of the sizes on) and ``pow2`` (the best from 10%, when the curve is still far from its plateau). Stacking the
-#: other saturating families as well made held-out forecasts worse (``benchmarks/forecast_accuracy.md``): with a few
-#: dozen real curves to learn from, every extra weight is noise.
-ENSEMBLE_MEMBERS: tuple[str, ...] = ("lstm", "pow3", "pow2")
 #: Pull of the weights' logits towards each other: a tie-breaker that keeps the optimum finite (absolute errors are
 #: about 0.02, so this costs about 0.5% of the loss for a member weighted e^3 times another).
 DEFAULT_PENALTY = 1e-5
+FORMAT = "samplecast-ensemble/2"
+
+
+def default_members() -> list[CurveForecaster]:
+    """The members stacked by default: ``pow3`` (a plateau, and the family that forecasts real segmentation curves
+    best from a 10% prefix), ``pow2`` (no plateau: the counterweight while a curve is still far from its plateau)
+    and the model average of the saturating families (:class:`~samplecast.forecast.average.ModelAverage`, the best
+    from 20% on).
+
+    The LSTM surrogate is not among them: its forecasts do not keep the shapes above (its median can fall or speed up
+    beyond the data), and loading it costs seconds. Pass ``members`` (with weights learned for them) to stack it or
+    others.
+    """
+    from samplecast.forecast.average import ModelAverage
+
+    return [ParametricForecaster("pow3"), LogLinearPowerLaw(), ModelAverage()]
 
 
 @dataclass(frozen=True)
 class StackingWeights:
-    """Member weights per extrapolation-distance bin, and the conformal calibration of the stacked intervals.
+    """One weight per member (by member name) and the correction of the stacked intervals.
 
     Args:
-        members: member method names.
-        edges: inner bin edges of ``log(n_query / n_last)``.
-        weights: ``weights[b][m]``, each row summing to 1.
-        calibration: widening of the stacked quantiles, or ``None``.
+        members: member names (each forecaster's ``name``).
+        weights: one weight per member, summing to 1.
+        calibration: correction of the stacked quantiles, or ``None``.
         source: what the weights were learned on, for the record.
     """
 
     members: tuple[str, ...]
-    edges: tuple[float, ...]
-    weights: tuple[tuple[float, ...], ...]
-    calibration: IntervalCalibration | None = None
+    weights: tuple[float, ...]
+    calibration: SpreadCalibration | None = None
     source: str = ""
 
     @classmethod
-    def fit(cls, results: pd.DataFrame, members: Sequence[str] = ENSEMBLE_MEMBERS, *,
-            edges: Sequence[float] = DEFAULT_EDGES, penalty: float = DEFAULT_PENALTY, balance: str | None = None,
-            source: str = "") -> StackingWeights:
-        """Learn weights and calibration from a backtest table holding every member's forecasts.
+    def fit(cls, results: pd.DataFrame, members: Sequence[str], *, penalty: float = DEFAULT_PENALTY,
+            balance: str | None = None, source: str = "") -> StackingWeights:
+        """Learn weights and correction from a backtest table holding every member's forecasts.
 
-        Only (curve, cutoff) cases forecast by every member are used. Bins with fewer than 5 cases take the weights
-        learned on all cases. With ``balance`` naming a column (e.g. the source of each curve), every value of that
-        column weighs the same in total, however many cases it has; a case is then a (source, curve, cutoff), so
-        sources may reuse curve labels.
+        Only (curve, cutoff) cases forecast by every member are used. With ``balance`` naming a column (e.g. the
+        image set of each curve), every value of that column weighs the same in total, however many cases it has; a
+        case is then a (source, curve, cutoff), so sources may reuse curve labels.
 
         Raises:
             InputError: when a member is missing from the table, no case has all members, or a case is forecast
@@ -86,44 +96,42 @@ class StackingWeights:
         values, truth, ratio, groups = _cases(results, members, balance)
         counts = pd.Series(groups).value_counts()
         case_weight = 1.0 / counts.loc[groups].to_numpy(float)
-        bins = np.digitize(ratio, edges)
-        pooled = _simplex_weights(values, truth, case_weight, penalty)
-        weights = tuple(tuple(_simplex_weights(values[bins == b], truth[bins == b], case_weight[bins == b], penalty))
-                        if np.sum(bins == b) >= 5 else tuple(pooled) for b in range(len(edges) + 1))
-        stacked = np.einsum("cmk,cm->ck", values, across_bins(ratio, edges, np.asarray(weights)))
-        # One stretch, learned for the 80% interval and applied to every level and distance: with a few dozen real
-        # forecasts, separate stretches per level bunched the 5% and 10% quantiles together, and separate stretches
-        # per distance bin made the bands pinch where a wide bin met a narrow one.
-        calibration = IntervalCalibration.fit(QUANTILES, stacked, truth, ratio, coverages=(0.8,), edges=(),
-                                              sample_weight=case_weight)
-        return cls(tuple(members), tuple(float(e) for e in edges), weights, calibration, source)
+        weights = _simplex_weights(values, truth, case_weight, penalty)
+        stacked = np.einsum("cmk,m->ck", values, weights)
+        calibration = SpreadCalibration.fit(QUANTILES, stacked, truth, ratio, sample_weight=case_weight)
+        return cls(tuple(members), tuple(float(w) for w in weights), calibration, source)
 
-    def combine(self, forecasts: dict[str, np.ndarray], log_ratio: np.ndarray) -> np.ndarray:
-        """Stack members' quantiles at :data:`QUANTILES` (``name -> (s, K)``; absent members are left out and the
-        others' weights renormalised) for queries at ``log(n_query / n_last)``, then calibrate. Shape ``(s, K)``."""
-        present = np.array([m in forecasts for m in self.members])
-        if not present.any():
+    def combine(self, forecasts: dict[str, np.ndarray], levels: Sequence[float], log_ratio: np.ndarray) -> np.ndarray:
+        """Stack members' quantiles at ``levels`` (which include 0.5; ``name -> (s, K)``; absent members are left out
+        and the others' weights renormalised) for queries at ``log(n_query / n_last)``, then correct the intervals.
+        Shape ``(s, K)``."""
+        present = [(m, w) for m, w in zip(self.members, self.weights) if m in forecasts]
+        if not present:
             raise ValueError(f"no forecasts from any member of {', '.join(self.members)}")
-        w = across_bins(log_ratio, self.edges, np.asarray(self.weights)) * present  # (s, M)
-        w = np.where(w.sum(1, keepdims=True) > 0, w, present.astype(float))  # all weight was on absent members
-        w /= w.sum(1, keepdims=True)
-        stacked = sum(w[:, [i]] * forecasts[m] for i, m in enumerate(self.members) if m in forecasts)
+        total = sum(w for _, w in present)
+        if total <= 0:  # all weight was on absent members
+            present, total = [(m, 1.0) for m, _ in present], float(len(present))
+        stacked = sum(w / total * forecasts[m] for m, w in present)
         if self.calibration is not None:
-            stacked = self.calibration.apply(QUANTILES, stacked, log_ratio)
+            stacked = self.calibration.apply(levels, stacked, log_ratio)
         return tidy_quantiles(stacked)
 
     def to_dict(self) -> dict:
         """Plain-JSON form (``assets/ensemble.json``)."""
-        return {"format": "samplecast-ensemble/1", "members": list(self.members), "edges": list(self.edges),
-                "weights": [list(w) for w in self.weights], "source": self.source,
-                "calibration": None if self.calibration is None else self.calibration.to_dict()}
+        return {"format": FORMAT, "members": list(self.members), "weights": list(self.weights),
+                "source": self.source, "calibration": None if self.calibration is None else self.calibration.to_dict()}
 
     @classmethod
     def from_dict(cls, data: dict) -> StackingWeights:
-        """Inverse of :meth:`to_dict`."""
+        """Inverse of :meth:`to_dict`; raises ``ValueError`` for another format or mismatched lengths."""
+        if data.get("format") != FORMAT:
+            raise ValueError(f"format {data.get('format')!r} is not {FORMAT}")
+        members, weights = tuple(data["members"]), tuple(float(w) for w in data["weights"])
+        if len(members) != len(weights) or not members or min(weights) < 0:
+            raise ValueError("expected one non-negative weight per member")
         calibration = data.get("calibration")
-        return cls(tuple(data["members"]), tuple(data["edges"]), tuple(tuple(w) for w in data["weights"]),
-                   IntervalCalibration.from_dict(calibration) if calibration else None, data.get("source", ""))
+        return cls(members, weights, SpreadCalibration.from_dict(calibration) if calibration else None,
+                   data.get("source", ""))
 
     def save(self, path: str | Path) -> Path:
         """Write the weights as JSON."""
@@ -138,18 +146,20 @@ def shipped_weights_path() -> Path:
 
 
 def load_stacking_weights(path: str | Path | None = None) -> StackingWeights:
-    """Read stacking weights (default: the shipped ones). Cached per path.
+    """Read stacking weights (default: the shipped ones). Cached per path and modification time, so a rewritten
+    file is read again.
 
     Raises:
         InputError: when the file is missing or is not stacking weights.
     """
-    return _load(str(Path(path).resolve() if path is not None else shipped_weights_path()))
+    resolved = Path(path).resolve() if path is not None else shipped_weights_path()
+    if not resolved.exists():
+        raise InputError(f"{resolved}: file not found; expected ensemble weights written by StackingWeights.save")
+    return _load(str(resolved), resolved.stat().st_mtime_ns)
 
 
 @lru_cache(maxsize=8)
-def _load(path: str) -> StackingWeights:
-    if not Path(path).exists():
-        raise InputError(f"{path}: file not found; expected ensemble weights written by StackingWeights.save")
+def _load(path: str, mtime_ns: int) -> StackingWeights:
     try:
         return StackingWeights.from_dict(json.loads(Path(path).read_text()))
     except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
@@ -157,34 +167,45 @@ def _load(path: str) -> StackingWeights:
 
 
 class EnsembleForecaster(CurveForecaster):
-    """Stacked quantile forecast of the LSTM surrogate and parametric families.
+    """Stacked quantile forecast of several forecasters, with weights and an interval correction learned by backtest.
 
     Members that cannot fit the observed points (too few for their parameters) are left out and the weights of the
-    others renormalised; from two points only the surrogate forecasts.
+    others renormalised.
 
     Args:
+        members: unfitted forecasters (cloned before fitting), each named in the weights; ``None`` for
+            :func:`default_members`.
         weights: :class:`StackingWeights`, a path to their JSON, or ``None`` for the shipped ones.
-        surrogate: the surrogate member (a :class:`Surrogate`, a ``.pt`` path, or ``None`` for the shipped one).
-        random_state: seed of the parametric members' bootstraps.
 
-    Attributes after ``fit``: ``members_`` (dict name -> fitted forecaster), ``stacking_`` (the weights used).
+    Attributes after ``fit``: ``members_`` (dict name -> fitted forecaster), ``stacking_`` (the weights used),
+    ``n_last_`` (the largest observed size).
+
+    Example:
+        >>> from samplecast.forecast.parametric import LogLinearPowerLaw, ParametricForecaster
+        >>> f = EnsembleForecaster([ParametricForecaster("pow3"), LogLinearPowerLaw()])
+        >>> f.fit([16, 80, 160, 400], [0.45, 0.61, 0.68, 0.72]).predict([800]).shape
+        (1,)
     """
 
     name = "ensemble"
 
-    def __init__(self, weights: StackingWeights | str | Path | None = None,
-                 surrogate: Surrogate | str | Path | None = None, random_state: int = 0):
+    def __init__(self, members: Sequence[CurveForecaster] | None = None,
+                 weights: StackingWeights | str | Path | None = None):
+        self.members = members
         self.weights = weights
-        self.surrogate = surrogate
-        self.random_state = random_state
 
     def fit(self, n: Sequence[float], dice: Sequence[float], sd: Sequence[float] | None = None) -> EnsembleForecaster:
-        n, dice = check_points(n, dice, min_points=MIN_POINTS, name=self.name)
         stacking = self.weights if isinstance(self.weights, StackingWeights) else load_stacking_weights(self.weights)
+        members = list(self.members) if self.members is not None else default_members()
+        unweighted = [m.name for m in members if m.name not in stacking.members]
+        if unweighted:
+            raise ValueError(f"ensemble: no weight for {', '.join(unweighted)}; the weights are for "
+                             f"{', '.join(stacking.members)} (learn weights with StackingWeights.fit)")
+        n, dice = check_points(n, dice, name=self.name)
         self.members_ = {}
-        for member in stacking.members:
+        for member in members:
             try:
-                self.members_[member] = self._member(member).fit(n, dice, sd)
+                self.members_[member.name] = clone(member).fit(n, dice, sd)
             except InputError:  # too few points for this member: the others carry its weight
                 continue
         if not self.members_:
@@ -194,17 +215,13 @@ class EnsembleForecaster(CurveForecaster):
         self.is_fitted_ = True
         return self
 
-    def _member(self, member: str) -> CurveForecaster:
-        if member == "lstm":
-            return LSTMForecaster(self.surrogate)
-        return make_family(member, random_state=self.random_state)
-
     def predict_quantiles(self, n: Sequence[float], quantiles: Sequence[float] = QUANTILES) -> np.ndarray:
         self.check_is_fitted()
         sizes = as_sizes(n)
-        forecasts = {m: f.predict_quantiles(sizes, QUANTILES) for m, f in self.members_.items()}
-        stacked = self.stacking_.combine(forecasts, np.log(sizes / self.n_last_))
-        return tidy_quantiles(interpolate_levels(QUANTILES, stacked, quantiles))
+        levels = sorted(set(float(q) for q in quantiles) | {0.5})
+        forecasts = {m: f.predict_quantiles(sizes, levels) for m, f in self.members_.items()}
+        stacked = self.stacking_.combine(forecasts, levels, np.log(sizes / self.n_last_))
+        return stacked[:, [levels.index(float(q)) for q in quantiles]]
 
 
 def _cases(results: pd.DataFrame, members: Sequence[str],
@@ -241,6 +258,8 @@ def _simplex_weights(values: np.ndarray, truth: np.ndarray, case_weight: np.ndar
     Every vertex (a single member) is a candidate and a start, as is the centre, so the result is never worse on these
     cases than the best single member.
     """
+    from scipy import optimize  # learning only: forecasting never imports it
+
     medians = values[:, :, QUANTILES.index(0.5)]
     members = values.shape[1]
 

@@ -1,23 +1,20 @@
-"""Forecast whole curves: fit a method on each curve and tabulate Dice quantiles at the sizes a planner asks about."""
+"""Forecast whole curves: fit a forecaster on each curve and tabulate Dice quantiles at the sizes a planner asks
+about."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from samplecast.curves import Curve
-from samplecast.forecast.base import QUANTILES, CurveForecaster
-from samplecast.forecast.registry import DEFAULT_METHOD, make_method
+from samplecast.forecast.base import QUANTILES, CurveForecaster, clone, quantile_name
+
+__all__ = ["DEFAULT_REACH", "CurveForecast", "default_sizes", "forecast_curve", "quantile_name"]
 
 #: How far beyond the largest observed size the default grid goes when no pool size is given.
 DEFAULT_REACH = 4
-
-
-def quantile_name(q: float) -> str:
-    """Column name of a quantile level: 0.05 -> ``q05``, 0.5 -> ``q50``."""
-    return f"q{round(q * 100):02d}"
 
 
 def default_sizes(curve: Curve, pool_size: float | None = None) -> np.ndarray:
@@ -37,8 +34,8 @@ class CurveForecast:
 
     Args:
         curve: the (partial) curve that was fitted.
-        method: the method's name.
-        model: the fitted forecaster, to ask for more sizes or levels.
+        method: the forecaster's name.
+        model: the fitted forecaster (a clone of the one given), to ask for more sizes or levels.
         sizes: the sizes forecast, shape ``(m,)``.
         quantiles: Dice quantiles at ``QUANTILES``, shape ``(m, 7)``.
     """
@@ -59,13 +56,15 @@ class CurveForecast:
 
 def forecast_curve(
     curve: Curve,
-    method: str = DEFAULT_METHOD,
+    forecaster: CurveForecaster,
     *,
     at: Sequence[float] | None = None,
     pool_size: float | None = None,
-    factory: Callable[[], CurveForecaster] | None = None,
 ) -> CurveForecast:
-    """Fit ``method`` (or a forecaster made by ``factory``) on ``curve`` and forecast at ``at`` or the default grid."""
-    model = (factory or (lambda: make_method(method)))().fit_curve(curve)
+    """Fit a clone of ``forecaster`` on ``curve`` and forecast at ``at`` or the default grid (:func:`default_sizes`).
+
+    The forecaster given is left unfitted, so one object serves every curve.
+    """
+    model = clone(forecaster).fit_curve(curve)
     sizes = np.asarray(at, dtype=float) if at is not None else default_sizes(curve, pool_size)
-    return CurveForecast(curve, method, model, sizes, model.predict_quantiles(sizes, QUANTILES))
+    return CurveForecast(curve, model.name, model, sizes, model.predict_quantiles(sizes, QUANTILES))

@@ -1,30 +1,32 @@
 """How far to trust a forecast: the backtest numbers shipped with the package, and the caveats every report states.
 
-The numbers live in ``samplecast/assets/backtest_summary.json``, written by ``benchmarks/backtest_summary.py`` with
-:func:`summarize_backtest` (which runs :func:`samplecast.forecast.backtest.backtest`) on the shipped reference
-curves. The file is plain JSON, so another benchmark can regenerate it with more methods:
+The numbers live in ``samplecast/assets/backtest_summary.json``, written by ``benchmarks/backtest_summary.py``: a
+leave-one-dataset-out backtest (:func:`samplecast.forecast.build.held_out_backtest`) on the real curves in ``data/``,
+summarised by :func:`summarize_backtest`. Every learned part of the ensemble is learned without the image set it is
+scored on, so no figure is measured on curves the method learned from. The file is plain JSON (format 2):
 
 .. code-block:: json
 
-    {"format": 1,
-     "description": "what was measured, in one sentence",
-     "source": {"curves": "data/kvasir_reference_curves.csv", "curves_sha256": "...", "n_curves": 3,
-                "command": "python benchmarks/backtest_summary.py ...", "created": "2026-11-22",
+    {"format": 2,
+     "description": "what was measured, in a few sentences",
+     "protocol": "leave-one-dataset-out",
+     "source": {"datasets": [{"name": "kvasir-seg", "files": ["data/kvasir_h100_curves.csv"], "curves": 13}],
+                "command": "python benchmarks/backtest_summary.py", "created": "2026-12-01",
                 "samplecast": "0.1.0", "machine": "..."},
-     "rows": [{"method": "average", "cutoff": 0.5, "curves": 3, "mae": 0.019, "bias": -0.019,
-               "coverage80": 1.0, "coverage90": 1.0, "width80": 0.079}]}
+     "rows": [{"method": "ensemble", "held_out": "all", "cutoff": 0.2, "curves": 17, "mae": 0.016, "bias": 0.002,
+               "coverage80": 0.82, "coverage90": 0.88, "width80": 0.07}]}
 
-One row per (method, cutoff), with the fields of :data:`ROW_FIELDS`: each complete curve is cut where its sizes reach
-``cutoff`` of its largest size and the method forecasts Dice at the largest size from that prefix; ``mae`` and
-``bias`` are the mean absolute and mean signed error of the median forecast (Dice), ``coverage80`` and ``coverage90``
-the share of curves whose measured Dice fell inside the 80% and 90% intervals, ``width80`` the mean width of the 80%
-interval. ``source`` is free-form provenance; reports print ``curves``, ``n_curves`` and ``created``.
+One row per (method, held-out image set, cutoff), with the fields of :data:`ROW_FIELDS`: each complete curve is cut
+where its sizes reach ``cutoff`` of its largest size and the method forecasts Dice at the largest size from that
+prefix; ``held_out`` names the image set scored (``"all"``: every set's held-out forecasts pooled); ``curves`` counts
+the forecasts scored; ``mae`` and ``bias`` are the mean absolute and mean signed error of the median forecast (Dice),
+``coverage80`` and ``coverage90`` the share of forecasts whose measured Dice fell inside the 80% and 90% intervals,
+``width80`` the mean width of the 80% interval.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -32,12 +34,14 @@ from typing import Any
 
 import pandas as pd
 
-from samplecast.curves import Curve
 from samplecast.errors import InputError
-from samplecast.forecast.backtest import DEFAULT_CUTOFFS, backtest, summarize
 
-FORMAT = 1
-ROW_FIELDS: tuple[str, ...] = ("method", "cutoff", "curves", "mae", "bias", "coverage80", "coverage90", "width80")
+FORMAT = 2
+PROTOCOL = "leave-one-dataset-out"
+ROW_FIELDS: tuple[str, ...] = ("method", "held_out", "cutoff", "curves", "mae", "bias", "coverage80", "coverage90",
+                               "width80")
+#: The ``held_out`` value of rows pooled over every held-out image set.
+POOLED = "all"
 SHIPPED = "backtest_summary.json"
 
 #: What every forecast assumes, stated in every report.
@@ -57,17 +61,20 @@ CAVEATS: tuple[str, ...] = (
 
 @dataclass(frozen=True)
 class BacktestSummary:
-    """Backtest error and interval coverage per method and cutoff, with where the numbers came from.
+    """Backtest error and interval coverage per method, held-out image set and cutoff, with where they came from.
 
     Args:
-        rows: one row per (method, cutoff) with the columns :data:`ROW_FIELDS`.
-        source: provenance (curves file, number of curves, command, date, ...).
-        description: one sentence saying what was measured.
+        rows: one row per (method, held_out, cutoff) with the columns :data:`ROW_FIELDS`.
+        source: provenance: ``datasets`` (a list of ``{"name", "files", "curves"}``, one per image set), the command,
+            date, samplecast version and machine.
+        description: a few sentences saying what was measured and what each method learned from.
+        protocol: how the curves scored were kept from the methods' learning (:data:`PROTOCOL`).
     """
 
     rows: pd.DataFrame
     source: dict[str, Any] = field(default_factory=dict)
     description: str = ""
+    protocol: str = PROTOCOL
 
     @classmethod
     def from_dict(cls, document: dict[str, Any], origin: str = "backtest summary") -> BacktestSummary:
@@ -84,13 +91,14 @@ class BacktestSummary:
             problems.append(f"{origin}: no rows; expected a list of {{{', '.join(ROW_FIELDS)}}}")
             rows = []
         for i, row in enumerate(rows, start=1):
-            missing = [f for f in ROW_FIELDS if f not in row]
+            missing = [f for f in ROW_FIELDS if not isinstance(row, dict) or f not in row]
             if missing:
                 problems.append(f"{origin}: row {i} lacks {', '.join(missing)}")
         if problems:
             raise InputError(problems)
         table = pd.DataFrame(rows, columns=list(ROW_FIELDS))
-        return cls(table, dict(document.get("source", {})), str(document.get("description", "")))
+        return cls(table, dict(document.get("source", {})), str(document.get("description", "")),
+                   str(document.get("protocol", PROTOCOL)))
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> BacktestSummary:
@@ -112,14 +120,29 @@ class BacktestSummary:
         """The methods the summary holds, in file order."""
         return list(dict.fromkeys(self.rows["method"]))
 
-    def for_method(self, method: str) -> pd.DataFrame:
-        """The rows of one method, by increasing cutoff (empty when the method was not backtested)."""
-        rows = self.rows[self.rows["method"] == method]
+    def for_method(self, method: str, held_out: str = POOLED) -> pd.DataFrame:
+        """The rows of one method and held-out set (default: pooled over every held-out set), by increasing cutoff;
+        empty when the method was not backtested. What a report quotes for the method it used."""
+        rows = self.rows[(self.rows["method"] == method) & (self.rows["held_out"] == held_out)]
         return rows.sort_values("cutoff").reset_index(drop=True)
+
+    def provenance(self, method: str | None = None) -> str:
+        """Where the figures come from, in one sentence for a report: the protocol, the image sets with their files
+        and curve counts, the cutoffs (with the forecasts scored at each, for ``method``), and the date."""
+        datasets = self.source.get("datasets", [])
+        named = "; ".join(f"{d['name']} ({d['curves']} curves: {', '.join(d.get('files', []))})" for d in datasets)
+        rows = self.for_method(method) if method is not None else self.rows[self.rows["held_out"] == POOLED]
+        cutoffs = ", ".join(f"{c:.0%} ({int(k)} forecasts)" if method is not None else f"{c:.0%}"
+                            for c, k in zip(rows["cutoff"], rows["curves"]))
+        if method is None:
+            cutoffs = ", ".join(dict.fromkeys(cutoffs.split(", ")))
+        created = self.source.get("created", "date unknown")
+        return (f"{self.protocol} backtest on {named or 'curves not recorded'}; cutoffs {cutoffs or 'none'} of each "
+                f"curve's largest size; {created}.")
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON document (see the module docstring)."""
-        return {"format": FORMAT, "description": self.description, "source": self.source,
+        return {"format": FORMAT, "description": self.description, "protocol": self.protocol, "source": self.source,
                 "rows": [{k: _plain(v) for k, v in row.items()} for row in self.rows.to_dict(orient="records")]}
 
     def save(self, path: str | Path) -> Path:
@@ -129,16 +152,29 @@ class BacktestSummary:
         return path
 
 
-def summarize_backtest(curves: Sequence[Curve], methods: Sequence[str],
-                       cutoffs: Sequence[float] = DEFAULT_CUTOFFS, *,
-                       source: dict[str, Any] | None = None) -> BacktestSummary:
-    """Backtest ``methods`` on complete ``curves`` and keep the per-(method, cutoff) summary, rounded to 4 places."""
-    table = summarize(backtest(curves, methods, cutoffs))[list(ROW_FIELDS)]
+def summarize_backtest(results: pd.DataFrame, *, source: dict[str, Any] | None = None, description: str = "",
+                       protocol: str = PROTOCOL) -> BacktestSummary:
+    """Summarise backtest rows (from :func:`samplecast.forecast.backtest.backtest` or
+    :func:`samplecast.forecast.build.held_out_backtest`) per method, held-out set and cutoff, plus the rows pooled
+    over every held-out set (``held_out`` = ``"all"``), rounded to 4 places. Rows without a ``held_out`` column are
+    all pooled."""
+    from samplecast.forecast.backtest import summarize
+
+    if "held_out" not in results:
+        results = results.assign(held_out=POOLED)
+    parts = [summarize(results, by=("method", "held_out", "cutoff"))] if results["held_out"].ne(POOLED).any() else []
+    parts.append(summarize(results.assign(held_out=POOLED), by=("method", "held_out", "cutoff")))
+    table = pd.concat(parts, ignore_index=True)[list(ROW_FIELDS)]
     numeric = ["mae", "bias", "coverage80", "coverage90", "width80"]
     table[numeric] = table[numeric].astype(float).round(4)
-    description = (f"Each of {len(curves)} complete curves cut where its sizes reach a cutoff fraction of its "
-                   "largest size; every method forecasts Dice at the largest size from that prefix.")
-    return BacktestSummary(table.reset_index(drop=True), {"n_curves": len(curves), **(source or {})}, description)
+    table = table.sort_values(["method", "held_out", "cutoff"], key=lambda c: c.map(_order) if c.name == "held_out"
+                              else c, kind="stable")
+    return BacktestSummary(table.reset_index(drop=True), dict(source or {}), description, protocol)
+
+
+def _order(held_out: str) -> str:
+    """Sort key putting the pooled rows after the image sets."""
+    return "~" if held_out == POOLED else held_out
 
 
 def _plain(value: Any) -> Any:
