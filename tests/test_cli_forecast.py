@@ -191,3 +191,13 @@ def test_warnings_reach_the_terminal_the_json_and_the_report(tmp_path):
 
     text = " ".join(" ".join(page.extract_text() for page in PdfReader(pdf).pages).split())
     assert "Warnings: curves that may not support a forecast" in text and "only 3 test cases" in text
+
+
+def test_the_command_line_starts_without_the_heavy_libraries():
+    import subprocess
+    import sys
+
+    heavy = ("scipy", "pandas", "statsmodels", "torch", "matplotlib")
+    code = "import sys, samplecast.cli; print(sorted({m.split('.')[0] for m in sys.modules} & set(sys.argv[1:])))"
+    out = subprocess.run([sys.executable, "-c", code, *heavy], check=True, capture_output=True, text=True).stdout
+    assert out.strip() == "[]"
