@@ -102,7 +102,8 @@ def main() -> None:
     lines += [
         "",
         "`report --plan` renders the plan document that `forecast --json` wrote and fits nothing; `report` on the "
-        "curves fits each curve, backtests the method on the curves' own prefixes, then renders.",
+        "curves fits each curve, backtests the method on the curves' own prefixes (not for the shipped example: its "
+        "curves are scored in the shipped leave-one-dataset-out backtest), then renders.",
         "",
         f"Heavy libraries imported by `import samplecast.cli`: {', '.join(heavy) if heavy else 'none'} "
         f"(checked: {', '.join(HEAVY)}).",
