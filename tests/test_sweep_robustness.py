@@ -120,7 +120,7 @@ def test_the_lock_of_a_process_that_died_is_taken_over(toy, tmp_path):
     assert len(table) == 1 and set(table["status"]) == {"ok"}
 
 
-def test_ctrl_c_stops_the_sweep_keeping_the_finished_runs(toy, tmp_path):
+def test_ctrl_c_stops_the_sweep_keeping_the_finished_runs(toy, tmp_path, ctrl_c_enabled):
     config = _config(toy, tmp_path / "out")
 
     def interrupt_second_run(state):
@@ -212,12 +212,27 @@ def test_kill_9_of_the_sweep_leaves_no_worker_training(toy, tmp_path):
         time.sleep(0.2)
 
 
+@pytest.fixture
+def ctrl_c_enabled():
+    """Python's own Ctrl-C handler for the test, even where the test runner started with SIGINT ignored (a shell's
+    background job)."""
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, before)
+
+
+def _sigint_default() -> None:
+    """In a child before exec: Ctrl-C as a terminal delivers it, so the child's Python installs its own handler."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _start_cli(data, out, *options) -> subprocess.Popen:
     environment = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     command = [sys.executable, "-c", "from samplecast.cli import main; main()",
                *_sweep_command(data, out, "--depths", "2", "--fractions", "0.5,1", "--min-epochs", "0",
                                "--no-check-convergence", "--batch-size", "4", *options)]
-    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment)
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment,
+                            preexec_fn=_sigint_default)
 
 
 def _wait_for(condition, process: subprocess.Popen, timeout: float = 120):
