@@ -25,8 +25,8 @@ Dice 0.80?*, the way `samplecast forecast` and `samplecast report` do, one step 
 The same steps on the command line:
 
 ```
-samplecast forecast data/kvasir_reference_curves.csv --target-dice 0.8 --pool-size 3000 --cost-per-case 5
-samplecast report   data/kvasir_reference_curves.csv -o report.pdf --target-dice 0.8 --pool-size 3000 --cost-per-case 5
+samplecast forecast data/kvasir_reference_curves.csv --target-dice 0.8 --pool-size 3000 --cost-per-case 5 --json forecast.json
+samplecast report --plan forecast.json -o report.pdf
 ```"""),
     ("code", """from pathlib import Path
 
@@ -48,17 +48,18 @@ for curve in curves:
     print(f"{curve.label:40s} n = {curve.n.astype(int).tolist()}  Dice = {curve.dice.round(3).tolist()}")"""),
     ("md", """## 2. Forecast one curve
 
-Every forecaster follows one interface, like a scikit-learn estimator: `fit_curve(curve)` learns, and
-`predict_quantiles(n, levels)` gives quantiles of Dice at any sizes. `forecast_curve` fits a method by name and
-tabulates the standard quantiles on a doubling grid up to the pool size. The default method, `ensemble`, stacks the
-shipped LSTM surrogate and the `pow3` and `pow2` power laws with weights learned on backtests of real segmentation
-sweeps."""),
-    ("code", """from samplecast.forecast.predict import forecast_curve
-from samplecast.forecast.registry import DEFAULT_METHOD, METHODS
+Every forecaster is an estimator object, like a scikit-learn estimator: its options go to the constructor,
+`fit_curve(curve)` learns, and `predict_quantiles(n, levels)` gives quantiles of Dice at any sizes. `make_forecaster`
+turns a method name into one; `forecast_curve` fits a clone of it on a curve and tabulates the standard quantiles on
+a doubling grid up to the pool size. The default method, `ensemble`, stacks classical curve families with weights
+learned by backtest on real segmentation sweeps."""),
+    ("code", """from samplecast.forecast.methods import DEFAULT_METHOD, METHOD_NAMES, make_forecaster
+from samplecast.forecast.predict import forecast_curve
 
-print("methods:", ", ".join(METHODS), "| default:", DEFAULT_METHOD)
+print("methods:", ", ".join(METHOD_NAMES), "| default:", DEFAULT_METHOD)
+forecaster = make_forecaster(DEFAULT_METHOD)
 depth5 = curves[1]
-fc = forecast_curve(depth5, DEFAULT_METHOD, pool_size=3000)
+fc = forecast_curve(depth5, forecaster, pool_size=3000)
 pd.DataFrame(fc.records()).set_index("n")"""),
     ("md", """The fitted model answers any other question too, e.g. the 80% interval of Dice at 1,500 cases:"""),
     ("code", """q10, q50, q90 = fc.model.predict_quantiles([1500], (0.1, 0.5, 0.9))[0]
@@ -66,8 +67,9 @@ print(f"Dice at 1,500 cases: {q50:.3f} (80% interval {q10:.3f} to {q90:.3f})")""
     ("md", """## 3. Recommend a size
 
 `recommend` reads the planner's answers off the forecaster's quantiles: the smallest `n` whose 20% quantile reaches
-the target (Dice at least 0.80 with 80% confidence), the median-forecast size and its 80% range, where doubling the
-data stops paying, and the costs."""),
+the target (Dice at least 0.80 with 80% confidence: at least 4 chances in 5), the median-forecast size and the range
+of sizes at the same 80%, where doubling the data stops paying, and the costs. No answer exceeds the pool: a target
+the pool cannot reach is said so, with the size the forecast would need beyond it given separately."""),
     ("code", """from samplecast.plan import PlanOptions, recommend
 
 options = PlanOptions(target_dice=0.80, confidence=0.8, pool_size=3000, cost_per_case=5)
@@ -81,19 +83,19 @@ for sentence in rec.sentences():
 which configuration is the cheaper way to the target."""),
     ("code", """from samplecast.plan import plan_curves
 
-plans = plan_curves(curves, options, DEFAULT_METHOD)
+plans = plan_curves(curves, options, forecaster)
 pd.DataFrame([
     {"curve": p.forecast.curve.label, "Dice now": p.forecast.curve.dice[-1],
-     "n for Dice 0.80": p.recommendation.n_for_target, "80% range": p.recommendation.n_target_range,
+     "n for Dice 0.80": p.recommendation.n_for_target, "80% range of n": p.recommendation.n_target_range,
      "more cases": p.recommendation.additional_to_target, "cost": p.recommendation.cost_to_target,
      "plateau from": p.recommendation.n_plateau, "Dice at 3,000": p.recommendation.dice_at_pool["q50"]}
     for p in plans
 ]).set_index("curve").convert_dtypes()"""),
-    ("md", """The report's table of target levels is `recommend` at each level, so it matches the recommendation
-exactly:"""),
-    ("code", """from samplecast.report.tables import target_levels, target_table
+    ("md", """The report's table of target levels is read off the forecast by the same search as the recommendation,
+so it matches it exactly:"""),
+    ("code", """from samplecast.plan import target_levels, target_table
 
-target_table(plans[1], target_levels(0.80))"""),
+pd.DataFrame(target_table(plans[1], target_levels(0.80))).set_index("target_dice")"""),
     ("md", """## 5. Plot
 
 A learning curve with its forecast, drawn from `predict_quantiles` on a fine grid (log-scaled size axis: each step
@@ -112,31 +114,36 @@ ax.axhline(0.80, color="grey", ls="--", lw=0.8)
 ax.set(xscale="log", xlabel="training cases (n)", ylabel="test Dice", title="Kvasir-SEG: forecast with 80% intervals")
 ax.legend(frameon=False)
 plt.show()"""),
-    ("md", """The report's own figure, one panel per configuration, with the target and the recommended sizes
-marked:"""),
-    ("code", """from samplecast.report.figures import learning_curves_figure
+    ("md", """`plan_document` computes everything the report shows into one JSON-ready document (what
+`samplecast forecast --json` writes); the report's figures draw it without calling the model again. Its own figure,
+one panel per configuration, with the target and the recommended sizes marked:"""),
+    ("code", """from samplecast.plan import plan_document
+from samplecast.report.figures import learning_curves_figure
 
-learning_curves_figure(plans)"""),
+document = plan_document(plans, DEFAULT_METHOD, source=CURVES)
+learning_curves_figure(document["curves"])"""),
     ("md", """## 6. How wrong has the forecaster been?
 
 A backtest cuts complete curves short, forecasts the largest size from the part kept, and scores the forecast
-against the measurement. The package ships such a table, computed by `benchmarks/backtest_summary.py` on the H100
-Kvasir-SEG sweep in `data/`, and every report quotes it."""),
+against the measurement. Here the classical methods and the default one on these curves (the default method has
+learned from them, so its line is in-sample: the figures a report quotes come from the leave-one-dataset-out backtest
+shipped with the package, `benchmarks/backtest_summary.py`, where every image set is scored by a method learned
+without it)."""),
     ("code", """from samplecast.forecast.backtest import backtest, summarize
 
-results = backtest(curves, ["last1", "pow3", DEFAULT_METHOD], cutoffs=[0.2, 0.5])
+results = backtest(curves, [make_forecaster(m) for m in ("last1", "pow3", DEFAULT_METHOD)], cutoffs=[0.2, 0.5])
 summarize(results).round(3)"""),
     ("md", """## 7. The report
 
-`write_report` puts it all in a PDF for the planner; `samplecast report` is this call with the command line's
-options."""),
+`render_report` typesets the plan document as the planner's PDF; `samplecast report` is this with the command
+line's options, and `samplecast report --plan forecast.json` renders a document `forecast --json` wrote."""),
     ("code", """import tempfile
 
 from pypdf import PdfReader
 
-from samplecast.report import write_report
+from samplecast.report import render_report
 
-path = write_report(plans, DEFAULT_METHOD, Path(tempfile.mkdtemp()) / "kvasir_report.pdf", source=CURVES)
+path = render_report(document, Path(tempfile.mkdtemp()) / "kvasir_report.pdf")
 print(f"{path.name}: {len(PdfReader(path).pages)} pages")"""),
 ]
 

@@ -51,7 +51,10 @@ def test_forecast_json_contract(curves_csv, tmp_path):
         rec = curve["recommendation"]
         for key in ("target_dice", "confidence", "n_for_target", "n_plateau", "dice_at_pool", "cost_to_target"):
             assert key in rec
-        assert set(rec["dice_at_pool"]) == {"q10", "q50", "q90"}
+        assert set(rec["dice_at_pool"]) == {"q50", "low", "high", "floor"}
+        assert rec["target_within_pool"] is True and rec["n_for_target"] <= 2000
+        assert all(sentence in " ".join(result.output.split()) for sentence in curve["sentences"])
+    assert doc["options"]["pool_size"] == 2000 and doc["warnings"] == []
     # the CLI's numbers are the library's numbers
     plans = plan_curves(load_curves(curves_csv, average_seeds=True),
                         PlanOptions(target_dice=0.7, pool_size=2000, cost_per_case=3), make_forecaster("pow3"),
@@ -73,7 +76,7 @@ def test_default_grid_doubles_to_the_pool(curves_csv, tmp_path):
     ("size_of_set,dsc\n1,2\n", "missing required columns n_train, dice"),
     ("n_train,dice\n10,0.5\n20,nan\n40,0.6\n", "row 2: dice is missing"),
     ("n_train,dice\n10,0.5\n20,55\n40,0.6\n", "row 2: dice 55 is outside [0, 1]"),
-    ("n_train,dice\n10,0.5\n-20,0.55\n40,0.6\n", "row 2: n_train -20 must be a positive"),
+    ("n_train,dice\n10,0.5\n-20,0.55\n40,0.6\n", "row 2: n_train -20 must be a whole number"),
     ("n_train,dice\n10,0.5\n20,0.55\n", "at least 3 are needed"),
     ("n_train,dice\n10,0.5\nabc,0.55\n30,0.6\n", "row 2: n_train 'abc' is not a number"),
 ])
@@ -96,10 +99,57 @@ def test_several_problems_one_line_each(tmp_path):
     assert result.exit_code == 2 and len(result.stderr.strip().splitlines()) == 3
 
 
-def test_bad_options_exit_2(curves_csv):
-    assert run("forecast", curves_csv, "--target-dice", "1.5").exit_code == 2
-    assert run("forecast", curves_csv, "--at", "10,x").exit_code == 2
-    assert run("forecast", curves_csv, "--method", "nope").exit_code == 2
+@pytest.mark.parametrize("option, value, message", [
+    ("--target-dice", "1.5", "--target-dice"),
+    ("--target-dice", "nan", "'nan' is not a finite number"),
+    ("--confidence", "nan", "'nan' is not a finite number"),
+    ("--plateau-gain", "nan", "'nan' is not a finite number"),
+    ("--cost-per-case", "nan", "'nan' is not a finite number"),
+    ("--cost-per-case", "inf", "'inf' is not a finite number"),
+    ("--pool-size", "nan", "--pool-size"),
+    ("--at", "10,x", "--at"),
+    ("--at", ",", "',' holds no item"),
+    ("--at", "0,10", "every value must be a number of at least 1"),
+    ("--at", "nan", "is not a comma-separated list of int values"),
+    ("--method", "nope", "--method"),
+])
+def test_bad_options_exit_2_with_one_line(curves_csv, option, value, message):
+    result = run("forecast", curves_csv, option, value)
+    assert result.exit_code == 2 and message in result.stderr and "Traceback" not in result.output
+
+
+def test_unwritable_json_is_refused_before_any_work(curves_csv, tmp_path):
+    (tmp_path / "a_file").write_text("")
+    for target in (tmp_path / "a_file" / "f.json", "/proc/samplecast-forecast.json", tmp_path):
+        result = run("forecast", curves_csv, "--method", "pow3", "--json", target)
+        assert result.exit_code == 2 and "--json" in result.stderr, result.output
+        assert "forecasting" not in result.output and "Traceback" not in result.output
+
+
+def test_a_pool_smaller_than_the_cases_used_exits_2(curves_csv):
+    result = run("forecast", curves_csv, "--method", "pow3", "--pool-size", "100")
+    assert result.exit_code == 2
+    assert "error: pool_size 100 is smaller than the 200 training cases curve toy / resunet / depth 4 / seed 0" \
+        in result.stderr
+
+
+def test_hand_made_table_within_its_pool(tmp_path):
+    path = tmp_path / "hand.csv"
+    path.write_text("n_train,dice\n20,0.61\n40,0.68\n80,0.73\n")
+    out = tmp_path / "f.json"
+    result = run("forecast", path, "--method", "pow3", "--target-dice", "0.8", "--pool-size", "500",
+                 "--cost-per-case", "30", "--json", out)
+    assert result.exit_code == 0, result.output
+    (curve,) = json.loads(out.read_text())["curves"]
+    rec = curve["recommendation"]
+    assert curve["label"] == "hand"
+    for key in ("n_for_target", "n_plateau", "n_target_median"):
+        assert rec[key] is None or rec[key] <= 500
+    for key in ("cost_to_target", "cost_to_plateau", "cost_to_pool"):
+        assert rec[key] is None or rec[key] <= 30 * 420
+    if rec["n_for_target"] is None:
+        assert rec["target_within_pool"] is False
+        assert "not reachable within the pool of 500 cases" in " ".join(result.output.split())
 
 
 def test_backtest_scores_every_method_and_cutoff(tmp_path):
@@ -125,3 +175,29 @@ def test_backtest_scores_every_method_and_cutoff(tmp_path):
 def test_backtest_rejects_bad_cutoffs(curves_csv):
     result = run("backtest", curves_csv, "--cutoffs", "0,1.5")
     assert result.exit_code == 2 and "cutoffs must lie strictly between 0 and 1" in result.stderr
+
+
+def test_warnings_reach_the_terminal_the_json_and_the_report(tmp_path):
+    path = tmp_path / "few.csv"
+    path.write_text("n_train,dice,n_test,dice_sd\n10,0.5,3,0.2\n20,0.6,3,0.2\n40,0.65,3,0.2\n")
+    out, pdf = tmp_path / "f.json", tmp_path / "r.pdf"
+    result = run("forecast", path, "--method", "pow3", "--json", out)
+    assert result.exit_code == 0, result.output
+    (warning,) = json.loads(out.read_text())["warnings"]
+    assert warning.startswith("few: Dice was measured on only 3 test cases")
+    assert "warning: few: Dice was measured on only 3 test cases" in " ".join(result.output.split())
+    assert run("report", "--plan", out, "-o", pdf).exit_code == 0
+    from pypdf import PdfReader
+
+    text = " ".join(" ".join(page.extract_text() for page in PdfReader(pdf).pages).split())
+    assert "Warnings: curves that may not support a forecast" in text and "only 3 test cases" in text
+
+
+def test_the_command_line_starts_without_the_heavy_libraries():
+    import subprocess
+    import sys
+
+    heavy = ("scipy", "pandas", "statsmodels", "torch", "matplotlib")
+    code = "import sys, samplecast.cli; print(sorted({m.split('.')[0] for m in sys.modules} & set(sys.argv[1:])))"
+    out = subprocess.run([sys.executable, "-c", code, *heavy], check=True, capture_output=True, text=True).stdout
+    assert out.strip() == "[]"

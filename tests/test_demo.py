@@ -27,6 +27,7 @@ def demo(tmp_path_factory):
     return out, result.output
 
 
+@pytest.mark.slow
 def test_demo_writes_curves_and_report(demo):
     out, output = demo
     table = pd.read_csv(out / "curves.csv")
@@ -37,6 +38,7 @@ def test_demo_writes_curves_and_report(demo):
     assert str(out / "report.pdf") in output and str(out / "curves.csv") in output
 
 
+@pytest.mark.slow
 def test_demo_prints_plain_progress_lines_when_not_on_a_terminal(demo):
     _, output = demo  # CliRunner's output is not a terminal
     lines = output.splitlines()
@@ -45,12 +47,14 @@ def test_demo_prints_plain_progress_lines_when_not_on_a_terminal(demo):
     assert any(line.startswith("sweep:") and line.endswith("(100%)") for line in lines)
 
 
+@pytest.mark.slow
 def test_demo_trains_fused_groups(demo):
     out, _ = demo
     records = RunStore(out).records()
     assert {(r["engine"], r["group_size"]) for r in records} == {("fused", len(DemoSettings().fractions))}
 
 
+@pytest.mark.slow
 def test_demo_report_states_the_forecast_of_its_curves(demo):
     out, _ = demo
     reader = PdfReader(out / "report.pdf")
@@ -64,6 +68,7 @@ def test_demo_report_states_the_forecast_of_its_curves(demo):
     assert len(reader.pages) >= 4
 
 
+@pytest.mark.slow
 def test_rerun_trains_nothing_again(demo):
     out, _ = demo
     runs = {path.name: path.stat().st_mtime_ns for path in (out / "runs").glob("*.json")}

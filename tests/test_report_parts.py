@@ -1,5 +1,5 @@
-"""The report's parts: tables read off `recommend`, the backtest summary file, figures, and a method the shipped
-backtest does not cover."""
+"""The report's parts: the plan document's tables and figures, the out-of-sample trust figures (format 2 of the
+backtest summary), and the PDF rendered from the document alone."""
 
 import json
 from pathlib import Path
@@ -12,17 +12,31 @@ from samplecast.curves import Curve, load_curves
 from samplecast.errors import InputError
 from samplecast.forecast.backtest import backtest
 from samplecast.forecast.methods import DEFAULT_METHOD, make_forecaster
-from samplecast.plan import PlanOptions, plan_curves
-from samplecast.report import BacktestSummary, summarize_backtest, write_report
-from samplecast.report.figures import learning_curves_figure, marginal_value_figure
-from samplecast.report.tables import (
+from samplecast.plan import (
+    PlanOptions,
     marginal_value,
+    plan_curves,
+    plan_document,
     short_labels,
     target_levels,
     target_table,
     value_step,
 )
+from samplecast.report import BacktestSummary, check_document, render_report, summarize_backtest, write_report
+from samplecast.report.figures import learning_curves_figure, marginal_value_figure
 from samplecast.report.trust import ROW_FIELDS
+
+#: A small backtest summary of format 2: two held-out datasets and their union, two cutoffs.
+SUMMARY = {
+    "format": 2, "protocol": "leave-one-dataset-out",
+    "source": {"datasets": [{"name": "Kvasir-SEG", "files": ["data/kv_a.csv", "data/kv_b.csv"], "curves": 12},
+                            {"name": "LA-2018", "files": ["data/la.csv"], "curves": 9}],
+               "command": "python benchmarks/backtest_summary.py", "created": "2026-12-01", "machine": "2-core CPU"},
+    "rows": [{"method": "pow3", "held_out": held_out, "cutoff": cutoff, "curves": curves, "mae": mae, "bias": -mae / 2,
+              "coverage80": 0.75, "coverage90": 0.875, "width80": 0.1}
+             for held_out, curves, mae in (("all", 21, 0.0412), ("Kvasir-SEG", 12, 0.0333), ("LA-2018", 9, 0.0517))
+             for cutoff in (0.1, 0.2)],
+}
 
 
 def power_curve(depth: int, a: float, sizes=(20, 40, 80, 160)) -> Curve:
@@ -36,11 +50,19 @@ def plans():
     return plan_curves([power_curve(4, 0.8), power_curve(5, 0.86)], options, make_forecaster("pow3"))
 
 
-def test_target_row_equals_the_recommendation(plans):
-    for plan in plans:
+@pytest.fixture(scope="module")
+def document(plans):
+    return json.loads(json.dumps(plan_document(plans, "pow3", backtest_summary=SUMMARY)))
+
+
+def pdf_text(path) -> str:
+    return " ".join(" ".join(p.extract_text() for p in PdfReader(path).pages).split())
+
+
+def test_target_row_equals_the_recommendation(plans, document):
+    for plan, view in zip(plans, document["curves"]):
         rec = plan.recommendation
-        table = target_table(plan, target_levels(rec.target_dice))
-        row = table[table["target_dice"] == rec.target_dice].iloc[0]
+        (row,) = [r for r in view["targets"] if r["target_dice"] == rec.target_dice]
         assert row["n_needed"] == rec.n_for_target and row["n_median"] == rec.n_target_median
         assert (row["n_low"], row["n_high"]) == rec.n_target_range
         assert row["additional"] == rec.additional_to_target and row["cost"] == rec.cost_to_target
@@ -48,7 +70,7 @@ def test_target_row_equals_the_recommendation(plans):
 
 def test_higher_targets_need_more_cases(plans):
     table = target_table(plans[1], target_levels(0.78))
-    needed = [n for n in table["n_needed"] if n is not None]
+    needed = [r["n_needed"] for r in table if r["n_needed"] is not None]
     assert len(needed) >= 3 and needed == sorted(needed)
     assert all(isinstance(n, int) for n in needed)
 
@@ -75,13 +97,20 @@ def test_short_labels_keep_what_differs():
 
 
 def test_marginal_value_falls_as_data_grows(plans):
-    value = marginal_value(plans[0], [40, 160, 640], step=value_step(160))
-    assert np.all(value["gain_per_step"] > 0) and np.all(np.diff(value["gain_per_step"]) < 0)
+    value = marginal_value(plans[0].forecast.model, [40, 160, 640], step=value_step(160))
+    assert np.all(np.array(value["gain_per_step"]) > 0) and np.all(np.diff(value["gain_per_step"]) < 0)
     assert np.all(np.diff(value["gain_per_doubling"]) < 0)
 
 
-def test_learning_curve_figure_has_a_labelled_log_panel_per_curve(plans):
-    fig = learning_curves_figure(plans)
+def test_the_document_holds_no_size_beyond_the_pool(document):
+    for view in document["curves"]:
+        assert max(view["band"]["n"]) <= 1500 and max(view["marginal"]["n"]) <= 1500
+        assert all(r["n_needed"] is None or r["n_needed"] <= 1500 for r in view["targets"])
+        assert all(r["cost"] is None or r["cost"] <= 2.0 * 1500 for r in view["targets"])
+
+
+def test_learning_curve_figure_has_a_labelled_log_panel_per_curve(document):
+    fig = learning_curves_figure(document["curves"])
     axes = [ax for ax in fig.axes if ax.get_visible()]
     assert len(axes) == 2
     assert all(ax.get_xscale() == "log" and ax.get_xlabel() == "training cases (n)" for ax in axes)
@@ -89,9 +118,69 @@ def test_learning_curve_figure_has_a_labelled_log_panel_per_curve(plans):
     assert [ax.get_title(loc="left") for ax in axes] == ["depth 4", "depth 5"]
 
 
-def test_marginal_figure_prices_the_step(plans):
-    per_step, _ = marginal_value_figure(plans).axes
+def test_marginal_figure_prices_the_step(document):
+    per_step, _ = marginal_value_figure(document["curves"], document["value_step"]).axes
     assert "Dice gained by 20 more cases" in per_step.get_ylabel() and "costing 40" in per_step.get_ylabel()
+
+
+def test_trust_figures_name_datasets_cutoffs_and_counts(document, tmp_path):
+    shipped = document["trust"]["shipped"]
+    assert [r["held_out"] for r in shipped["rows"]][:2] == ["all", "all"]  # the union first, by cutoff
+    text = pdf_text(render_report(document, tmp_path / "r.pdf"))
+    assert "leave-one-dataset-out" in text
+    assert "Kvasir-SEG (12 curves: data/kv_a.csv, data/kv_b.csv), LA-2018 (9 curves: data/la.csv)" in text
+    assert "10% 10x 21 0.041" in text and "LA-2018 20% 5x 9 0.052" in text
+    assert "never learned from" in text
+
+
+def test_own_curves_are_backtested_when_they_are_long_enough(tmp_path):
+    curves = [power_curve(d, a, sizes=(10, 20, 40, 80, 160, 320)) for d, a in ((4, 0.8), (5, 0.86))]
+    plans = plan_curves(curves, PlanOptions(target_dice=0.75), make_forecaster("pow3"))
+    own = plan_document(plans, "pow3", backtest_summary=SUMMARY)["trust"]["own"]
+    assert own["curves"] == 2 and [r["cutoff"] for r in own["rows"]] == [0.2, 0.5]
+    assert max(r["mae"] for r in own["rows"]) < 0.01  # an exact power law: pow3 is right
+    text = pdf_text(write_report(plans, "pow3", tmp_path / "own.pdf", backtest=SUMMARY))
+    assert "On your own curves (2 curves of this plan), each cut at 20% and 50% of its largest size" in text
+
+
+def test_report_says_when_the_method_was_not_backtested(plans, tmp_path):
+    only_lstm = {**SUMMARY, "rows": [{**r, "method": "lstm"} for r in SUMMARY["rows"]]}
+    text = pdf_text(write_report(plans, "pow3", tmp_path / "r.pdf", backtest=only_lstm))
+    assert "does not cover the method 'pow3'" in text and "samplecast backtest CURVES.csv --methods pow3" in text
+    assert "curves in memory" in text
+
+
+def test_a_backtest_of_another_format_is_not_quoted(plans):
+    trust = plan_document(plans, "pow3", backtest_summary={"format": 1, "rows": []})["trust"]
+    assert trust["shipped"] is None and "never learned from" in trust["shipped_note"]
+
+
+def test_curves_of_the_shipped_backtest_are_not_scored_again(tmp_path):
+    from samplecast.plan import own_trust
+
+    curves = [power_curve(4, 0.8, sizes=(10, 20, 40, 80, 160, 320))]
+    source = tmp_path / "kv_a.csv"
+    source.write_text("n_train,dice\n")
+    trust = own_trust(curves, make_forecaster("pow3"), source, SUMMARY)
+    assert trust["own"] is None and "kv_a.csv is among the curves of the backtest above" in trust["own_note"]
+    assert own_trust(curves, make_forecaster("pow3"), tmp_path / "mine.csv", SUMMARY)["own"]["curves"] == 1
+
+
+def test_a_file_that_is_not_a_plan_document_is_refused():
+    with pytest.raises(InputError, match="not a samplecast plan document"):
+        check_document({"format": 99}, "x.json")
+    with pytest.raises(InputError, match="plan document lacks"):
+        check_document({"format": 1, "curves": []}, "x.json")
+
+
+@pytest.mark.slow
+def test_many_curves_are_drawn_in_several_figures(tmp_path):
+    curves = [power_curve(depth, 0.7 + 0.01 * depth) for depth in range(2, 12)]
+    plans = plan_curves(curves, PlanOptions(target_dice=0.7), make_forecaster("pow3"))
+    with pytest.raises(ValueError, match="1 to 9 curves"):
+        learning_curves_figure(plan_document(plans, "pow3", backtest_summary=SUMMARY)["curves"])
+    reader = PdfReader(write_report(plans, "pow3", tmp_path / "many.pdf", backtest=SUMMARY))
+    assert sum(len(page.images) for page in reader.pages) == 3  # learning curves in two figures, marginal value
 
 
 def test_backtest_summary_round_trip(tmp_path):
@@ -149,21 +238,3 @@ def test_bad_backtest_summary_lists_every_problem(tmp_path):
     with pytest.raises(InputError, match="not valid JSON"):
         (tmp_path / "broken.json").write_text("{")
         BacktestSummary.load(tmp_path / "broken.json")
-
-
-def test_report_says_when_the_method_was_not_backtested(plans, tmp_path):
-    summary = BacktestSummary.load()
-    only_last1 = BacktestSummary(summary.rows[summary.rows["method"] == "last1"], summary.source)
-    path = write_report(plans, "pow3", tmp_path / "r.pdf", backtest=only_last1)
-    text = " ".join(" ".join(p.extract_text() for p in PdfReader(path).pages).split())
-    assert "does not cover the method 'pow3'" in text and "samplecast backtest CURVES.csv --methods pow3" in text
-    assert "curves in memory" in text
-
-
-def test_many_curves_are_drawn_in_several_figures(tmp_path):
-    curves = [power_curve(depth, 0.7 + 0.01 * depth) for depth in range(2, 12)]
-    plans = plan_curves(curves, PlanOptions(target_dice=0.7), make_forecaster("pow3"))
-    with pytest.raises(ValueError, match="1 to 9 curves"):
-        learning_curves_figure(plans)
-    reader = PdfReader(write_report(plans, "pow3", tmp_path / "many.pdf"))
-    assert sum(len(page.images) for page in reader.pages) == 3  # learning curves in two figures, marginal value

@@ -124,6 +124,7 @@ def test_submitit_sends_one_fused_group_per_task(polyps, local, tmp_path):
     assert len(list((tmp_path / "array" / "submitit").glob("*_result.pkl"))) == 1  # one task for the group
 
 
+@pytest.mark.slow
 def test_cli_sweep_takes_the_fused_engine_and_a_group_size(polyps, tmp_path):
     result = CliRunner().invoke(cli, ["sweep", str(polyps), "--out", str(tmp_path / "cli"), "--fractions", "0.5,1",
                                       "--depths", "2", "--steps", "2", "--batch-size", "4", "--image-size", "32",

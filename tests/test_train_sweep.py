@@ -155,6 +155,7 @@ def test_sweep_on_3d_volumes(tmp_path):
     assert table["n_train"].tolist() == [5, 9] and table["dice"].between(0, 1).all()
 
 
+@pytest.mark.slow
 def test_submitit_engine_runs_the_grid_as_a_local_job_array(polyps, finished, tmp_path):
     options = SubmititOptions(cluster="local", gpus_per_job=0, cpus_per_task=1, timeout_min=5)
     config = _config(polyps, tmp_path / "array", fractions=(1.0,), engine="submitit", submitit=options)
@@ -165,6 +166,7 @@ def test_submitit_engine_runs_the_grid_as_a_local_job_array(polyps, finished, tm
     assert _sweep(config)[1][-1].total == 0
 
 
+@pytest.mark.slow
 def test_worker_processes_train_the_same_runs_as_this_process(polyps, finished, tmp_path):
     table, states = _sweep(_config(polyps, tmp_path / "workers", workers=2))
     assert states[-1].done == 2 and states[-1].failed == 0

@@ -7,6 +7,12 @@ problem on stderr and exit code 2, in one place (:class:`SamplecastGroup`), so n
 from __future__ import annotations
 
 import json
+import math
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -17,6 +23,9 @@ from samplecast import __version__
 from samplecast.demo import DemoSettings  # light: torch and matplotlib load when the demo runs
 from samplecast.errors import InputError
 from samplecast.train import config as train_config  # light: no torch or MONAI until a run starts
+
+#: Without a terminal, long jobs print a progress line at most this often (seconds), and not before.
+PLAIN_PROGRESS_EVERY_S = 10.0
 
 
 class BadInput(click.ClickException):
@@ -34,29 +43,75 @@ class BadInput(click.ClickException):
 
 
 class CommaList(click.ParamType):
-    """A comma-separated list of numbers, e.g. ``0.1,0.2,0.5``; ``kind`` converts each item (``int`` or ``float``)."""
+    """A comma-separated list of at least one item, e.g. ``0.1,0.2,0.5``; ``kind`` converts each item, and with
+    ``minimum`` each must be at least that (other range checks belong to the library that uses the values)."""
 
-    def __init__(self, kind: type = float):
+    def __init__(self, kind: type = float, minimum: float | None = None):
         self.kind = kind
+        self.minimum = minimum
         self.name = f"{kind.__name__}[,{kind.__name__}...]"
 
     def convert(self, value, param, ctx):
         if isinstance(value, (list, tuple)):
             return list(value)
         try:
-            return [self.kind(item) for item in str(value).split(",") if item.strip()]
+            items = [self.kind(item) for item in str(value).split(",") if item.strip()]
         except ValueError:
             self.fail(f"{value!r} is not a comma-separated list of {self.kind.__name__} values", param, ctx)
+        if not items:
+            self.fail(f"{value!r} holds no item; expected e.g. 1,2,3", param, ctx)
+        if self.minimum is not None and not all(x >= self.minimum for x in items):  # NaN fails too
+            self.fail(f"{value!r}: every value must be a number of at least {self.minimum:g}", param, ctx)
+        return items
+
+
+class FiniteRange(click.FloatRange):
+    """A float range that also refuses ``nan`` and ``inf`` (which compare false with every bound)."""
+
+    def convert(self, value, param, ctx):
+        number = click.FLOAT.convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return super().convert(number, param, ctx)
+
+
+class OutputFile(click.Path):
+    """A file to write, checked before any work starts: not a folder, and writable where it is (or will be)."""
+
+    def __init__(self):
+        super().__init__(dir_okay=False, path_type=Path)
+
+    def convert(self, value, param, ctx):
+        path = super().convert(value, param, ctx)
+        try:
+            if path.exists():
+                with path.open("r+b"):
+                    pass
+            else:
+                folder = path.parent
+                while not folder.exists():
+                    folder = folder.parent
+                if not folder.is_dir():
+                    self.fail(f"{str(value)!r}: {folder} is a file, not a folder", param, ctx)
+                with tempfile.NamedTemporaryFile(dir=folder):
+                    pass
+        except OSError as exc:
+            self.fail(f"{str(value)!r} cannot be written ({exc.strerror or exc})", param, ctx)
+        return path
 
 
 class SamplecastGroup(click.Group):
-    """A click group that reports the library's :class:`InputError` as :class:`BadInput`."""
+    """A click group that reports the library's :class:`InputError`, and click's own usage errors (a bad option
+    value, a missing argument), as :class:`BadInput`: one ``error:`` line each, exit code 2."""
 
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
         except InputError as exc:
             raise BadInput(exc.problems) from None
+        except click.UsageError as exc:
+            where = exc.ctx.command_path if exc.ctx is not None else ctx.command_path
+            raise BadInput([f"{exc.format_message()} (see '{where} --help')"]) from None
 
 
 @click.group(cls=SamplecastGroup, context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
@@ -70,6 +125,28 @@ def cli() -> None:
     """
 
 
+@contextmanager
+def progress_bar(description: str) -> Iterator[Callable[[int, int], None]]:
+    """Yield ``advance(done, total)``: a rich bar on a terminal, otherwise a plain line on stderr every
+    :data:`PLAIN_PROGRESS_EVERY_S` seconds once a job has run that long (quick jobs print nothing)."""
+    if sys.stderr.isatty():
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        columns = [TextColumn(description), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()]
+        with Progress(*columns, transient=True, console=Console(stderr=True)) as bar:
+            task = bar.add_task(description, total=None)
+            yield lambda done, total: bar.update(task, completed=done, total=total)
+        return
+    last = [time.monotonic()]
+
+    def line(done: int, total: int) -> None:
+        if time.monotonic() - last[0] >= PLAIN_PROGRESS_EVERY_S:
+            last[0] = time.monotonic()
+            click.echo(f"{description}: {done:,} of {total:,}", err=True)
+
+    yield line
+
+
 def forecast_options(command):
     """The options shared by ``forecast`` and ``report``: method and the planner's questions."""
     from samplecast.forecast.methods import DEFAULT_METHOD, METHOD_NAMES
@@ -77,14 +154,16 @@ def forecast_options(command):
     options = [
         click.option("--method", type=click.Choice(list(METHOD_NAMES)), default=DEFAULT_METHOD,
                      help="Forecasting method: a curve family, 'average' (model-averaged families) or a learned one."),
-        click.option("--target-dice", type=click.FloatRange(0, 1, min_open=True, max_open=True),
+        click.option("--target-dice", type=FiniteRange(0, 1, min_open=True, max_open=True),
                      help="Dice the model must reach; answers how many cases that takes."),
-        click.option("--confidence", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.8,
-                     help="Probability with which the target must be reached."),
-        click.option("--plateau-gain", type=click.FloatRange(0, min_open=True), default=0.01,
+        click.option("--confidence", type=FiniteRange(0, 1, min_open=True, max_open=True), default=0.8,
+                     help="Probability with which the target must be reached: 0.8 means at least 4 chances in 5."),
+        click.option("--plateau-gain", type=FiniteRange(0, min_open=True), default=0.01,
                      help="Dice gain per doubling of the data below which more data no longer pays."),
-        click.option("--pool-size", type=click.IntRange(1), help="Cases that could be annotated in all."),
-        click.option("--cost-per-case", type=click.FloatRange(0), help="Cost of annotating one case."),
+        click.option("--pool-size", type=click.IntRange(1),
+                     help="Cases that could be annotated in all, those used included; no answer exceeds it "
+                          "(without it, sizes up to 20x the largest observed are searched)."),
+        click.option("--cost-per-case", type=FiniteRange(0), help="Cost of annotating one case."),
         click.option("--average-seeds", is_flag=True,
                      help="Treat the seeds of a configuration as replicates of one curve."),
         click.option("--surrogate", type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -96,8 +175,14 @@ def forecast_options(command):
     return command
 
 
+#: The options of :func:`forecast_options`, which a plan document already fixes.
+PLAN_OPTIONS = ("method", "target_dice", "confidence", "plateau_gain", "pool_size", "cost_per_case", "average_seeds",
+                "surrogate")
+
+
 def _plan(curves_path, method, target_dice, confidence, plateau_gain, pool_size, cost_per_case, average_seeds,
           surrogate, at=None):
+    """The plans of every curve, forecast with the method (and the user's surrogate weights, if given)."""
     from samplecast.curves import load_curves
     from samplecast.forecast.methods import LEARNED_METHODS, make_forecaster
     from samplecast.plan import PlanOptions, plan_curves
@@ -111,27 +196,44 @@ def _plan(curves_path, method, target_dice, confidence, plateau_gain, pool_size,
 
         weights = load_surrogate(surrogate)
     forecaster = make_forecaster(method, surrogate=weights)
-    curves = load_curves(curves_path, average_seeds=average_seeds)
     options = PlanOptions(target_dice=target_dice, confidence=confidence, plateau_gain=plateau_gain,
                           pool_size=pool_size, cost_per_case=cost_per_case)
-    return plan_curves(curves, options, forecaster, at=at)
+    curves = load_curves(curves_path, average_seeds=average_seeds)
+    with progress_bar("forecasting curves") as advance:
+        return plan_curves(curves, options, forecaster, at=at, progress=advance)
 
 
-def _print_answers(console: Console, plans) -> None:
-    """Each curve's label, then its recommendation in words (what `report` and `demo` print when done)."""
+def _print_answers(console, plans) -> None:
+    """Each curve's label, then its recommendation in words, then any warnings (what `report` and `demo` print)."""
     for plan in plans:
-        console.print(f"[bold]{plan.forecast.curve.label}[/bold]")
+        console.print(f"[bold]{plan.forecast.curve.label}[/bold]", highlight=False)
         for sentence in plan.recommendation.sentences():
-            console.print(f"  {sentence}")
+            console.print(f"  {sentence}", highlight=False)
+    _print_footer(console, plans)
+
+
+def _print_footer(console, plans) -> None:
+    from samplecast.plan import confidence_words
+
+    if plans[0].options.target_dice is not None:
+        console.print(confidence_words(plans[0].options.confidence), highlight=False)
+    for warning in (w for p in plans for w in p.warnings):
+        console.print(f"[bold]warning:[/bold] {warning}", highlight=False)
+
+
+def _write_json(path: Path, document: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(document, indent=1) + "\n")
 
 
 @cli.command()
 @click.argument("curves", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--at", type=CommaList(int), help="Sizes to forecast, e.g. 500,1000,2000 "
+@click.option("--at", type=CommaList(int, minimum=1), help="Sizes to forecast, e.g. 500,1000,2000 "
               "(default: doubling from the largest observed size to the pool size or 4x).")
 @forecast_options
-@click.option("--json", "json_path", type=click.Path(dir_okay=False, writable=True, path_type=Path),
-              help="Also write the forecast and recommendation as JSON, for scripts.")
+@click.option("--json", "json_path", type=OutputFile(),
+              help="Also write the plan document (forecasts, recommendation, target table, marginal value, "
+                   "warnings, trust figures) as JSON, for scripts and `samplecast report --plan`.")
 def forecast(curves, at, method, target_dice, confidence, plateau_gain, pool_size, cost_per_case, average_seeds,
              surrogate, json_path):
     """Forecast Dice at larger training sets from a curves table (CSV with n_train and dice columns).
@@ -141,10 +243,7 @@ def forecast(curves, at, method, target_dice, confidence, plateau_gain, pool_siz
     Example: samplecast forecast data/kvasir_reference_curves.csv --target-dice 0.8 --pool-size 1000
     """
     from samplecast.forecast.predict import quantile_name
-    from samplecast.plan import plan_document
 
-    if at is not None and any(n <= 0 for n in at):
-        raise click.BadParameter("sizes must be positive", param_hint="--at")
     plans = _plan(curves, method, target_dice, confidence, plateau_gain, pool_size, cost_per_case, average_seeds,
                   surrogate, at=at)
     console = Console()
@@ -159,10 +258,13 @@ def forecast(curves, at, method, target_dice, confidence, plateau_gain, pool_siz
             table.add_row(f"{record['n']:,}", *(f"{v:.3f}" for k, v in record.items() if k != "n"))
         console.print(table)
         for sentence in plan.recommendation.sentences():
-            console.print(f"  {sentence}")
+            console.print(f"  {sentence}", highlight=False)
         console.print()
+    _print_footer(console, plans)
     if json_path is not None:
-        json_path.write_text(json.dumps(plan_document(plans, method), indent=2) + "\n")
+        from samplecast.plan import plan_document
+
+        _write_json(json_path, plan_document(plans, method, source=curves))
         console.print(f"Wrote {json_path}")
 
 
@@ -172,7 +274,7 @@ def forecast(curves, at, method, target_dice, confidence, plateau_gain, pool_siz
               help="Fractions of each curve's largest size at which to cut it.")
 @click.option("--methods", type=CommaList(str), default=None,
               help="Methods to compare (default: the classical families and the default method).")
-@click.option("--json", "json_path", type=click.Path(dir_okay=False, writable=True, path_type=Path),
+@click.option("--json", "json_path", type=OutputFile(),
               help="Also write the summary and every scored forecast as JSON.")
 def backtest(curves, cutoffs, methods, json_path):
     """Measure how wrong each method has been: forecast the final size of complete curves from their prefixes.
@@ -189,7 +291,8 @@ def backtest(curves, cutoffs, methods, json_path):
     if unknown:
         raise click.BadParameter(f"unknown method {', '.join(unknown)}; choose from {', '.join(METHOD_NAMES)}",
                                  param_hint="--methods")
-    results = bt.backtest(load_curves(curves), [make_forecaster(m) for m in methods], cutoffs)
+    with progress_bar("backtesting curves") as advance:
+        results = bt.backtest(load_curves(curves), [make_forecaster(m) for m in methods], cutoffs, progress=advance)
     summary = bt.summarize(results)
     table = Table(title=f"Backtest of {results['curve'].nunique()} curves from {curves}", title_justify="left")
     for column in ("method", "cutoff", "curves", "MAE", "bias", "cover 80%", "cover 90%", "width 80%"):
@@ -203,7 +306,7 @@ def backtest(curves, cutoffs, methods, json_path):
         # pandas writes NaN and infinite ratios (target never reached) as null: strict JSON for any reader
         document = {"summary": json.loads(summary.to_json(orient="records")),
                     "forecasts": json.loads(results.to_json(orient="records"))}
-        json_path.write_text(json.dumps(document, indent=2) + "\n")
+        _write_json(json_path, document)
         console.print(f"Wrote {json_path}")
 
 
@@ -408,31 +511,59 @@ def sweep(data, out, fractions, depths, seeds, steps, min_epochs, check_converge
 
 
 @cli.command()
-@click.argument("curves", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True, path_type=Path),
-              default="report.pdf", help="The PDF to write.")
+@click.argument("curves", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--plan", "plan_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="A plan document written by `samplecast forecast --json`, rendered as it is (nothing is fitted "
+                   "again); instead of CURVES and the forecast options.")
+@click.option("-o", "--output", type=OutputFile(), default="report.pdf", help="The PDF to write.")
 @forecast_options
 @click.option("--title", help="Title of the report.  [default: 'How many cases to annotate: <dataset>']")
-def report(curves, output, method, target_dice, confidence, plateau_gain, pool_size, cost_per_case, average_seeds,
-           surrogate, title):
-    """Write the planner's PDF report for a curves table: the answer first, the learning curves with their
-    forecast, the cases each target Dice needs, what more data buys, how far to trust it, and the inputs.
+@click.pass_context
+def report(ctx, curves, plan_path, output, method, target_dice, confidence, plateau_gain, pool_size, cost_per_case,
+           average_seeds, surrogate, title):
+    """Write the planner's PDF report for a curves table (or a plan document): the answer first, the learning
+    curves with their forecast, the cases each target Dice needs, what more data buys, how far to trust it, and the
+    inputs.
 
-    Takes the options of `forecast` and gives the same numbers as `forecast --json`.
+    Takes the options of `forecast` and gives the same numbers as `forecast --json`; `--plan forecast.json` renders
+    that file into the same PDF.
 
     Example: samplecast report data/kvasir_reference_curves.csv -o report.pdf --target-dice 0.8 --pool-size 3000
     --cost-per-case 5
     """
-    from samplecast.report import write_report
+    from samplecast.report import check_document, render_report
 
+    if (curves is None) == (plan_path is None):
+        raise click.UsageError("give either a curves table (CURVES) or a plan document (--plan), not both")
     console = Console()
-    with console.status("Forecasting the learning curves") as status:
-        plans = _plan(curves, method, target_dice, confidence, plateau_gain, pool_size, cost_per_case,
-                      average_seeds, surrogate)
-        write_report(plans, method, output, source=curves, title=title,
-                     progress=lambda section: status.update(f"Writing the report: {section.lower()}"))
-    _print_answers(console, plans)
+    if plan_path is not None:
+        given = [f"--{name.replace('_', '-')}" for name in PLAN_OPTIONS
+                 if ctx.get_parameter_source(name) is click.core.ParameterSource.COMMANDLINE]
+        if given:
+            raise click.UsageError(f"{', '.join(given)}: the plan document fixes the forecast options; "
+                                   "write a new one with samplecast forecast --json")
+        document = check_document(_read_json(plan_path), str(plan_path))
+    else:
+        from samplecast.plan import plan_document
+
+        plans = _plan(curves, method, target_dice, confidence, plateau_gain, pool_size, cost_per_case, average_seeds,
+                      surrogate)
+        _print_answers(console, plans)
+        with console.status("Measuring the method on your curves"):
+            document = plan_document(plans, method, source=curves)
+    with console.status("Writing the report") as status:
+        render_report(document, output, title=title,
+                      progress=lambda section: status.update(f"Writing the report: {section.lower()}"))
     console.print(f"Wrote {output}")
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise InputError(f"{path}: file not found") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: not valid JSON ({exc})") from None
 
 
 @cli.command()

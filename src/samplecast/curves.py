@@ -8,18 +8,22 @@ for ``dice``.
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from samplecast.errors import InputError, raise_if_any
 
+if TYPE_CHECKING:  # pandas loads when a table is read, not when the command line starts
+    import pandas as pd
+
 REQUIRED_COLUMNS = ("n_train", "dice")
 GROUP_COLUMNS = ("dataset", "model", "depth", "seed")
+#: Filled into a grouping column's empty cells. A table without any grouping column is one curve named after its file.
 GROUP_DEFAULTS: dict[str, Any] = {"dataset": "dataset", "model": "model", "depth": 0, "seed": 0}
 COLUMN_ALIASES = {"n": "n_train", "size": "n_train", "score": "dice"}
 TRAINER_COLUMNS = (
@@ -29,6 +33,10 @@ TRAINER_COLUMNS = (
 #: Rows whose ``status`` is one of these are measurements; others (e.g. ``failed``) are kept in the file but not fitted.
 OK_STATUSES = ("ok",)
 MIN_SIZES = 3
+#: Largest training-set size accepted: far beyond any annotation pool, small enough to be exact in floating point.
+MAX_N_TRAIN = 10**9
+#: Most curves forecast from one table: each takes a fit of its own, so more would run for hours.
+MAX_CURVES = 2000
 
 
 @dataclass(frozen=True)
@@ -41,6 +49,8 @@ class Curve:
         dice: mean Dice at each size, shape ``(k,)``.
         sd: standard deviation across replicates (seeds) at each size, ``nan`` where there is one replicate.
         count: number of replicates at each size.
+        n_test: test cases each Dice was measured on (the fewest among replicates), or ``None`` when not recorded.
+        dice_sd: standard deviation of per-case test Dice (the mean among replicates), or ``None`` when not recorded.
     """
 
     key: dict[str, Any]
@@ -48,6 +58,8 @@ class Curve:
     dice: np.ndarray
     sd: np.ndarray = field(default=None)  # type: ignore[assignment]
     count: np.ndarray = field(default=None)  # type: ignore[assignment]
+    n_test: np.ndarray | None = None
+    dice_sd: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         n = np.asarray(self.n, dtype=float)
@@ -57,6 +69,9 @@ class Curve:
         count = np.ones(n.shape, dtype=int) if self.count is None else np.asarray(self.count, dtype=int)
         object.__setattr__(self, "sd", sd)
         object.__setattr__(self, "count", count)
+        for name in ("n_test", "dice_sd"):
+            if getattr(self, name) is not None:
+                object.__setattr__(self, name, np.asarray(getattr(self, name), dtype=float))
 
     @property
     def label(self) -> str:
@@ -74,7 +89,9 @@ class Curve:
     def up_to(self, n_max: float) -> Curve:
         """The prefix of this curve with sizes ``<= n_max`` (what a planner would have seen at that point)."""
         keep = self.n <= n_max
-        return Curve(self.key, self.n[keep], self.dice[keep], self.sd[keep], self.count[keep])
+        return Curve(self.key, self.n[keep], self.dice[keep], self.sd[keep], self.count[keep],
+                     None if self.n_test is None else self.n_test[keep],
+                     None if self.dice_sd is None else self.dice_sd[keep])
 
     def noise_sd(self) -> np.ndarray | None:
         """Per-size noise estimate from replicates, or ``None`` when no size has two or more replicates."""
@@ -87,18 +104,22 @@ def load_table(path: str | Path) -> pd.DataFrame:
     """Read and validate a curves table; return only the measured rows, grouping columns filled in.
 
     Raises:
-        InputError: with one line per problem (missing file, empty file, missing columns, non-numeric values, NaN,
-            Dice outside [0, 1], non-positive sizes), all collected before raising.
+        InputError: with one line per problem (missing file, empty file, duplicated or missing columns, non-numeric
+            values, NaN, Dice outside [0, 1], sizes that are not whole numbers of cases), all collected first.
     """
+    import pandas as pd
+
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: file not found")
     if path.is_dir():
         raise InputError(f"{path}: is a folder; expected a curves table (.csv or .parquet)")
+    parquet = path.suffix.lower() in (".parquet", ".pq")
     try:
-        if path.suffix.lower() in (".parquet", ".pq"):
+        if parquet:
             table = pd.read_parquet(path)
         else:
+            _check_header(path)
             table = pd.read_csv(path, skipinitialspace=True)
     except pd.errors.EmptyDataError:
         raise InputError(f"{path}: file is empty; expected a header with n_train and dice, then one row per run")
@@ -110,13 +131,35 @@ def load_table(path: str | Path) -> pd.DataFrame:
     return validate_table(table, source=str(path))
 
 
-def validate_table(table: pd.DataFrame, source: str = "table") -> pd.DataFrame:
-    """Check a curves table in memory and return its measured rows with standard column names and defaults.
+def _check_header(path: Path) -> None:
+    """Refuse a CSV whose header repeats a column name (pandas would silently rename the copy ``name.1``)."""
+    try:
+        with path.open(newline="") as handle:
+            header = next(csv.reader(handle), [])
+    except (UnicodeDecodeError, csv.Error):
+        return  # the reader proper reports an unreadable file
+    _check_unique([name.strip() for name in header], str(path))
 
-    ``source`` names the table in error messages (a file path for tables read from disk). Row numbers in messages
-    are 1-based data rows, as a spreadsheet shows them below the header.
+
+def _check_unique(columns: Sequence[str], source: str) -> None:
+    repeated = sorted({c for c in columns if columns.count(c) > 1})
+    if repeated:
+        raise InputError(f"{source}: column{'s' if len(repeated) > 1 else ''} {', '.join(map(repr, repeated))} "
+                         "appear more than once in the header; keep one of each")
+
+
+def validate_table(table: pd.DataFrame, source: str = "table") -> pd.DataFrame:
+    """Check a curves table in memory and return its measured rows with standard column names.
+
+    Grouping columns the table has get their empty cells filled with :data:`GROUP_DEFAULTS`; absent ones stay absent
+    (:func:`group_curves` then names the curve after ``source``). ``source`` names the table in error messages (a
+    file path for tables read from disk). Row numbers in messages are 1-based data rows, as a spreadsheet shows them
+    below the header.
     """
+    import pandas as pd
+
     table = table.rename(columns=lambda c: str(c).strip())
+    _check_unique(list(table.columns), source)
     renames = {alias: name for alias, name in COLUMN_ALIASES.items() if alias in table and name not in table}
     table = table.rename(columns=renames)
     missing = [c for c in REQUIRED_COLUMNS if c not in table]
@@ -138,30 +181,50 @@ def validate_table(table: pd.DataFrame, source: str = "table") -> pd.DataFrame:
 
     problems: list[str] = []
     for column in REQUIRED_COLUMNS:
-        raw = table[column]
-        values = pd.to_numeric(raw, errors="coerce")
-        for row in values.index[values.isna()]:
-            text = raw[row]
-            if pd.isna(text) or str(text).strip().lower() in ("", "nan"):
-                problems.append(f"{source}: row {row}: {column} is missing (NaN)")
-            else:
-                problems.append(f"{source}: row {row}: {column} {str(text)!r} is not a number")
-        table[column] = values
+        table[column] = _numbers(table[column], column, source, problems)
     dice, n = table["dice"], table["n_train"]
     for row in table.index[(dice < 0) | (dice > 1)]:
-        problems.append(f"{source}: row {row}: dice {dice[row]:g} is outside [0, 1] (Dice is a fraction, not a percent)")
-    for row in table.index[n <= 0]:
-        problems.append(f"{source}: row {row}: n_train {n[row]:g} must be a positive number of training cases")
-    for row in table.index[np.isinf(n)]:
-        problems.append(f"{source}: row {row}: n_train is infinite")
+        problems.append(f"{source}: row {row}: dice {dice[row]:g} is outside [0, 1] (Dice is a fraction, not a "
+                        "percent)")
+    bad_n = ~((n >= 1) & (n <= MAX_N_TRAIN) & (n == np.floor(n))) & n.notna()
+    for row in table.index[bad_n]:
+        problems.append(f"{source}: row {row}: n_train {n[row]:g} must be a whole number of training cases from 1 to "
+                        f"{MAX_N_TRAIN:,}")
+    for column in ("n_test", "dice_sd"):
+        if column in table:
+            table[column] = pd.to_numeric(table[column], errors="coerce")
     raise_if_any(problems)
 
     for column, default in GROUP_DEFAULTS.items():
-        if column not in table:
-            table[column] = default
-        else:
+        if column in table:
             table[column] = table[column].fillna(default)
     return table.reset_index(drop=True)
+
+
+def _numbers(raw: pd.Series, column: str, source: str, problems: list[str]) -> pd.Series:
+    """A required column as floats; every cell that is not a plain number (text, NaN, a boolean, a date) is a
+    problem naming its row."""
+    import pandas as pd
+
+    if pd.api.types.is_bool_dtype(raw) or pd.api.types.is_datetime64_any_dtype(raw) or isinstance(
+            raw.dtype, pd.DatetimeTZDtype):
+        kind = "true/false values" if pd.api.types.is_bool_dtype(raw) else "dates"
+        problems.append(f"{source}: {column} holds {kind}, not numbers")
+        return pd.Series(np.nan, index=raw.index)
+    values = pd.to_numeric(raw, errors="coerce")
+    if raw.dtype == object:  # mixed cells: a Python bool or date among numbers is not a number either
+        odd = raw.map(lambda v: isinstance(v, bool) or hasattr(v, "year"))
+        values[odd] = np.nan
+    values = values.astype(float)
+    for row in values.index[values.isna()]:
+        text = raw[row]
+        if not isinstance(text, bool) and (pd.isna(text) or str(text).strip().lower() in ("", "nan")):
+            problems.append(f"{source}: row {row}: {column} is missing (NaN)")
+        else:
+            problems.append(f"{source}: row {row}: {column} {str(text)!r} is not a number")
+    for row in values.index[np.isinf(values)]:
+        problems.append(f"{source}: row {row}: {column} is infinite")
+    return values
 
 
 def group_curves(
@@ -170,30 +233,46 @@ def group_curves(
     average_seeds: bool = False,
     min_sizes: int = MIN_SIZES,
     source: str = "table",
+    max_curves: int = MAX_CURVES,
 ) -> list[Curve]:
-    """Group a validated table into curves keyed by ``(dataset, model, depth, seed)``, ordered by size.
+    """Group a validated table into curves keyed by its grouping columns (``dataset, model, depth, seed``), ordered
+    by size.
 
     Rows sharing a key and a size are replicates; their mean is the curve's point and their spread its noise
     estimate. With ``average_seeds`` the seed is dropped from the key, so the seeds of a configuration become
-    replicates of one curve.
+    replicates of one curve. A table without grouping columns (other than a merged seed) is one curve whose
+    ``dataset`` is the stem of ``source`` (its file name).
 
     Raises:
-        InputError: when a curve has fewer than ``min_sizes`` distinct sizes (one line per such curve).
+        InputError: when a curve has fewer than ``min_sizes`` distinct sizes (one line per such curve), or the
+            table holds more than ``max_curves`` curves (checked before any curve is built).
     """
-    by = [c for c in GROUP_COLUMNS if not (average_seeds and c == "seed")]
+    by = [c for c in GROUP_COLUMNS if c in table and not (average_seeds and c == "seed")]
+    if not by:
+        table, by = table.assign(_name=Path(source).stem), ["_name"]
+    count = table.groupby(by, sort=False).ngroups
+    if count > max_curves:
+        raise InputError(f"{source}: {count:,} curves; at most {max_curves:,} are forecast at once (each is fitted "
+                         "on its own): split the table, or merge seeds into one curve per configuration "
+                         "(average_seeds)")
+    extra = {c: (c, "min" if c == "n_test" else "mean") for c in ("n_test", "dice_sd") if c in table}
+    stats = (table.groupby([*by, "n_train"], sort=True)
+             .agg(mean=("dice", "mean"), std=("dice", "std"), count=("dice", "size"), **extra).reset_index())
     curves, problems = [], []
-    for values, rows in table.groupby(by, sort=True):
-        key = {name: _plain(v) for name, v in zip(by, values)}
-        stats = rows.groupby("n_train")["dice"].agg(["mean", "std", "count"]).sort_index()
-        curve = Curve(key, stats.index.to_numpy(), stats["mean"].to_numpy(), stats["std"].to_numpy(),
-                      stats["count"].to_numpy())
+    for values, rows in stats.groupby(by, sort=True):
+        values = values if isinstance(values, tuple) else (values,)
+        key = {("dataset" if name == "_name" else name): _plain(v) for name, v in zip(by, values)}
+        curve = Curve(key, rows["n_train"].to_numpy(), rows["mean"].to_numpy(), rows["std"].to_numpy(),
+                      rows["count"].to_numpy(), rows["n_test"].to_numpy() if "n_test" in rows else None,
+                      rows["dice_sd"].to_numpy() if "dice_sd" in rows else None)
         if len(curve.n) < min_sizes:
             problems.append(
                 f"{source}: curve {curve.label}: only {len(curve.n)} distinct size{'s' if len(curve.n) != 1 else ''} "
                 f"(n_train {', '.join(f'{x:g}' for x in curve.n)}); at least {min_sizes} are needed to fit a curve"
             )
         curves.append(curve)
-    raise_if_any(problems)
+    raise_if_any(problems[:20] + ([f"{source}: and {len(problems) - 20:,} more curves with too few sizes"]
+                                  if len(problems) > 20 else []))
     return curves
 
 

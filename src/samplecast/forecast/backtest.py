@@ -16,6 +16,7 @@ from samplecast.curves import MIN_SIZES, Curve
 from samplecast.errors import InputError
 from samplecast.forecast.base import QUANTILES, CurveForecaster, clone, quantile_name
 from samplecast.forecast.methods import DEFAULT_METHOD
+from samplecast.forecast.reach import size_reaching
 
 DEFAULT_CUTOFFS: tuple[float, ...] = (0.1, 0.2, 0.3, 0.5)
 #: The flat baseline, the classical families and the default method (names for :func:`~samplecast.forecast.methods.
@@ -27,23 +28,14 @@ NEEDED_REACH = 64.0
 
 
 def data_needed(model: CurveForecaster, n_cut: float, n_final: float, target: float) -> float:
-    """The size at which a fitted model's median forecast first reaches ``target``, searched from ``n_cut`` to
-    ``NEEDED_REACH * n_final`` on a fine log grid (``inf`` if it never does).
+    """The smallest whole size at which a fitted model's median forecast reaches ``target``, searched from ``n_cut``
+    to ``NEEDED_REACH * n_final`` by :func:`~samplecast.forecast.reach.size_reaching` (``inf`` if it never does).
 
     With ``target`` the Dice measured at ``n_final``, ``data_needed / n_final`` is how much data the forecast would
     have told a planner to annotate for that Dice, relative to what it really took: 1 is exact, 2 twice too much.
     """
-    grid = np.geomspace(n_cut, NEEDED_REACH * n_final, 200)
-    median = model.predict_quantiles(grid, (0.5,))[:, 0]
-    reached = np.flatnonzero(median >= target)
-    if reached.size == 0:
-        return float("inf")
-    i = int(reached[0])
-    if i == 0:
-        return float(n_cut)
-    lo, hi = median[i - 1], median[i]  # interpolate in log n between the grid points that bracket the target
-    t = (target - lo) / (hi - lo) if hi > lo else 1.0
-    return float(np.exp(np.log(grid[i - 1]) + t * (np.log(grid[i]) - np.log(grid[i - 1]))))
+    n = size_reaching(model, target, 0.5, n_cut, NEEDED_REACH * n_final)
+    return float("inf") if n is None else float(n)
 
 
 def backtest(

@@ -28,6 +28,9 @@ EMPHASIS_FILL = (255, 244, 214)
 CODE_FILL = (244, 244, 244)
 BODY_PT = 9.5
 LINE_MM = 4.8
+_TABLE_LINE_MM = 4.0
+#: Vertical and horizontal padding of a table cell, mm.
+_CELL_PADDING = (0.9, 1.4)
 
 
 class ReportDocument(FPDF):
@@ -80,7 +83,7 @@ class ReportDocument(FPDF):
         self.cell(0, 4, f"page {self.page_no()} of {{nb}}", align="R")
         self.set_text_color(*INK)
 
-    def _keep_together(self, height: float) -> None:
+    def keep_together(self, height: float) -> None:
         """Start a new page if a block this tall (mm) would not fit on the rest of this one."""
         if height > self.space_left and self.y > self.t_margin + 1:
             self.add_page()
@@ -127,7 +130,7 @@ class ReportDocument(FPDF):
         text holding command-line options keeps it off)."""
         self.set_font(FONT, size=size)
         height = LINE_MM * size / BODY_PT
-        self._keep_together(height * len(self.multi_cell(0, height, text, markdown=markdown, dry_run=True,
+        self.keep_together(height * len(self.multi_cell(0, height, text, markdown=markdown, dry_run=True,
                                                          output="LINES")))
         if muted:
             self.set_text_color(*MUTED)
@@ -150,7 +153,7 @@ class ReportDocument(FPDF):
         height = LINE_MM * size / BODY_PT
         for item in items:
             width = self.text_width - indent - 4
-            self._keep_together(height * len(self.multi_cell(width, height, item, dry_run=True, output="LINES")))
+            self.keep_together(height * len(self.multi_cell(width, height, item, dry_run=True, output="LINES")))
             self.set_x(self.l_margin + indent)
             self.cell(4, height, "•")
             self.multi_cell(width, height, item, align="L",
@@ -164,17 +167,27 @@ class ReportDocument(FPDF):
         """A table whose first row is the heading; ``emphasis`` lists body rows (0-based) to set in bold on a
         highlight; ``align`` gives ``L``/``C``/``R`` per column (default: the first left, numbers right).
         A table that fits on a page is never split: it moves to the next page whole, with its ``title``."""
-        def draw(pdf) -> None:
-            if title:
-                pdf.subheading(title)
-            pdf._draw_table(rows, col_widths, align, emphasis, size)
-
-        with self.offset_rendering() as trial:
-            draw(trial)
-        if trial.page_break_triggered and self.y > self.t_margin + 1:
-            self.add_page()
-        draw(self)
+        height = self.table_height(rows, col_widths, size) + (LINE_MM + 0.5 if title else 0)
+        if height <= self.h - self.t_margin - MARGIN_MM:
+            self.keep_together(height)
+        if title:
+            self.subheading(title)
+        self._draw_table(rows, col_widths, align, emphasis, size)
         self.ln(2.5)
+
+    def table_height(self, rows: Sequence[Sequence[str]], col_widths: Sequence[float], size: float = 8.0) -> float:
+        """The height in mm a table takes: each row as tall as its most wrapped cell (measured, not drawn)."""
+        total = sum(col_widths)
+        widths = [self.text_width * w / total - 2 * _CELL_PADDING[1] for w in col_widths]
+        height = 0.0
+        for i, values in enumerate(rows):
+            self.set_font(FONT, "B" if i == 0 else "", size)
+            lines = max(1 if self.get_string_width(str(v)) <= w else  # most cells fit on a line: skip the wrapping
+                        len(self.multi_cell(w, _TABLE_LINE_MM, str(v), dry_run=True, output="LINES"))
+                        for v, w in zip(values, widths))
+            height += lines * _TABLE_LINE_MM + 2 * _CELL_PADDING[0]
+        self.set_font(FONT, size=BODY_PT)
+        return height
 
     def _draw_table(self, rows, col_widths, align, emphasis, size) -> None:
         align = align or ["L", *["R"] * (len(col_widths) - 1)]
@@ -184,8 +197,8 @@ class ReportDocument(FPDF):
         heading = FontFace(emphasis="BOLD", fill_color=HEADING_FILL, color=INK)
         highlight = FontFace(emphasis="BOLD", fill_color=EMPHASIS_FILL)
         with super().table(col_widths=tuple(col_widths), width=self.text_width, align="LEFT",
-                           borders_layout="HORIZONTAL_LINES", headings_style=heading, line_height=4.0,
-                           padding=(0.9, 1.4), v_align="MIDDLE", first_row_as_headings=True) as table:
+                           borders_layout="HORIZONTAL_LINES", headings_style=heading, line_height=_TABLE_LINE_MM,
+                           padding=_CELL_PADDING, v_align="MIDDLE", first_row_as_headings=True) as table:
             for i, values in enumerate(rows):
                 style = highlight if i - 1 in emphasis else None
                 row = table.row()
@@ -212,7 +225,7 @@ class ReportDocument(FPDF):
             self.ln(2)
 
 
-def _png(fig: Figure, dpi: int = 220) -> io.BytesIO:
+def _png(fig: Figure, dpi: int = 200) -> io.BytesIO:
     """The figure as PNG bytes at print resolution, ready to embed."""
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=dpi)

@@ -1,5 +1,6 @@
 """The report's figures, drawn with matplotlib's object API (no global pyplot state, Agg only): the learning curves
-with their forecasts, and what more data buys.
+with their forecasts, and what more data buys. They draw the curve views of a plan document
+(:func:`samplecast.plan.plan_document`) and never call a forecaster.
 
 Figures are as wide as the report's text block (:data:`~samplecast.report.page.TEXT_WIDTH_IN`), so text is printed at
 the size it was drawn.
@@ -16,16 +17,17 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, LogLocator
 
-from samplecast.plan import CurvePlan
 from samplecast.report.page import TEXT_WIDTH_IN
-from samplecast.report.tables import marginal_value, reach, short_labels, value_step
+
+#: One curve's view in a plan document (``document["curves"][i]``).
+CurveView = dict
 
 #: Most panels per row, and per figure, of the learning-curve figure (a report draws more curves as more figures).
 MAX_COLUMNS = 3
 MAX_PANELS = 9
 #: Curves listed inside the marginal-value panels; more get a legend below them.
 _INSET_LEGEND = 4
-_POINTS = 160
+_BAND = ("q10", "q25", "q50", "q75", "q90")
 STYLE = {
     "font.size": 7.5, "axes.titlesize": 8, "axes.labelsize": 7.5, "xtick.labelsize": 7, "ytick.labelsize": 7,
     "legend.fontsize": 7, "axes.spines.top": False, "axes.spines.right": False, "axes.grid": True,
@@ -47,78 +49,80 @@ def curve_colors(count: int) -> list[str]:
     return [palette[i % len(palette)] for i in range(count)]
 
 
-def learning_curves_figure(plans: Sequence[CurvePlan], colors: Sequence[str] | None = None) -> Figure:
+def learning_curves_figure(views: Sequence[CurveView], colors: Sequence[str] | None = None) -> Figure:
     """One panel per curve: measured Dice (error bars: spread across seeds), forecast median with 50% and 80%
     bands out to the reach, the target line and the recommended size; one legend for all panels.
 
     Args:
-        plans: at most :data:`MAX_PANELS` curve plans.
-        colors: one colour per plan; default :func:`curve_colors`.
+        views: at most :data:`MAX_PANELS` curve views of a plan document.
+        colors: one colour per curve; default :func:`curve_colors`.
     """
-    count = len(plans)
+    count = len(views)
     if not 0 < count <= MAX_PANELS:
         raise ValueError(f"a learning-curve figure draws 1 to {MAX_PANELS} curves, got {count}")
     colors = list(colors) if colors is not None else curve_colors(count)
     columns = 1 if count == 1 else 2 if count in (2, 4) else MAX_COLUMNS
     rows = -(-count // columns)
     height = 3.4 if count == 1 else 2.4 * rows + 0.45
-    labels = short_labels([p.forecast.curve for p in plans])
-    grids = [np.geomspace(p.forecast.curve.n[0], reach(p), _POINTS) for p in plans]
-    bands = [p.forecast.model.predict_quantiles(n, (0.1, 0.25, 0.5, 0.75, 0.9)) for p, n in zip(plans, grids)]
     with rc_context(STYLE):
         fig = Figure(figsize=(TEXT_WIDTH_IN, height), layout="constrained")
         axes = fig.subplots(rows, columns, squeeze=False, sharey=True)
-        axes[0, 0].set_ylim(*_dice_limits(plans, bands))
-        for ax, plan, n, q, label, color in zip(axes.flat, plans, grids, bands, labels, colors):
-            _draw_curve(ax, plan, n, q, color, columns)
-            ax.set_title(label, loc="left", fontweight="bold")
+        axes[0, 0].set_ylim(*_dice_limits(views))
+        for ax, view, color in zip(axes.flat, views, colors):
+            _draw_curve(ax, view, color, columns)
+            ax.set_title(view["short_label"], loc="left", fontweight="bold")
             ax.set_xlabel("training cases (n)")
         for ax in axes.flat[count:]:
             ax.set_visible(False)
         for ax in axes[:, 0]:
             ax.set_ylabel("test Dice")
-        handles, names = _curve_legend(plans)
+        handles, names = _curve_legend(views)
         fig.legend(handles, names, loc="outside lower center", ncols=4, frameon=False)
     return fig
 
 
-def _dice_limits(plans: Sequence[CurvePlan], bands: Sequence[np.ndarray]) -> tuple[float, float]:
+def _dice_limits(views: Sequence[CurveView]) -> tuple[float, float]:
     """A Dice range holding every measured point, band and target, with a margin, inside [0, 1]."""
-    values = [v for p, q in zip(plans, bands) for v in (*p.forecast.curve.dice, q[:, 0].min(), q[:, -1].max())]
-    targets = [p.recommendation.target_dice for p in plans if p.recommendation.target_dice is not None]
+    values = [v for view in views for v in (*view["observed"]["dice"], min(view["band"]["q10"]),
+                                             max(view["band"]["q90"]))]
+    targets = [v["recommendation"]["target_dice"] for v in views if v["recommendation"]["target_dice"] is not None]
     low, high = min(values + targets), max(values + targets)
     margin = 0.06 * (high - low) + 0.01
     return max(0.0, low - margin), min(1.0, high + margin)
 
 
-def _draw_curve(ax, plan: CurvePlan, n: np.ndarray, q: np.ndarray, color: str, columns: int) -> None:
-    curve, rec = plan.forecast.curve, plan.recommendation
+def _draw_curve(ax, view: CurveView, color: str, columns: int) -> None:
+    observed, rec, band = view["observed"], view["recommendation"], view["band"]
+    n = np.asarray(band["n"])
+    q = np.column_stack([band[k] for k in _BAND])
     ax.fill_between(n, q[:, 0], q[:, 4], color=color, alpha=0.14, lw=0)
     ax.fill_between(n, q[:, 1], q[:, 3], color=color, alpha=0.28, lw=0)
     ax.plot(n, q[:, 2], color=color, lw=1.4)
-    spread = np.where(curve.count >= 2, curve.sd, 0.0)
-    ax.errorbar(curve.n, curve.dice, yerr=spread if np.any(spread > 0) else None, **_MEASURED)
-    ax.axvline(curve.n_max, **_LAST_MEASURED)
-    if rec.pool_size is not None and rec.pool_size <= n[-1]:
-        ax.axvline(rec.pool_size, **_POOL)
-    if rec.target_dice is not None:
-        ax.axhline(rec.target_dice, **_TARGET)
-        if rec.n_for_target is not None:
+    sd = np.array([np.nan if v is None else v for v in observed["sd"]], dtype=float)
+    spread = np.where(np.asarray(observed["count"]) >= 2, np.nan_to_num(sd), 0.0)
+    ax.errorbar(observed["n"], observed["dice"], yerr=spread if np.any(spread > 0) else None, **_MEASURED)
+    ax.axvline(observed["n"][-1], **_LAST_MEASURED)
+    if rec["pool_size"] is not None and rec["pool_size"] <= n[-1] * 1.001:
+        ax.axvline(rec["pool_size"], **_POOL)
+    if rec["target_dice"] is not None:
+        ax.axhline(rec["target_dice"], **_TARGET)
+        needed = rec["n_for_target"]
+        if needed is not None:
             bottom = ax.get_ylim()[0]
-            ax.plot([rec.n_for_target] * 2, [bottom, rec.target_dice], **_RECOMMENDED)
-            ax.plot(rec.n_for_target, rec.target_dice, "v", color=_RED, ms=5, zorder=6)
-            left_half = rec.n_for_target < np.sqrt(n[0] * n[-1])
-            ax.annotate(f"n ≈ {rec.n_for_target:,}", (rec.n_for_target, bottom), xytext=(3 if left_half else -3, 4),
+            ax.plot([needed] * 2, [bottom, rec["target_dice"]], **_RECOMMENDED)
+            ax.plot(needed, rec["target_dice"], "v", color=_RED, ms=5, zorder=6)
+            left_half = needed < np.sqrt(n[0] * n[-1])
+            ax.annotate(f"n ≈ {needed:,}", (needed, bottom), xytext=(3 if left_half else -3, 4),
                         textcoords="offset points", color=_RED, fontsize=7, fontweight="bold",
                         ha="left" if left_half else "right", va="bottom")
     _log_x(ax, n[0], n[-1], crowded=columns >= 3)
     ax.set_xlim(n[0] * 0.85, n[-1] * 1.1)
 
 
-def _curve_legend(plans: Sequence[CurvePlan]) -> tuple[list, list[str]]:
+def _curve_legend(views: Sequence[CurveView]) -> tuple[list, list[str]]:
     """Neutral-coloured legend entries for what the learning-curve panels show."""
-    rec = plans[0].recommendation
-    replicated = any(np.any(p.forecast.curve.count >= 2) for p in plans)
+    rec = views[0]["recommendation"]
+    replicated = any(max(v["observed"]["count"]) >= 2 for v in views)
     entries = [
         (Line2D([], [], marker="o", ls="none", ms=3.5, color="black", mfc="white"),
          "measured (bars: ±1 sd across seeds)" if replicated else "measured"),
@@ -127,55 +131,53 @@ def _curve_legend(plans: Sequence[CurvePlan]) -> tuple[list, list[str]]:
         (Patch(color="#555555", alpha=0.14, lw=0), "80% interval"),
         (Line2D([], [], **_LAST_MEASURED), "largest size measured"),
     ]
-    if rec.target_dice is not None:
-        entries.append((Line2D([], [], **_TARGET), f"target Dice {rec.target_dice:.2f}"))
-    if any(p.recommendation.n_for_target is not None for p in plans):
-        entries.append((Line2D([], [], **_RECOMMENDED), f"cases needed ({rec.confidence:.0%} confidence)"))
-    if rec.pool_size is not None:
-        entries.append((Line2D([], [], **_POOL), f"pool size ({rec.pool_size:,})"))
+    if rec["target_dice"] is not None:
+        entries.append((Line2D([], [], **_TARGET), f"target Dice {rec['target_dice']:.2f}"))
+    if any(v["recommendation"]["n_for_target"] is not None for v in views):
+        entries.append((Line2D([], [], **_RECOMMENDED), f"cases needed ({rec['confidence']:.0%} confidence)"))
+    if rec["pool_size"] is not None:
+        entries.append((Line2D([], [], **_POOL), f"pool size ({rec['pool_size']:,})"))
     handles, names = zip(*entries)
     return list(handles), list(names)
 
 
-def marginal_value_figure(plans: Sequence[CurvePlan]) -> Figure:
+def marginal_value_figure(views: Sequence[CurveView], step: int) -> Figure:
     """Two panels over training-set size: median Dice gained per ``step`` more cases (priced when a cost per case is
     known), and Dice gained by doubling the data against the plateau threshold; one line per curve, coloured as in
     :func:`learning_curves_figure`."""
-    curves = [p.forecast.curve for p in plans]
-    step = value_step(max(c.n_max for c in curves))
-    rec = plans[0].recommendation
-    labels = short_labels(curves)
+    rec = views[0]["recommendation"]
     with rc_context(STYLE):
         fig = Figure(figsize=(TEXT_WIDTH_IN, 2.9), layout="constrained")
         per_step, per_doubling = fig.subplots(1, 2)
         low, high = np.inf, 0.0
-        for plan, label, color in zip(plans, labels, curve_colors(len(plans))):
-            curve = plan.forecast.curve
-            n = np.geomspace(curve.n[0], reach(plan), _POINTS)
+        for view, color in zip(views, curve_colors(len(views))):
+            value = {k: np.asarray(v) for k, v in view["marginal"].items()}
+            n = value["n"]
             low, high = min(low, n[0]), max(high, n[-1])
-            value = marginal_value(plan, n, step)
-            measured = n <= curve.n_max
+            measured = n <= view["observed"]["n"][-1]
             local = n >= step  # below ``step`` cases, "step more" is no longer a small change
             for ax, column, shown in ((per_step, "gain_per_step", local), (per_doubling, "gain_per_doubling", True)):
-                ax.plot(n[measured & shown], value[column][measured & shown], color=color, lw=1.4, label=label)
+                ax.plot(n[measured & shown], value[column][measured & shown], color=color, lw=1.4,
+                        label=view["short_label"])
                 ax.plot(n[~measured & shown], value[column][~measured & shown], color=color, lw=1.4,
                         ls=(0, (4, 2)))
-            if plan.recommendation.n_plateau is not None:
-                per_doubling.plot(plan.recommendation.n_plateau, rec.plateau_gain, "o", color=color, ms=4, zorder=5)
-        cost = f"\n(costing {step * rec.cost_per_case:,.0f})" if rec.cost_per_case else ""
+            if view["recommendation"]["n_plateau"] is not None:
+                per_doubling.plot(view["recommendation"]["n_plateau"], rec["plateau_gain"], "o", color=color, ms=4,
+                                  zorder=5)
+        cost = f"\n(costing {step * rec['cost_per_case']:,.0f})" if rec["cost_per_case"] else ""
         per_step.set_ylabel(f"Dice gained by {step:,} more cases{cost}")
         per_step.set_yscale("log")
         per_step.set_ylim(bottom=max(per_step.get_ylim()[0], 1e-4))
         per_step.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
         per_doubling.set_ylabel("Dice gained by doubling the data")
         per_doubling.set_ylim(0, per_doubling.get_ylim()[1] * 1.3)
-        per_doubling.axhline(rec.plateau_gain, **_TARGET)
+        per_doubling.axhline(rec["plateau_gain"], **_TARGET)
         for ax in (per_step, per_doubling):
             ax.set_xlabel("training cases (n)")
             _log_x(ax, low, high, crowded=False)
         per_step.set_title("Return on the next cases", loc="left", fontweight="bold")
         per_doubling.set_title("Return on doubling the data", loc="left", fontweight="bold")
-        if len(plans) <= _INSET_LEGEND:
+        if len(views) <= _INSET_LEGEND:
             per_step.legend(loc="upper right", frameon=False)
         else:
             fig.legend(*per_step.get_legend_handles_labels(), loc="outside lower center", ncols=4,
@@ -183,7 +185,7 @@ def marginal_value_figure(plans: Sequence[CurvePlan]) -> Figure:
         per_doubling.legend(
             [Line2D([], [], color="black", lw=1.4), Line2D([], [], color="black", lw=1.4, ls=(0, (4, 2))),
              Line2D([], [], **_TARGET), Line2D([], [], marker="o", ls="none", color="black", ms=4)],
-            ["measured range", "forecast", f"plateau threshold ({rec.plateau_gain:.3f})", "plateau point"],
+            ["measured range", "forecast", f"plateau threshold ({rec['plateau_gain']:.3f})", "plateau point"],
             loc="upper right", frameon=False)
     return fig
 

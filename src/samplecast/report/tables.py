@@ -1,118 +1,183 @@
-"""The numbers a report tabulates, read off the same forecasts and :func:`~samplecast.plan.recommend` as the forecast
-JSON, so the report and ``samplecast forecast --json`` never disagree.
+"""The report's tables as rows of text, read off a plan document (:func:`samplecast.plan.plan_document`); nothing
+here calls a forecaster, so the report shows exactly the numbers ``samplecast forecast --json`` wrote.
 
 Example:
-    >>> curves = load_curves("data/kvasir_reference_curves.csv")             # doctest: +SKIP
-    >>> plans = plan_curves(curves, PlanOptions(target_dice=0.8))           # doctest: +SKIP
-    >>> target_table(plans[1], target_levels(0.8))                          # doctest: +SKIP
+    >>> document = json.loads(Path("forecast.json").read_text())   # doctest: +SKIP
+    >>> glance_rows(document)[0]                                   # doctest: +SKIP
+    ['configuration', 'cases now', 'Dice now', 'cases for 0.80', 'more cases', 'plateau from', ...]
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Sequence
-from dataclasses import replace
+from typing import Any
 
-import numpy as np
-import pandas as pd
-
-from samplecast.curves import Curve
-from samplecast.forecast.predict import DEFAULT_REACH
-from samplecast.plan import CurvePlan, recommend
-
-#: Offsets from the planner's target Dice tabulated around it.
-TARGET_OFFSETS: tuple[float, ...] = (-0.04, -0.02, 0.0, 0.02, 0.04)
-#: Dice levels tabulated when no target was given: evenly spaced from today's Dice to the forecast at the reach.
-UNTARGETED_LEVELS = 5
+Document = dict[str, Any]
+Rows = list[list[str]]
 
 
-def short_labels(curves: Sequence[Curve]) -> list[str]:
-    """Curve labels without the key parts every curve shares (``depth 5`` rather than ``kvasir / resunet / depth 5``).
-
-    A single curve, or curves that differ in no key, keep their full label.
-    """
-    if len(curves) < 2:
-        return [c.label for c in curves]
-    varying = [name for name in curves[0].key if len({str(c.key.get(name)) for c in curves}) > 1]
-    if not varying:
-        return [c.label for c in curves]
-    return [Curve({k: c.key[k] for k in varying}, c.n, c.dice).label for c in curves]
+def n_text(value: int | None, horizon: int) -> str:
+    """A size, or ``> horizon`` for a level not reached within it."""
+    return f"{value:,}" if value is not None else f"> {horizon:,}"
 
 
-def reach(plan: CurvePlan) -> float:
-    """How far a report draws a forecast: the pool size (or 4x today), widened to show the size the target needs."""
-    rec = plan.recommendation
-    far = float(rec.pool_size or DEFAULT_REACH * plan.forecast.curve.n_max)
-    if rec.n_for_target is not None:
-        far = max(far, 1.25 * rec.n_for_target)
-    return min(far, float(rec.horizon))
+def more_text(value: int | None) -> str:
+    return f"{value:,}" if value is not None else "–"
 
 
-def target_levels(target: float | None, plan: CurvePlan | None = None) -> list[float]:
-    """Dice levels to tabulate: the target and :data:`TARGET_OFFSETS` around it, inside (0, 1).
-
-    Without a target, :data:`UNTARGETED_LEVELS` levels from the next 0.01 above today's Dice up to the median forecast
-    at the reach of ``plan`` (at least 0.01 apart), so the table shows what is within reach and where it ends.
-    """
-    if target is not None:
-        return [round(target + d, 4) for d in TARGET_OFFSETS if 0 < target + d < 1]
-    if plan is None:
-        raise ValueError("without a target Dice, target_levels needs the plan to choose levels from")
-    start = math.floor(float(plan.forecast.curve.dice[-1]) * 100 + 1) / 100
-    far = float(plan.forecast.model.predict([reach(plan)])[0])
-    end = max(far, start + 0.01 * (UNTARGETED_LEVELS - 1))
-    levels = np.round(np.linspace(start, end, UNTARGETED_LEVELS), 2)
-    return [float(v) for v in np.unique(levels) if 0 < v < 1]
+def span_text(low: int | None, high: int | None) -> str:
+    """A range of sizes; open-ended (``≥ low``) when its upper end lies beyond the horizon."""
+    if low is None:
+        return "–"
+    return f"{low:,}–{high:,}" if high is not None else f"≥ {low:,}"
 
 
-def target_table(plan: CurvePlan, levels: Sequence[float]) -> pd.DataFrame:
-    """One row per target Dice level: cases needed (at the plan's confidence, median, 80% range), more than today,
-    and the cost of those, each from :func:`~samplecast.plan.recommend` at that level.
-
-    Columns: ``target_dice, n_needed, n_median, n_low, n_high, additional, cost`` (``None`` where a level is not
-    reached within the search horizon, or no cost per case was given).
-    """
-    options = plan.options
-    rows = []
-    for level in levels:
-        rec = recommend(plan.forecast.model, plan.forecast.curve, replace(options, target_dice=level))
-        low, high = rec.n_target_range or (None, None)
-        rows.append({"target_dice": level, "n_needed": rec.n_for_target, "n_median": rec.n_target_median,
-                     "n_low": low, "n_high": high, "additional": rec.additional_to_target,
-                     "cost": rec.cost_to_target})
-    return pd.DataFrame(rows, columns=["target_dice", "n_needed", "n_median", "n_low", "n_high", "additional",
-                                       "cost"], dtype=object)
+def cost_text(value: float | None) -> str:
+    return f"{value:,.0f}" if value is not None else "–"
 
 
-def expected_dice(plan: CurvePlan, n: float) -> dict[str, float]:
-    """Median and 80% interval of Dice at ``n`` cases, as ``{"q10", "q50", "q90"}`` rounded like the forecast JSON."""
-    q10, q50, q90 = plan.forecast.model.predict_quantiles([n], (0.1, 0.5, 0.9))[0]
-    return {"q10": round(float(q10), 4), "q50": round(float(q50), 4), "q90": round(float(q90), 4)}
+def glance_rows(document: Document) -> Rows:
+    """The "at a glance" table of page 1: per curve, cases and Dice now, the answer, the plateau and the pool."""
+    options = document["options"]
+    confidence = options["confidence"]
+    target, cost, pool = options["target_dice"], options["cost_per_case"] is not None, options["pool_size"]
+    heading = ["configuration", "cases now", "Dice now"]
+    heading += [f"cases for {target:.2f}", "more cases"] if target is not None else []
+    heading += ["cost"] if target is not None and cost else []
+    heading += ["plateau from"] + ([f"Dice with {pool:,} ({confidence:.0%} range)"] if pool else [])
+    rows = [heading]
+    for view in document["curves"]:
+        r = view["recommendation"]
+        row = [view["short_label"], f"{r['n_observed']:,}", f"{r['dice_now']:.3f}"]
+        if target is not None:
+            row += [n_text(r["n_for_target"], r["horizon"]), more_text(r["additional_to_target"])]
+            row += [cost_text(r["cost_to_target"])] if cost else []
+        row.append(n_text(r["n_plateau"], r["horizon"]))
+        if pool:
+            d = r["dice_at_pool"]
+            row.append(f"{d['q50']:.3f} ({d['low']:.2f}–{d['high']:.2f})")
+        rows.append(row)
+    return rows
 
 
-def value_step(n_max: float) -> int:
-    """A round number of cases to price marginal gains in (1, 2 or 5 times a power of ten), near a tenth of
-    ``n_max``: 100 for a curve measured up to 800 cases, 10 for one up to 100."""
-    if n_max < 10:
-        return 1
-    target = math.log10(n_max / 10)
-    candidates = [m * 10**e for e in range(int(target) - 1, int(target) + 2) for m in (1, 2, 5)]
-    return int(min(candidates, key=lambda c: abs(math.log10(c) - target)))
+def target_rows(document: Document) -> tuple[Rows, list[int]]:
+    """The cases-needed table: per curve and Dice level, cases at the confidence, by the median, the range at the
+    confidence, more than today, their cost, and where the pool does not suffice the size the forecast would need
+    beyond it (labelled an extrapolation); and the body rows of the planner's own target (to emphasise)."""
+    options = document["options"]
+    with_cost = options["cost_per_case"] is not None
+    confidence = options["confidence"]
+    beyond = any(level["n_beyond_pool"] is not None for view in document["curves"] for level in view["targets"])
+    heading = ["configuration", "target Dice", f"needed ({confidence:.0%} conf.)", "median",
+               f"{confidence:.0%} range", "more than today"] + (["cost"] if with_cost else [])
+    heading += ["beyond the pool"] if beyond else []
+    rows, emphasis = [heading], []
+    for view in document["curves"]:
+        horizon = view["recommendation"]["horizon"]
+        for level in view["targets"]:
+            if options["target_dice"] is not None and abs(level["target_dice"] - options["target_dice"]) < 1e-9:
+                emphasis.append(len(rows) - 1)
+            row = [view["short_label"], f"{level['target_dice']:.2f}", n_text(level["n_needed"], horizon),
+                   n_text(level["n_median"], horizon), span_text(level["n_low"], level["n_high"]),
+                   more_text(level["additional"])]
+            row += [cost_text(level["cost"])] if with_cost else []
+            rows.append(row + ([more_text(level["n_beyond_pool"])] if beyond else []))
+    return rows, emphasis
 
 
-def marginal_value(plan: CurvePlan, sizes: Sequence[float], step: int) -> pd.DataFrame:
-    """Median Dice gained by ``step`` more cases and by doubling the data, at each size.
+def expected_rows(document: Document) -> Rows:
+    """Expected Dice at the pool (or at 4x today's cases without a pool), with its range at the confidence."""
+    options = document["options"]
+    with_cost = options["cost_per_case"] is not None
+    heading = ["configuration", "cases", "expected Dice (median)", f"{options['confidence']:.0%} range",
+               f"Dice with {options['confidence']:.0%} confidence"] + (["cost"] if with_cost else [])
+    rows = [heading]
+    for view in document["curves"]:
+        e, observed = view["expected"], view["recommendation"]["n_observed"]
+        more = max(0, e["n"] - observed)
+        rows.append([view["short_label"], f"{e['n']:,}", f"{e['q50']:.3f}", f"{e['low']:.3f}–{e['high']:.3f}",
+                     f"≥ {e['floor']:.3f}"]
+                    + ([cost_text(more * options["cost_per_case"])] if with_cost else []))
+    return rows
 
-    The gain per ``step`` cases is the slope of the median forecast across ``n / 1.25`` to ``1.25 n`` times ``step``:
-    a local rate that does not jitter with the forecast's sampling noise the way a difference over a few cases would.
 
-    Columns: ``n``, ``dice`` (median forecast at ``n``), ``gain_per_step``, ``gain_per_doubling``.
-    """
-    n = np.asarray(sizes, dtype=float)
-    median = plan.forecast.model.predict(np.concatenate([n, n / _SLOPE_SPAN, n * _SLOPE_SPAN, 2 * n]))
-    now, below, above, double = np.split(median, 4)
-    slope = (above - below) / (n * (_SLOPE_SPAN - 1 / _SLOPE_SPAN))
-    return pd.DataFrame({"n": n, "dice": now, "gain_per_step": slope * step, "gain_per_doubling": double - now})
+def marginal_rows(document: Document) -> Rows:
+    """What the next cases buy at today's size: Dice from ``value_step`` more, from doubling, the plateau and the
+    cost of 0.01 Dice."""
+    options, step = document["options"], document["value_step"]
+    with_cost = options["cost_per_case"] is not None
+    heading = ["configuration", "cases now", f"Dice from {step:,} more", "Dice from doubling", "plateau from"]
+    heading += ["cost of +0.01 Dice"] if with_cost else []
+    rows = [heading]
+    for view in document["curves"]:
+        r, now = view["recommendation"], view["marginal_now"]
+        row = [view["short_label"], f"{r['n_observed']:,}", f"{now['gain_per_step']:+.4f}",
+               f"{now['gain_per_doubling']:+.4f}", n_text(r["n_plateau"], r["horizon"])]
+        if with_cost:
+            per_case = now["gain_per_step"] / step
+            row.append(cost_text(0.01 / per_case * options["cost_per_case"]) if per_case > 0 else "–")
+        rows.append(row)
+    return rows
 
 
-_SLOPE_SPAN = 1.25
+_TRUST_HEADING = ["share of each curve kept", "forecast reach", "forecasts", "error (MAE)", "bias",
+                  "80% interval held", "90% interval held", "80% width"]
+
+
+def _trust_row(row: dict[str, Any]) -> list[str]:
+    return [f"{row['cutoff']:.0%}", f"{1 / row['cutoff']:.0f}x", f"{row['curves']}",
+            f"{row['mae']:.3f}", f"{row['bias']:+.3f}", f"{row['coverage80']:.0%}", f"{row['coverage90']:.0%}",
+            f"{row['width80']:.3f}"]
+
+
+def shipped_trust_rows(shipped: dict[str, Any]) -> tuple[Rows, Rows]:
+    """The shipped leave-one-dataset-out backtest: one row per cutoff over all held-out datasets, and one per held-out
+    dataset and cutoff."""
+    overall = [_TRUST_HEADING] + [_trust_row(r) for r in shipped["rows"] if r["held_out"] == "all"]
+    per_set = [["held-out dataset", *_TRUST_HEADING]] + [[str(r["held_out"]), *_trust_row(r)]
+                                                         for r in shipped["rows"] if r["held_out"] != "all"]
+    return overall, per_set
+
+
+def own_trust_rows(own: dict[str, Any]) -> Rows:
+    """The backtest on the user's own curves, one row per cutoff."""
+    return [_TRUST_HEADING] + [_trust_row(r) for r in own["rows"]]
+
+
+def datasets_text(shipped: dict[str, Any]) -> str:
+    """The datasets of the shipped backtest in words: ``Kvasir-SEG (12 curves: data/a.csv, data/b.csv), ...``."""
+    return ", ".join(f"{d['name']} ({d['curves']} curves: {', '.join(d.get('files', []))})"
+                     for d in shipped["datasets"])
+
+
+def input_rows(document: Document) -> Rows:
+    """The inputs of the plan: curves file and checksum, runs, method, options, seeds, date and software."""
+    o, source = document["options"], document["source"]
+    rows = [["input", "value"], ["curves table", source["file"] or "built in memory (no file)"]]
+    if source["sha256"]:
+        rows.append(["SHA-256", source["sha256"]])
+    horizon = (f"the pool ({o['pool_size']:,} cases)" if o["pool_size"] is not None else
+               ", ".join(sorted({f"{v['recommendation']['horizon']:,}" for v in document["curves"]})) + " cases")
+    rows += [
+        ["runs used", f"{source['runs']} (rows with status ok)"],
+        ["method", document["method"]],
+        ["target Dice", f"{o['target_dice']:.2f}" if o["target_dice"] is not None else "none"],
+        ["confidence", f"{o['confidence']:.0%}"],
+        ["plateau gain", f"{o['plateau_gain']:g} Dice per doubling"],
+        ["pool size", f"{o['pool_size']:,}" if o["pool_size"] is not None else "not given"],
+        ["sizes searched up to", horizon],
+        ["cost per case", f"{o['cost_per_case']:,.2f}" if o["cost_per_case"] is not None else "not given"],
+        ["seeds", "averaged into one curve per configuration" if source["average_seeds"] else "one curve per seed"],
+        ["written", document["created"]],
+        ["software", ", ".join(f"{k} {v}" for k, v in document["versions"].items())],
+    ]
+    return rows
+
+
+def curve_rows(document: Document) -> Rows:
+    """The curves behind the plan: sizes measured, runs, Dice at the largest size."""
+    rows = [["curve", "sizes measured (n)", "runs", "Dice at largest"]]
+    for view in document["curves"]:
+        observed = view["observed"]
+        rows.append([view["label"], ", ".join(f"{x:,.0f}" for x in observed["n"]), f"{sum(observed['count'])}",
+                     f"{observed['dice'][-1]:.3f}"])
+    return rows
