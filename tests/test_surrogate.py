@@ -11,11 +11,12 @@ import torch
 
 from samplecast.curves import Curve
 from samplecast.errors import InputError
-from samplecast.forecast.base import QUANTILES, NotFittedError
+from samplecast.forecast.base import QUANTILES, NotFittedError, clone
 from samplecast.forecast.prior import sample_prior
 from samplecast.forecast.surrogate import (
     MAX_CURVE_POINTS, LSTMForecaster, Surrogate, SurrogateConfig, TrainingConfig, calibrate_surrogate, evaluate_loss,
-    load_surrogate, mixed_corpus, new_surrogate, shipped_weights, thin_curve, train_on_curves, train_surrogate,
+    load_surrogate, mixed_corpus, new_surrogate, save_surrogate, shipped_weights, thin_curve, train_on_curves,
+    train_surrogate,
 )
 
 KVASIR_N = np.array([16.0, 80, 160, 400, 800])
@@ -106,16 +107,29 @@ def test_forecasts_from_two_points_but_not_one():
         LSTMForecaster().fit([20], [0.5])
 
 
-def test_estimator_keeps_its_parameter_and_learns_state_on_fit(tiny, tmp_path):
+def test_estimator_keeps_its_parameter_and_learns_state_on_fit(tiny):
     model, _ = tiny
     f = LSTMForecaster(model)
     assert f.name == "lstm" and vars(f) == {"surrogate": model}  # __init__ only stores its parameter
+    assert f.get_params() == {"surrogate": model}
     with pytest.raises(NotFittedError):
         f.predict_quantiles([100])
     assert f.fit(KVASIR_N[:3], KVASIR_DICE[:3]) is f and f.model_ is model
-    again = type(f)(**{"surrogate": f.surrogate}).fit(KVASIR_N[:3], KVASIR_DICE[:3])  # rebuilt from its parameter
-    np.testing.assert_array_equal(again.predict_quantiles([800]), f.predict_quantiles([800]))
     assert isinstance(LSTMForecaster().fit(KVASIR_N[:3], KVASIR_DICE[:3]).model_, Surrogate)  # None: shipped
+
+
+@pytest.mark.parametrize("surrogate", ["tiny", "path", None], ids=["object", "path", "shipped"])
+def test_clone_is_unfitted_with_the_same_surrogate_and_forecasts_alike(tiny, tmp_path, surrogate):
+    if surrogate == "tiny":
+        surrogate = tiny[0]
+    elif surrogate == "path":
+        surrogate = save_surrogate(tiny[0], tmp_path / "tiny.pt")
+    fitted = LSTMForecaster(surrogate).fit(KVASIR_N[:3], KVASIR_DICE[:3])
+    copy = clone(fitted)
+    assert type(copy) is LSTMForecaster and copy.get_params() == {"surrogate": surrogate}
+    assert not hasattr(copy, "model_") and not hasattr(copy, "n_")
+    np.testing.assert_array_equal(copy.fit(KVASIR_N[:3], KVASIR_DICE[:3]).predict_quantiles([800, 1600]),
+                                  fitted.predict_quantiles([800, 1600]))
 
 
 def test_lightning_training_reproduces_the_hand_written_loop(tiny):
