@@ -8,7 +8,6 @@ its record, :func:`run_group` trains cells of one depth as one fused group and w
 
 from __future__ import annotations
 
-import gc
 import time
 import warnings
 from collections.abc import Callable, Iterator
@@ -21,12 +20,12 @@ import torch
 
 from samplecast import __version__
 from samplecast.data import FORMATS, SegmentationDataset, load_dataset
-from samplecast.data.splits import Splits, check_fractions, nested_subset, split_cases
+from samplecast.data.splits import Splits, check_fractions, nested_subset, split_cases, subset_size
 from samplecast.errors import InputError, raise_if_any
 from samplecast.train.config import Cell, SweepConfig, TrainSettings, dataset_key, protocol_id, run_id, size_problems
 from samplecast.train.model import MODEL_NAME
 from samplecast.train.fused import GroupRun, fit_and_test_group
-from samplecast.train.runner import RunOutcome, StepCallback, fit_and_test, resolve_device
+from samplecast.train.runner import RunOutcome, StepCallback, fit_and_test, release_memory, resolve_device
 from samplecast.train.store import RunStore
 
 
@@ -144,7 +143,7 @@ def run_cell(config: SweepConfig, data: SweepData, cell: Cell, *, device: str,
 
 def settings_for(config: SweepConfig, data: SweepData, cell: Cell) -> TrainSettings:
     """How ``cell`` trains: the sweep's settings with the step budget resolved for its training-set size."""
-    return config.train.for_size(len(data.subset(cell)))
+    return config.train.for_size(subset_size(len(data.splits.pool), cell.fraction))
 
 
 def run_group(config: SweepConfig, data: SweepData, cells: list[Cell], *, device: str,
@@ -173,9 +172,7 @@ def run_group(config: SweepConfig, data: SweepData, cells: list[Cell], *, device
             yield finish_record(config, data, records[k], result, time.perf_counter() - started)
     except Exception as exc:  # noqa: BLE001 - the group's failure is recorded (or split, when out of memory)
         rest = [k for k in range(len(cells)) if k not in finished]
-        gc.collect()
-        if device == "cuda":
-            torch.cuda.empty_cache()
+        release_memory(device)
         if not isinstance(exc, torch.OutOfMemoryError) or len(rest) == 1:
             for k in rest:
                 yield finish_record(config, data, records[k], exc, time.perf_counter() - started)

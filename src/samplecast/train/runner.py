@@ -91,9 +91,14 @@ def fit_and_test(train: Pair, val: Pair, test: Pair, *, depth: int, seed: int, s
                               torch.stack(module.train_losses_).float().cpu().numpy())
         finally:
             del trainer, module
-            gc.collect()
-            if device == "cuda":
-                torch.cuda.empty_cache()
+            release_memory(device)
+
+
+def release_memory(device: str) -> None:
+    """Give the memory of finished runs back (to the GPU's other users, too)."""
+    gc.collect()
+    if device == "cuda":
+        torch.cuda.empty_cache()
 
 
 def build_module(images: torch.Tensor, depth: int, settings: TrainSettings) -> SegmentationModule:

@@ -86,12 +86,13 @@ def output_error(out: str | Path, exc: OSError) -> InputError:
     return InputError(f"{out}: cannot write results there ({_reason(exc)})")
 
 
+#: Errors that mean the results folder can no longer be written (rather than a failed run), with their reason.
+OUTPUT_ERRNOS: dict[int, str] = {errno.ENOSPC: "the disk is full", errno.EDQUOT: "the disk is full",
+                                 errno.EROFS: "read-only file system"}
+
+
 def _reason(exc: OSError) -> str:
-    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        return "the disk is full"
-    if exc.errno == errno.EROFS:
-        return "read-only file system"
-    return exc.strerror or str(exc)
+    return OUTPUT_ERRNOS.get(exc.errno) or exc.strerror or str(exc)
 
 
 def _sync_folder(folder: Path) -> None:

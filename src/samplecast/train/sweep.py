@@ -11,7 +11,6 @@ gives new run ids, and the curves table then holds the runs of the new protocol 
 from __future__ import annotations
 
 import contextlib
-import errno
 import json
 import os
 import platform
@@ -25,19 +24,18 @@ from typing import Any
 import pandas as pd
 import torch
 
-from samplecast.data.splits import write_case_lists
+from samplecast.data.splits import subset_size, write_case_lists
 from samplecast.errors import InputError
 from samplecast.train.config import CONVERGENCE_TOLERANCE, Cell, SweepConfig, dataset_key, protocol_id, run_id
 from samplecast.train.engines import make_engine
 from samplecast.train.execute import SweepData, load_sweep_data
 from samplecast.train.processes import handling_sigint
 from samplecast.train.runner import precision_for, resolve_device
-from samplecast.train.store import CONFIG_FILE, RunStore, SweepLock, output_error, output_problems, write_atomic
+from samplecast.train.store import (CONFIG_FILE, OUTPUT_ERRNOS, RunStore, SweepLock, output_error, output_problems,
+                                   write_atomic)
 from samplecast.versions import package_versions
 
 CASES_DIR = "cases"
-#: Errors that mean the results folder can no longer be written (rather than a failed run).
-_OUTPUT_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS})
 
 
 @dataclass(frozen=True)
@@ -121,7 +119,7 @@ def run_sweep(config: SweepConfig, *, progress: ProgressCallback | None = None,
     except (_Interrupt, KeyboardInterrupt):
         raise SweepInterrupted(counts["finished"], counts["total"]) from None
     except OSError as exc:
-        if exc.errno in _OUTPUT_ERRNOS:
+        if exc.errno in OUTPUT_ERRNOS:
             raise output_error(config.out, exc) from None
         raise
 
@@ -186,7 +184,7 @@ def _convergence_runs(config: SweepConfig, data: SweepData) -> tuple[SweepConfig
     """The convergence check: the largest fraction of each depth for the first seed, under a protocol with twice
     the steps that fraction's runs get (its own run ids, so its runs never enter the curves table)."""
     largest = Cell(max(config.fractions), config.depths[0], config.seeds[0])
-    steps = config.train.steps_for(len(data.subset(largest)))
+    steps = config.train.steps_for(subset_size(len(data.splits.pool), largest.fraction))
     check = replace(config, train=replace(config.train, steps=2 * steps, min_epochs=0.0))
     images = data.dataset.images
     key = dataset_key(data.dataset.name, data.dataset.case_ids, images.shape[1:])

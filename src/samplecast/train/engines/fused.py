@@ -8,10 +8,9 @@ from typing import Any
 
 from samplecast.train.config import CPU_GROUP_SIZE, Cell, SweepConfig
 from samplecast.train.engines import CellStepCallback
-from samplecast.train.engines.local import release_memory
 from samplecast.train.execute import SweepData, run_group, settings_for
 from samplecast.train.fused import group_capacity
-from samplecast.train.runner import resolve_device
+from samplecast.train.runner import release_memory, resolve_device
 
 
 class FusedEngine:

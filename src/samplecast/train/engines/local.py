@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import multiprocessing
 import os
 from collections.abc import Iterator
@@ -15,7 +14,7 @@ from samplecast.train.config import Cell, SweepConfig
 from samplecast.train.engines import CellStepCallback, SweepIncomplete
 from samplecast.train.execute import GPU_SHARE, SweepData, load_sweep_data, run_cell
 from samplecast.train.processes import become_worker, spawning_workers, stop_workers
-from samplecast.train.runner import resolve_device
+from samplecast.train.runner import release_memory, resolve_device
 
 
 class LocalEngine:
@@ -36,13 +35,6 @@ class LocalEngine:
         finally:
             del on_device
             release_memory(device)
-
-
-def release_memory(device: str) -> None:
-    """Give the memory of finished runs back (to the GPU's other users, too)."""
-    gc.collect()
-    if device == "cuda":
-        torch.cuda.empty_cache()
 
 
 #: The dataset of the sweep a worker process serves, loaded once per process by :func:`_start_worker`.
