@@ -41,12 +41,6 @@ def real_curves() -> dict[str, list[Curve]]:
     return {name: load_curves(path) for name, path in REAL_DATASETS.items() if path.exists()}
 
 
-def without_images_of(corpus: dict[str, list[Curve]], held_out: str) -> dict[str, list[Curve]]:
-    """``corpus`` without every source measured on the images of ``held_out`` (or without ``held_out`` itself)."""
-    images = IMAGES.get(held_out, held_out)
-    return {name: curves for name, curves in corpus.items() if IMAGES.get(name, name) != images}
-
-
 def lcdb_curves(max_curves: int | None = None, seed: int = 0) -> list[Curve]:
     """Test-accuracy curves from LCDB, one per (data set, learner, outer seed), thinned to doubling sizes.
 
@@ -83,15 +77,6 @@ def lcdb_halves(curves: list[Curve], rng: np.random.Generator | None = None) -> 
     (rng or np.random.default_rng(0)).shuffle(datasets)
     half = len(datasets) // 2
     return set(datasets[:half]), set(datasets[half:])
-
-
-def lcdb_scored(count: int, seed: int = 0) -> list[Curve]:
-    """A sample of ``count`` LCDB curves from the scored half of :func:`lcdb_halves`; the same ``count`` and ``seed``
-    give the same sample."""
-    curves = lcdb_curves()
-    rng = np.random.default_rng(seed)
-    scored, _ = lcdb_halves(curves, rng)
-    return [curves[i] for i in rng.permutation(len(curves)) if curves[i].key["dataset"] in scored][:count]
 
 
 def stacking_corpus() -> dict[str, list[Curve]]:

@@ -81,7 +81,7 @@ def seed_coverage(corpus: dict[str, list[Curve]], learned: dict) -> pd.DataFrame
     return pd.DataFrame(rows)
 
 
-def _table(summary: pd.DataFrame, methods, columns=("mae", "bias", "coverage80")) -> list[str]:
+def _table(summary: pd.DataFrame, methods) -> list[str]:
     cutoffs = sorted(summary["cutoff"].unique())
     lines = ["| method | " + " | ".join(f"{c:.0%}: MAE / bias / cov80 / w80 (k)" for c in cutoffs) + " |",
              "|---|" + "---|" * len(cutoffs)]
