@@ -414,7 +414,7 @@ def _default_engine() -> str:
               help="Foreground class values, e.g. 1 or 1,2,4, or for BraTS a preset wt, tc or et.")
 @click.option("--device", type=click.Choice(train_config.DEVICES), default="auto",
               help="Where to train: auto uses a CUDA GPU when there is one (bf16 mixed precision where supported).")
-@click.option("--engine", type=click.Choice(train_config.ENGINES), default=lambda: _default_engine(),
+@click.option("--engine", type=click.Choice(train_config.ENGINES), default=_default_engine,
               show_default="fused with a CUDA GPU, else local",
               help="fused trains the runs of one depth together as one batched model on this machine (each run "
                    "exactly as alone, many times faster on a GPU); local trains one run at a time; submitit sends "
@@ -607,8 +607,6 @@ def demo(out, cases, steps):
 def _plain_progress(every_s: float = 5.0):
     """A demo progress callback printing one line when the step of work changes, and at most every ``every_s``
     seconds while it goes on (for output that is not a terminal, where a progress bar would print nothing)."""
-    import time
-
     last = {"what": None, "at": float("-inf")}
 
     def show(state) -> None:
