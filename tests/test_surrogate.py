@@ -132,12 +132,6 @@ def test_clone_is_unfitted_with_the_same_surrogate_and_forecasts_alike(tiny, tmp
                                   fitted.predict_quantiles([800, 1600]))
 
 
-def test_lightning_training_reproduces_the_hand_written_loop(tiny):
-    """Losses per epoch of the tiny run as the hand-written loop gave them (same seed, corpus and settings)."""
-    _, history = tiny
-    np.testing.assert_allclose([h["train_loss"] for h in history], [0.11562882, 0.04604113, 0.03785204], rtol=1e-4)
-
-
 def test_a_short_training_run_lowers_the_loss(tiny):
     model, history = tiny
     validation = sample_prior(500, seed=99)
@@ -214,7 +208,7 @@ def test_calibration_is_stored_and_widens_overconfident_intervals(tiny):
     raw = model.quantiles(n[:3], curves[0].dice[:3], n[3:], (0.1, 0.9))
     wide = calibrated.quantiles(n[:3], curves[0].dice[:3], n[3:], (0.1, 0.9))
     assert np.all(wide[:, 1] - wide[:, 0] > raw[:, 1] - raw[:, 0])
-    assert sum(calibrated.describe()["calibration"]["counts"]) == 30 * (4 + 3 + 2 + 1)  # every prefix, every later size
+    assert calibrated.describe()["calibration"]["counts"] == 30 * (4 + 3 + 2 + 1)  # every prefix, every later size
 
 
 def test_fine_tuning_on_user_curves_mixes_in_the_prior(tiny):

@@ -12,15 +12,14 @@ import pytest
 import torch
 
 from samplecast.errors import InputError
-from samplecast.forecast.calibration import IntervalCalibration
+from samplecast.forecast.calibration import SpreadCalibration
 from samplecast.forecast.surrogate import (
     LSTMForecaster, SurrogateConfig, check_output, load_surrogate, new_surrogate, save_surrogate,
 )
 
 N, DICE, AT = np.array([16.0, 80, 160]), np.array([0.483, 0.682, 0.755]), np.array([400.0, 800])
 SMALL = SurrogateConfig(hidden=8, head_width=8)
-CALIBRATION = IntervalCalibration((0.5, 0.8, 0.9), (0.9, 1.9), ((1.1, 1.2, 1.3), (1.4, 1.5, 1.6), (1.7, 1.8, 1.9)),
-                                  (5, 6, 7))
+CALIBRATION = SpreadCalibration(widen=0.01, floor=0.005, counts=18)
 
 
 @pytest.fixture
@@ -36,7 +35,7 @@ def test_save_and_load_round_trip(saved, tmp_path):
     np.testing.assert_array_equal(loaded.quantiles(N, DICE, AT), model.quantiles(N, DICE, AT))
     assert loaded.calibration == CALIBRATION
     meta = json.loads((tmp_path / "model.json").read_text())
-    assert meta["architecture"]["hidden"] == 8 and meta["format"] == "samplecast-surrogate/1"
+    assert meta["architecture"]["hidden"] == 8 and meta["format"] == "samplecast-surrogate/2"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.json", "model.pt"]  # no temporary files left
 
 
@@ -114,15 +113,12 @@ def _edit(path, change):
 
 
 @pytest.mark.parametrize("field, change", [
-    ("calibration.factors", lambda m: m["calibration"].pop("factors")),
-    ("calibration.factors", lambda m: m["calibration"].update(factors=[[1.0, 1.0, 1.0]])),
-    ("calibration.factors", lambda m: m["calibration"].update(factors=[[1.0, float("nan"), 1.0]] * 3)),
-    ("calibration.factors", lambda m: m["calibration"].update(factors=[[1.0, -1.0, 1.0]] * 3)),
+    ("calibration.widen", lambda m: m["calibration"].pop("widen")),
+    ("calibration.widen", lambda m: m["calibration"].update(widen=float("nan"))),
+    ("calibration.floor", lambda m: m["calibration"].update(floor=-0.01)),
+    ("calibration.floor", lambda m: m["calibration"].update(floor="0.01")),
     ("calibration.counts", lambda m: m["calibration"].update(counts=[1, 2])),
-    ("calibration.counts", lambda m: m["calibration"].update(counts=[1, -2, 3])),
-    ("calibration.coverages", lambda m: m["calibration"].update(coverages=[0.8, 0.5, 0.9])),
-    ("calibration.coverages", lambda m: m["calibration"].update(coverages="0.8")),
-    ("calibration.edges", lambda m: m["calibration"].update(edges=[1.9, 0.9])),
+    ("calibration.counts", lambda m: m["calibration"].update(counts=-2)),
     ("calibration must be an object", lambda m: m.update(calibration=[1, 2])),
     ("architecture.hidden", lambda m: m["architecture"].update(hidden="8")),
     ("architecture.levels", lambda m: m["architecture"].pop("levels")),
@@ -135,6 +131,13 @@ def test_a_malformed_description_is_blamed_by_file_and_field(saved, field, chang
         load_surrogate(path)
     assert len(error.value.problems) == 1
     assert error.value.problems[0].startswith(f"{path.with_suffix('.json')}: {field}")
+
+
+def test_a_surrogate_of_another_format_is_refused_with_what_to_do(saved):
+    _, path = saved
+    _edit(path, lambda m: m.update(format="samplecast-surrogate/1"))
+    with pytest.raises(InputError, match=r"model.json: a surrogate of format 'samplecast-surrogate/1'.*train it again"):
+        load_surrogate(path)
 
 
 def test_a_description_that_is_not_json_is_blamed(saved):

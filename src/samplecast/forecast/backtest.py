@@ -92,40 +92,6 @@ def _scores(qd: dict[float, float], truth: float) -> dict:
     }
 
 
-def conformalize(results: pd.DataFrame, group: str = "dataset") -> pd.DataFrame:
-    """Cross-conformal re-scoring: each method's intervals widened by a calibration learned on other groups.
-
-    For every method and every value of ``group`` (by default the dataset, so no dataset calibrates its own
-    intervals; ``"curve"`` for leave-one-curve-out), an :class:`~samplecast.forecast.calibration.IntervalCalibration`
-    is learned from the method's forecasts on the other groups and applied to this group's. The rows come back as
-    method ``"<method>+conformal"`` with widened quantiles and re-scored intervals; a group with nothing else to
-    learn from is left out.
-    """
-    from samplecast.forecast.calibration import IntervalCalibration
-
-    columns = [quantile_name(q) for q in QUANTILES]
-    ratio = np.log(results["n_final"].to_numpy(float) / results["n_cut"].to_numpy(float))
-    out = []
-    for method in results["method"].unique():
-        mine = (results["method"] == method).to_numpy()
-        for value in results.loc[mine, group].unique():
-            target = mine & (results[group] == value).to_numpy()
-            source = mine & ~target
-            if not source.any():
-                continue
-            calibration = IntervalCalibration.fit(QUANTILES, results.loc[source, columns].to_numpy(float),
-                                                  results.loc[source, "truth"].to_numpy(float), ratio[source])
-            widened = calibration.apply(QUANTILES, results.loc[target, columns].to_numpy(float), ratio[target])
-            rows = results.loc[target].copy()
-            rows["method"] = f"{method}+conformal"
-            rows[columns] = widened
-            scored = [_scores(dict(zip(QUANTILES, q)), t) for q, t in zip(widened, rows["truth"])]
-            for key in ("error", "in80", "in90", "width80"):
-                rows[key] = [s[key] for s in scored]
-            out.append(rows)
-    return pd.concat(out, ignore_index=True) if out else results.iloc[0:0].copy()
-
-
 def summarize(results: pd.DataFrame, by: Sequence[str] = ("method", "cutoff")) -> pd.DataFrame:
     """Per method and cutoff: curves scored, MAE, bias (mean signed error), 80%/90% coverage, mean 80% width, the
     median data-needed ratio and the share of forecasts whose data-needed ratio is within a factor 2 of the truth."""

@@ -1,22 +1,12 @@
-"""Quantile arrays: reading them at other levels, widening them by split-conformal calibration (the surrogate's
-:class:`IntervalCalibration`), and the shape-keeping correction of the ensemble (:class:`SpreadCalibration`).
-
-A forecaster's quantiles can be too narrow (or too wide) on real curves. :class:`IntervalCalibration` stretches each
-quantile's distance from the median by a factor learned on held-out forecasts (split conformal prediction, as in
-conformalized quantile regression), separately for short and long extrapolations, so the central 80% interval holds
-the truth about 80% of the time at each distance. The factors are learned on forecasts beyond the observed sizes;
-they fade to 1 at the largest observed size (and below it), where a forecaster's own intervals come from the very
-points it was fitted to.
+"""Quantile arrays: reading them at other levels, and widening them where they are too narrow on real curves
+(:class:`SpreadCalibration`, used by the ensemble and the surrogate) without breaking a forecast's shapes.
 
 Example:
     >>> import numpy as np
     >>> levels = (0.1, 0.5, 0.9)
-    >>> rng = np.random.default_rng(0)
-    >>> truth = rng.normal(size=400)
-    >>> narrow = np.tile([-0.5, 0.0, 0.5], (400, 1))           # claims 80% but covers ~38%
-    >>> cal = IntervalCalibration.fit(levels, narrow, truth, np.ones(400), coverages=(0.8,))
-    >>> 2.3 < cal.factors[0][0] < 2.9                             # widened to about +-1.28
-    True
+    >>> cal = SpreadCalibration(widen=0.01, floor=0.0)
+    >>> cal.apply(levels, np.array([[0.70, 0.75, 0.80]]), np.array([np.log(4.0)])).round(3)
+    array([[0.682, 0.75 , 0.818]])
 """
 
 from __future__ import annotations
@@ -27,13 +17,6 @@ from statistics import NormalDist
 
 import numpy as np
 from samplecast.forecast.base import tidy_quantiles
-
-#: Bin edges in ``log(n_query / n_last)``: up to 2.5x the last size, 2.5x-7x, beyond (about the 50%, 20-30%
-#: and 10% cutoffs of a sweep).
-DEFAULT_EDGES: tuple[float, ...] = (float(np.log(2.5)), float(np.log(7.0)))
-#: Central coverages whose widening factors are learned; other levels interpolate between them.
-DEFAULT_COVERAGES: tuple[float, ...] = (0.5, 0.8, 0.9)
-
 
 def normal_scores(levels: Sequence[float]) -> np.ndarray:
     """Standard normal quantiles of ``levels`` (the standard library's, as scipy.stats is slow to import)."""
@@ -58,123 +41,6 @@ def interpolate_levels(levels: Sequence[float], values: np.ndarray, new_levels: 
         t = (zj - z[k]) / (z[k + 1] - z[k])
         out[:, j] = values[:, k] + t * (values[:, k + 1] - values[:, k])
     return out
-
-
-def across_bins(log_ratio: np.ndarray, edges: Sequence[float], table: np.ndarray) -> np.ndarray:
-    """Per-bin rows of ``table`` (``(len(edges) + 1, C)``) read at distances ``log_ratio``, shape ``(m, C)``.
-
-    Values are interpolated linearly between bin centres (constant beyond the outer ones), so a forecast does not
-    jump where one bin of extrapolation distance meets the next. Without edges there is one bin, used everywhere.
-    """
-    table = np.asarray(table, dtype=float)
-    log_ratio = np.atleast_1d(np.asarray(log_ratio, dtype=float))
-    if len(edges) == 0:
-        return np.repeat(table[:1], log_ratio.size, axis=0)
-    e = np.asarray(edges, dtype=float)
-    step = e[-1] - e[-2] if len(e) > 1 else e[0]
-    centres = np.concatenate([[e[0] / 2], (e[:-1] + e[1:]) / 2, [e[-1] + step / 2]])
-    return np.stack([np.interp(log_ratio, centres, table[:, c]) for c in range(table.shape[1])], axis=1)
-
-
-@dataclass(frozen=True)
-class IntervalCalibration:
-    """Widening factors for quantile intervals, per extrapolation distance and central coverage.
-
-    Quantile ``q_p`` becomes ``median + f * (q_p - median)``, with ``f`` interpolated in the coverage ``|1 - 2p|``
-    between :attr:`coverages` (constant beyond them) and across the bins of ``log(n_query / n_last)``
-    (:func:`across_bins`).
-
-    Args:
-        coverages: central coverages, increasing, e.g. ``(0.5, 0.8, 0.9)``.
-        edges: inner bin edges of ``log(n_query / n_last)``, increasing.
-        factors: ``factors[b][c]``: the factor for bin ``b`` and coverage ``c``.
-        counts: calibration forecasts per bin (bins with too few use the pooled factors).
-    """
-
-    coverages: tuple[float, ...]
-    edges: tuple[float, ...]
-    factors: tuple[tuple[float, ...], ...]
-    counts: tuple[int, ...]
-
-    @classmethod
-    def fit(cls, levels: Sequence[float], values: np.ndarray, truth: np.ndarray, log_ratio: np.ndarray, *,
-            coverages: Sequence[float] = DEFAULT_COVERAGES, edges: Sequence[float] = DEFAULT_EDGES,
-            min_count: int = 8, sample_weight: np.ndarray | None = None) -> IntervalCalibration:
-        """Learn factors from held-out forecasts: ``values`` (``(m, len(levels))``) against the observed ``truth``.
-
-        Each factor is the split-conformal quantile of the scores ``max((m - y) / (m - lo), (y - m) / (hi - m))``,
-        the smallest stretch that would have covered ``y``; bins with fewer than ``min_count`` forecasts take the
-        factor pooled over all bins. ``sample_weight`` weighs forecasts (e.g. so each source of curves counts
-        equally); the quantile is then the weighted one.
-        """
-        values, truth = np.asarray(values, dtype=float), np.asarray(truth, dtype=float)
-        log_ratio = np.asarray(log_ratio, dtype=float)
-        if not (values.shape[0] == truth.size == log_ratio.size) or truth.size == 0:
-            raise ValueError("calibration needs one row of quantiles, one truth and one log ratio per forecast")
-        weight = np.ones(truth.size) if sample_weight is None else np.asarray(sample_weight, dtype=float)
-        bins = np.digitize(log_ratio, edges)
-        pooled = [_conformal_factor(levels, values, truth, c, weight) for c in coverages]
-        factors, counts = [], []
-        for b in range(len(edges) + 1):
-            sel = bins == b
-            counts.append(int(sel.sum()))
-            if sel.sum() >= min_count:
-                factors.append(tuple(_conformal_factor(levels, values[sel], truth[sel], c, weight[sel])
-                                     for c in coverages))
-            else:
-                factors.append(tuple(pooled))
-        return cls(tuple(float(c) for c in coverages), tuple(float(e) for e in edges), tuple(factors), tuple(counts))
-
-    def apply(self, levels: Sequence[float], values: np.ndarray, log_ratio: np.ndarray) -> np.ndarray:
-        """Widen quantiles ``values`` (``(m, len(levels))``, levels including 0.5) at distances ``log_ratio``."""
-        levels = np.asarray(levels, dtype=float)
-        centre = int(np.flatnonzero(np.isclose(levels, 0.5))[0]) if np.any(np.isclose(levels, 0.5)) else None
-        if centre is None:
-            raise ValueError("calibration needs the 0.5 level among the quantiles")
-        values = np.asarray(values, dtype=float)
-        log_ratio = np.atleast_1d(np.asarray(log_ratio, dtype=float))
-        factors = across_bins(log_ratio, self.edges, np.asarray(self.factors))  # (m, C)
-        fade = np.clip(log_ratio / self.full_from, 0.0, 1.0)[:, None]  # 0 at the last observed size
-        factors = 1.0 + fade * (factors - 1.0)
-        coverage = np.abs(1.0 - 2.0 * levels)
-        per_level = np.stack([np.array([np.interp(c, self.coverages, row) for c in coverage]) for row in factors])
-        median = values[:, [centre]]
-        return tidy_quantiles(median + per_level * (values - median))
-
-    @property
-    def full_from(self) -> float:
-        """The ``log(n_query / n_last)`` from which the factors apply in full: the centre of the nearest bin (half
-        its upper edge), or ``log 2`` without bins; nearer queries get factors faded linearly towards 1."""
-        return self.edges[0] / 2 if self.edges else float(np.log(2.0))
-
-    def to_dict(self) -> dict:
-        """Plain-JSON form, as stored beside the surrogate's weights."""
-        return {"coverages": list(self.coverages), "edges": list(self.edges),
-                "factors": [list(f) for f in self.factors], "counts": list(self.counts)}
-
-    @classmethod
-    def from_dict(cls, data: dict) -> IntervalCalibration:
-        """Inverse of :meth:`to_dict`."""
-        return cls(tuple(data["coverages"]), tuple(data["edges"]), tuple(tuple(f) for f in data["factors"]),
-                   tuple(data["counts"]))
-
-
-def _conformal_factor(levels: Sequence[float], values: np.ndarray, truth: np.ndarray, coverage: float,
-                      weight: np.ndarray) -> float:
-    """The split-conformal stretch of the central ``coverage`` interval around the median: the weighted
-    ``coverage`` quantile of the scores.
-
-    Without split conformal's finite-sample correction (the ``coverage * (m + 1) / m`` quantile), which guarantees
-    *at least* the coverage: with the few dozen held-out forecasts real curves give, it added 5-10 points of coverage
-    on held-out datasets, and planners are better served by intervals that hold the truth about as often as they say.
-    """
-    bounds = interpolate_levels(levels, values, [(1 - coverage) / 2, 0.5, (1 + coverage) / 2])
-    lo, mid, hi = bounds[:, 0], bounds[:, 1], bounds[:, 2]
-    score = np.maximum((mid - truth) / np.maximum(mid - lo, 1e-6), (truth - mid) / np.maximum(hi - mid, 1e-6))
-    order = np.argsort(score)
-    cumulative = np.cumsum(weight[order]) / weight.sum()
-    rank = min(int(np.searchsorted(cumulative, coverage - 1e-12)), truth.size - 1)
-    return float(max(score[order][rank], 0.0))
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,11 @@
 """The LSTM surrogate: reads the first part of a learning curve and forecasts quantiles of Dice at any larger size.
 
 A small uni-directional LSTM reads the observed points in order of size, each as features of (log n, Dice, step
-from the previous point); a head takes its final state and a query size ``log(n_query / n_last)`` and returns
-quantiles of Dice at that size. Quantiles are monotone by construction (softplus increments on the logit scale,
-anchored at the last observed Dice) and stay in [0, 1]. It is trained with the pinball loss on synthetic curves from
-:mod:`samplecast.forecast.prior` (and optionally measured curves), and its intervals can carry a split-conformal
-calibration learned on held-out real curves.
+from the previous point); a head turns its final state into one forecast curve per quantile level, read at any size.
+Every curve rises, gains less with every doubling and stays below 1, and the levels never cross, whatever the
+weights (:class:`~.network.SurrogateNet`). It is trained with the pinball loss on synthetic curves from
+:mod:`samplecast.forecast.prior` (and optionally measured curves), and its intervals can carry a widening learned on
+real curves (:class:`~samplecast.forecast.calibration.SpreadCalibration`, which keeps those shapes).
 
 One concern per module:
 
@@ -17,7 +17,7 @@ One concern per module:
 - :mod:`~.corpus`: a user's curves tables mixed with the prior (:func:`mixed_corpus`);
 - :mod:`~.config`: the settings of a training run (:class:`TrainingConfig`);
 - :mod:`~.training`: training under Lightning (:func:`train_surrogate`, :func:`train_on_curves`), loaded on use;
-- :mod:`~.calibrate`: conformal calibration of the intervals (:func:`calibrate_surrogate`);
+- :mod:`~.calibrate`: the widening of the intervals learned on real curves (:func:`calibrate_surrogate`);
 - :mod:`~.persistence`: the ``.pt``/``.json`` files (:func:`load_surrogate`, :func:`save_surrogate`);
 - :mod:`~.estimator`: the ``lstm`` forecaster (:class:`LSTMForecaster`).
 

@@ -1,4 +1,4 @@
-"""Split-conformal calibration of the surrogate's intervals on held-out complete curves."""
+"""The widening of the surrogate's intervals, learned on complete real curves."""
 
 from __future__ import annotations
 
@@ -8,17 +8,19 @@ import numpy as np
 
 from samplecast.curves import Curve
 from samplecast.errors import InputError
-from samplecast.forecast.calibration import IntervalCalibration
+from samplecast.forecast.calibration import SpreadCalibration
 from samplecast.forecast.surrogate.features import MIN_POINTS, thin_curve
 from samplecast.forecast.surrogate.model import Surrogate
 
 
 def calibrate_surrogate(surrogate: Surrogate, curves: Sequence[Curve],
-                        curve_weights: Sequence[float] | None = None) -> IntervalCalibration:
-    """Split-conformal calibration of the surrogate's intervals on held-out complete curves.
+                        curve_weights: Sequence[float] | None = None) -> SpreadCalibration:
+    """The widening of the surrogate's intervals that best scores its forecasts of ``curves`` (complete curves it was
+    not trained on).
 
     Every prefix of every curve (from :data:`MIN_POINTS` points) forecasts each of the curve's later sizes with the
-    raw network; the factors that would have made those forecasts' intervals cover are learned per distance bin.
+    raw network; the spread added (a floor plus a part growing with the log distance, never subtracted, so the shapes
+    of the forecast are kept) is the one with the least pinball loss on those forecasts.
     ``curve_weights`` (one per curve) weigh each curve's forecasts, e.g. so that every source counts equally. Curves
     with very many sizes are thinned first (:func:`thin_curve`): the prefixes grow with the square of the sizes.
     """
@@ -32,5 +34,5 @@ def calibrate_surrogate(surrogate: Surrogate, curves: Sequence[Curve],
             weight.append(np.full(len(curve.n) - k, w))
     if not rows:
         raise InputError(f"calibration needs curves with more than {MIN_POINTS} sizes")
-    return IntervalCalibration.fit(surrogate.levels, np.concatenate(rows), np.concatenate(truth),
+    return SpreadCalibration.fit(surrogate.levels, np.concatenate(rows), np.concatenate(truth),
                                    np.concatenate(ratio), sample_weight=np.concatenate(weight))

@@ -9,12 +9,12 @@ import numpy as np
 import torch
 
 from samplecast.forecast.base import QUANTILES, tidy_quantiles
-from samplecast.forecast.calibration import IntervalCalibration, interpolate_levels
+from samplecast.forecast.calibration import SpreadCalibration, interpolate_levels
 from samplecast.forecast.surrogate.features import N_FEATURES, encode_points, thin_indices
 from samplecast.forecast.surrogate.network import SurrogateConfig, SurrogateNet
 
 #: The ``format`` written to, and expected in, a surrogate's JSON.
-FORMAT = "samplecast-surrogate/1"
+FORMAT = "samplecast-surrogate/2"
 
 
 @dataclass
@@ -24,12 +24,12 @@ class Surrogate:
     Args:
         net: the network, in eval mode.
         training: how it was trained (``TrainingConfig`` fields plus corpus description), for the record.
-        calibration: interval widening learned on held-out curves, or ``None``.
+        calibration: the widening of its intervals learned on real curves (:func:`calibrate_surrogate`), or ``None``.
     """
 
     net: SurrogateNet
     training: dict = field(default_factory=dict)
-    calibration: IntervalCalibration | None = None
+    calibration: SpreadCalibration | None = None
 
     @property
     def levels(self) -> tuple[float, ...]:
@@ -56,7 +56,7 @@ class Surrogate:
             values = self.calibration.apply(self.levels, values, np.log(query / n[-1]))
         return tidy_quantiles(interpolate_levels(self.levels, values, levels))
 
-    def with_calibration(self, calibration: IntervalCalibration | None) -> Surrogate:
+    def with_calibration(self, calibration: SpreadCalibration | None) -> Surrogate:
         """The same network with another calibration (``None`` for the raw intervals)."""
         return Surrogate(self.net, self.training, calibration)
 

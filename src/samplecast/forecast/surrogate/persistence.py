@@ -20,8 +20,8 @@ from typing import Any
 import torch
 
 from samplecast.errors import InputError, raise_if_any
-from samplecast.forecast.calibration import IntervalCalibration
-from samplecast.forecast.surrogate.model import Surrogate
+from samplecast.forecast.calibration import SpreadCalibration
+from samplecast.forecast.surrogate.model import FORMAT, Surrogate
 from samplecast.forecast.surrogate.network import SurrogateConfig, SurrogateNet
 
 #: Suffix of a weights file; its description is the file of the same name with ``.json``.
@@ -122,6 +122,9 @@ def _read_description(path: Path) -> dict[str, Any]:
         raise InputError(f"{path}: not a surrogate description (not JSON: {exc})") from None
     if not isinstance(meta, dict) or not isinstance(meta.get("architecture"), dict):
         raise InputError(f"{path}: not a surrogate description (no architecture object)")
+    if meta.get("format") != FORMAT:
+        raise InputError(f"{path}: a surrogate of format {meta.get('format')!r}, which this version of samplecast "
+                         f"cannot read (it reads {FORMAT!r}); train it again with this version")
     arch, problems = meta["architecture"], []
     for name in ("hidden", "layers", "head_width"):
         if not (isinstance(arch.get(name), int) and not isinstance(arch.get(name), bool) and arch[name] >= 1):
@@ -142,32 +145,18 @@ def _read_description(path: Path) -> dict[str, Any]:
     except ValueError as exc:
         raise InputError(f"{path}: architecture: {exc}") from None
     return {"config": config, "training": training,
-            "calibration": None if calibration is None else IntervalCalibration.from_dict(calibration)}
+            "calibration": None if calibration is None else SpreadCalibration.from_dict(calibration)}
 
 
 def _calibration_problems(block: Any) -> list[str]:
-    """What is wrong with a calibration block (:meth:`IntervalCalibration.to_dict`), one line per field."""
+    """What is wrong with a calibration block (:meth:`SpreadCalibration.to_dict`), one line per field."""
     if not isinstance(block, dict):
         return [f"calibration must be an object or null, got {block!r}"]
-    problems = []
-    coverages, edges = block.get("coverages"), block.get("edges")
-    if not (_numbers(coverages, min_length=1) and _increasing(coverages) and 0 < coverages[0]
-            and coverages[-1] < 1):
-        problems.append(f"calibration.coverages must be increasing numbers in (0, 1), got {coverages!r}")
-    if not (_numbers(edges) and _increasing(edges)):
-        problems.append(f"calibration.edges must be a list of increasing numbers, got {edges!r}")
-        return problems  # the number of bins the other fields need is unknown
-    bins = len(edges) + 1
-    factors, counts = block.get("factors"), block.get("counts")
-    width = len(coverages) if _numbers(coverages, min_length=1) else None
-    if not (isinstance(factors, list) and len(factors) == bins
-            and all(_numbers(row, min_length=1) and (width is None or len(row) == width) and min(row) >= 0
-                    for row in factors)):
-        problems.append(f"calibration.factors must be {bins} rows (one per distance bin) of "
-                        f"{width or 'one per coverage'} numbers >= 0, got {factors!r}")
-    if not (isinstance(counts, list) and len(counts) == bins
-            and all(isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in counts)):
-        problems.append(f"calibration.counts must be {bins} whole numbers >= 0 (one per distance bin), got {counts!r}")
+    problems = [f"calibration.{name} must be a number >= 0, got {block.get(name)!r}" for name in ("widen", "floor")
+                if not (_numbers([block.get(name)]) and block[name] >= 0)]
+    counts = block.get("counts", 0)
+    if not (isinstance(counts, int) and not isinstance(counts, bool) and counts >= 0):
+        problems.append(f"calibration.counts must be a whole number >= 0, got {counts!r}")
     return problems
 
 

@@ -1,7 +1,8 @@
 """Batches the surrogate learns from: complete curves cut at random prefixes, every size a target.
 
-A prefix is what a planner has observed; the sizes after it are the forecasts the network is scored on, and the
-sizes inside it (which the network also predicts) weigh less.
+A prefix is what a planner has observed; the sizes after it are the forecasts the network is scored on, and its
+last size (where the network predicts the spread of one run's Dice) weighs less. Earlier sizes are not scored: below
+the last size the network only continues its forecast (:class:`~samplecast.forecast.surrogate.network.SurrogateNet`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import torch
 from samplecast.forecast.prior import CurveBank
 from samplecast.forecast.surrogate.features import MIN_POINTS, encode_points
 
-#: Weight in the loss of targets at or before the last observed size, relative to forecasts beyond it.
+#: Weight in the loss of the target at the last observed size, relative to forecasts beyond it.
 INSIDE_WEIGHT = 0.25
 #: Curves per batch when scoring (no gradients, so batches can be large).
 EVAL_BATCH = 4096
@@ -26,7 +27,7 @@ Batch = dict[str, torch.Tensor]
 def sample_batch(bank: CurveBank, rows: np.ndarray, rng: np.random.Generator) -> Batch:
     """A training batch: each curve cut at a random prefix of at least :data:`MIN_POINTS` points, every point a target.
 
-    Points beyond the prefix are forecasts (weight 1); points inside it weigh :data:`INSIDE_WEIGHT`.
+    Points beyond the prefix are forecasts (weight 1); its last point weighs :data:`INSIDE_WEIGHT`, earlier ones 0.
     """
     n, dice, lengths = bank.n[rows], bank.dice[rows], bank.lengths[rows]
     keep = rng.integers(MIN_POINTS, np.maximum(lengths, MIN_POINTS + 1))  # in [2, length - 1]
@@ -36,7 +37,7 @@ def sample_batch(bank: CurveBank, rows: np.ndarray, rng: np.random.Generator) ->
     features, last = encode_points(np.where(observed, n, np.nan), np.where(observed, dice, np.nan), keep)
     valid = cols < lengths[:, None]
     log_ratio = np.where(valid, np.log(np.where(valid, n, 1.0)) - last[:, :1], 0.0)
-    weight = np.where(valid, np.where(observed, INSIDE_WEIGHT, 1.0), 0.0)
+    weight = np.where(valid & ~observed, 1.0, np.where(cols == keep[:, None] - 1, INSIDE_WEIGHT, 0.0))
     return {
         "features": torch.from_numpy(features), "lengths": torch.from_numpy(keep.astype(np.int64)),
         "last": torch.from_numpy(last), "query": torch.from_numpy(log_ratio.astype(np.float32)),
