@@ -35,3 +35,13 @@ def test_backtest_reports_the_ratio_and_summary_its_median_and_share_within_2x()
     assert ratios["pow3"] == pytest.approx(1.0, abs=0.2) and ratios["last1"] == float("inf")
     summary = summarize(results).set_index("method")
     assert summary.loc["pow3", "needed_within2x"] == 1.0 and summary.loc["last1", "needed_within2x"] == 0.0
+
+
+def test_summary_widths_are_the_mean_spreads_between_the_interval_quantiles_and_the_90_interval_is_the_wider():
+    curves = [Curve({"seed": s}, N, DICE + 0.01 * s) for s in range(2)]
+    results = backtest(curves, (ParametricForecaster("pow3"),), (0.3, 0.5))
+    summary = summarize(results).set_index("cutoff")
+    for cutoff, rows in results.groupby("cutoff"):
+        assert summary.loc[cutoff, "width80"] == pytest.approx(np.mean(rows["q90"] - rows["q10"]))
+        assert summary.loc[cutoff, "width90"] == pytest.approx(np.mean(rows["q95"] - rows["q05"]))
+        assert summary.loc[cutoff, "width90"] > summary.loc[cutoff, "width80"]

@@ -83,17 +83,18 @@ def backtest(
 
 
 def _scores(qd: dict[float, float], truth: float) -> dict:
-    """Error of the median, whether the 80% and 90% intervals hold the truth, and the 80% width."""
+    """Error of the median, whether the 80% and 90% intervals hold the truth, and their widths."""
     return {
         "error": float(qd[0.5] - truth),
         "in80": bool(qd[0.1] <= truth <= qd[0.9]),
         "in90": bool(qd[0.05] <= truth <= qd[0.95]),
         "width80": float(qd[0.9] - qd[0.1]),
+        "width90": float(qd[0.95] - qd[0.05]),
     }
 
 
 def summarize(results: pd.DataFrame, by: Sequence[str] = ("method", "cutoff")) -> pd.DataFrame:
-    """Per method and cutoff: curves scored, MAE, bias (mean signed error), 80%/90% coverage, mean 80% width, the
+    """Per method and cutoff: curves scored, MAE, bias (mean signed error), 80%/90% coverage, mean 80%/90% widths, the
     median data-needed ratio and the share of forecasts whose data-needed ratio is within a factor 2 of the truth."""
     grouped = results.groupby(list(by), sort=False)
     table = grouped.agg(
@@ -103,6 +104,7 @@ def summarize(results: pd.DataFrame, by: Sequence[str] = ("method", "cutoff")) -
         coverage80=("in80", "mean"),
         coverage90=("in90", "mean"),
         width80=("width80", "mean"),
+        width90=("width90", "mean"),
         needed_ratio=("needed_ratio", "median"),
         needed_within2x=("needed_ratio", lambda r: float(np.mean((r >= 0.5) & (r <= 2.0)))),
     )
