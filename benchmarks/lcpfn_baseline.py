@@ -79,6 +79,12 @@ def train(bank: CurveBank, epochs: int, emsize: int = 128, nlayers: int = 3, bor
     return model.eval()
 
 
+def load(path: str | Path) -> torch.nn.Module:
+    """A model written by this script's ``main`` (the whole module, pickled by ``torch.save``), ready to forecast."""
+    _patch_for_current_torch()
+    return torch.load(path, weights_only=False).eval()
+
+
 class LCPFNForecaster(CurveForecaster):
     """A trained LC-PFN as a :class:`CurveForecaster` (quantiles from its bar distribution)."""
 
