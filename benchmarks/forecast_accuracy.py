@@ -155,7 +155,8 @@ def family_margins(table: pd.DataFrame) -> pd.DataFrame:
     """Per held-out image set and cutoff: the default method's MAE minus the best single family's, and that family."""
     held = table[table["held_out"] != POOLED]
     families = held[held["method"].isin(FAMILIES)]
-    best = families.loc[families.groupby(["held_out", "cutoff"])["mae"].idxmin(), ["held_out", "cutoff", "method", "mae"]]
+    best = families.loc[families.groupby(["held_out", "cutoff"])["mae"].idxmin(),
+                        ["held_out", "cutoff", "method", "mae"]]
     default = held[held["method"] == DEFAULT_METHOD][["held_out", "cutoff", "mae"]]
     merged = default.merge(best, on=["held_out", "cutoff"], suffixes=("", "_best"))
     return merged.assign(margin=merged["mae"] - merged["mae_best"], best=merged["method"])
@@ -236,7 +237,8 @@ def report(corpus: Mapping[str, Sequence[Curve]], results: pd.DataFrame, before:
         + (f" (checkpoint from `nice python benchmarks/lcpfn_baseline.py --epochs 60 -o {args.lcpfn}`)"
            if args.lcpfn else "")
         + f". Machine: {platform.machine()} CPU, {os.cpu_count()} cores shared with other "
-        f"work, no GPU, Python {platform.python_version()}, {_torch()}; took {minutes[0]:.1f} min (one process, {minutes[1]:.1f} min of CPU). Every scored forecast: "
+        f"work, no GPU, Python {platform.python_version()}, {_torch()}; took {minutes[0]:.1f} min (one process, "
+        f"{minutes[1]:.1f} min of CPU). Every scored forecast: "
         "`forecast_accuracy.csv`; the previous design's: `forecast_accuracy_before.csv`.",
         "",
         *_protocol(corpus, results),
@@ -279,8 +281,9 @@ def report(corpus: Mapping[str, Sequence[Curve]], results: pd.DataFrame, before:
     for images in sets:
         files = sorted({name for name in corpus if IMAGES.get(name, name) == images})
         sd = f"noise floor sd {floor.loc[images, 'sd']:.4f}" if images in floor.index else "noise floor not measured"
+        count = len(results.loc[results["held_out"] == images, ["source", "curve"]].drop_duplicates())
         lines += ["", f"### {images}", "",
-                  f"{len(results.loc[results['held_out'] == images, ['source', 'curve']].drop_duplicates())} curves from "
+                  f"{count} curves from "
                   f"{', '.join(f'`{REAL_DATASETS[n].name}`' for n in files)}; {sd}. Learned without it: "
                   f"{_learned(learned.get(images))}.", "",
                   *scope(table, images, (ERROR, INTERVALS, NEEDED))]
@@ -299,7 +302,8 @@ def _protocol(corpus: Mapping[str, Sequence[Curve]], results: pd.DataFrame) -> l
     described = "; ".join(f"{images}: {', '.join(files)}" for images, files in sorted(by_set.items()))
     return [
         f"Protocol: leave one image set out. The {sum(len(c) for c in corpus.values())} real curves of `data/` (one "
-        f"per configuration and seed; in brackets, curves per file) come from {len(by_set)} image sets: {described}. Each complete "
+        f"per configuration and seed; in brackets, curves per file) come from {len(by_set)} image sets: {described}. "
+        "Each complete "
         "curve is cut where its sizes reach 10/20/30/50% of its largest size (a cutoff leaving fewer than 3 points is "
         "skipped, so small pools have no 10% prefix) and each method forecasts Dice at the largest size. Whatever a "
         "method learns from real curves (the ensemble's weights and interval correction) is learned on the other "

@@ -2,10 +2,14 @@
 
 LC-PFN is a prior-fitted transformer for learning-curve extrapolation (``pip install lcpfn``; its published weights
 need a download, so it is trained here, with its own training loop, on the same synthetic curves as the LSTM).
-The package pins torch<=1.11 but runs on current torch: install it with ``pip install --no-deps lcpfn``.
-Sizes enter as ``x = 100 * log(n) / log(10000)`` (LC-PFN expects x in [0, 100]); Dice is the y it already expects.
+The package pins torch<=1.11 but runs on current torch: install it with ``pip install --no-deps lcpfn`` (a
+benchmark-only dependency, not one of samplecast's). Sizes enter as ``x = 100 * log(n) / log(10000)`` (LC-PFN expects
+x in [0, 100]); Dice is the y it already expects.
 
-    nice python benchmarks/lcpfn_baseline.py --epochs 60 -o /tmp/lcpfn.pt     # trains (prints LC-PFN's log)
+    nice python benchmarks/lcpfn_baseline.py --epochs 60 -o /work/lcpfn/lcpfn.pt   # trains (prints LC-PFN's log)
+    nice python benchmarks/forecast_accuracy.py --lcpfn /work/lcpfn/lcpfn.pt        # scores it on the real curves
+
+60 epochs of the default 0.56 M-parameter model took 11 min of CPU on one core (x86_64, torch 2.13 CPU).
 """
 
 from __future__ import annotations

@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
-from scipy import stats
 
 from samplecast.curves import Curve
 from samplecast.forecast.backtest import backtest, data_needed, summarize
-from samplecast.forecast.base import QUANTILES
 from samplecast.forecast.parametric import LastValue, ParametricForecaster
-from samplecast.forecast.predict import quantile_name
 
 N = np.array([20.0, 40, 80, 160, 320, 640])
 DICE = 0.85 - 0.6 * N ** -0.5  # an exact pow3 curve
