@@ -39,7 +39,7 @@ from typing import Any
 
 from samplecast.forecast.surrogate.calibrate import calibrate_surrogate
 from samplecast.forecast.surrogate.config import TrainingConfig
-from samplecast.forecast.surrogate.corpus import load_training_curves, mixed_corpus
+from samplecast.forecast.surrogate.corpus import load_corpus, load_training_curves, mixed_corpus
 from samplecast.forecast.surrogate.estimator import LSTMForecaster
 from samplecast.forecast.surrogate.features import (
     MAX_CURVE_POINTS, MIN_POINTS, N_FEATURES, encode_points, thin_curve, thin_indices,
@@ -59,7 +59,7 @@ _TRAINING = ("SurrogateModule", "train_surrogate", "train_on_curves")
 __all__ = [
     "INSIDE_WEIGHT", "MAX_CURVE_POINTS", "MIN_POINTS", "N_FEATURES", "TRAIN_LEVELS", "LSTMForecaster", "Surrogate",
     "SurrogateConfig", "SurrogateNet", "TrainingConfig", "calibrate_surrogate", "check_output", "encode_points",
-    "evaluate_loss", "load_surrogate", "load_training_curves", "mixed_corpus", "new_surrogate", "pinball_loss",
+    "evaluate_loss", "load_corpus", "load_surrogate", "load_training_curves", "mixed_corpus", "new_surrogate", "pinball_loss",
     "sample_batch", "save_surrogate", "shipped_weights", "thin_curve", "thin_indices", *_TRAINING,
 ]
 
