@@ -71,7 +71,8 @@ def test_one_image_set_has_nothing_to_be_held_out_from():
 def tiny():
     """A tiny surrogate trained for a second on the prior: real forecasts whose intervals a build widens."""
     torch.set_num_threads(1)
-    surrogate, _ = train_surrogate(sample_prior(2000, seed=0), settings=TrainingConfig(epochs=3, lr=1e-2, batch_size=64),
+    settings = TrainingConfig(epochs=3, lr=1e-2, batch_size=64)
+    surrogate, _ = train_surrogate(sample_prior(2000, seed=0), settings=settings,
                                    config=SurrogateConfig(hidden=16, head_width=16))
     return surrogate
 

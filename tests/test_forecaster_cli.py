@@ -1,4 +1,4 @@
-"""`samplecast surrogate build` writes a whole forecaster from complete curves; `forecast`/`report --forecaster` use it."""
+"""`samplecast surrogate build` writes a whole forecaster from complete curves; `forecast --forecaster` uses it."""
 
 from __future__ import annotations
 

@@ -450,12 +450,12 @@ def build_forecaster(
 
 def describe_backtest(recipe: SurrogateRecipe, with_lstm: bool) -> str:
     """What a build's backtest summary measured, stated in the summary itself."""
-    text = ("Leave-one-dataset-out backtest on real segmentation curves: each complete curve (one per configuration and "
-            "seed) is cut where its sizes reach a cutoff fraction of its largest size, and each method forecasts Dice "
-            "at the largest size from that prefix. The ensemble's member weights and interval correction are learned "
-            "again for each held-out image set on the other image sets only (curves of the same images at another "
-            "resolution or on another machine are held out together); the parametric families learn nothing beyond "
-            "each curve's own fit.")
+    text = ("Leave-one-dataset-out backtest on real segmentation curves: each complete curve (one per configuration "
+            "and seed) is cut where its sizes reach a cutoff fraction of its largest size, and each method forecasts "
+            "Dice at the largest size from that prefix. The ensemble's member weights and interval correction are "
+            "learned again for each held-out image set on the other image sets only (curves of the same images at "
+            "another resolution or on another machine are held out together); the parametric families learn nothing "
+            "beyond each curve's own fit.")
     if not with_lstm:
         return text
     if recipe.start is None:

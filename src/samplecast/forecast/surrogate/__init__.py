@@ -59,8 +59,8 @@ _TRAINING = ("SurrogateModule", "train_surrogate", "train_on_curves")
 __all__ = [
     "INSIDE_WEIGHT", "MAX_CURVE_POINTS", "MIN_POINTS", "N_FEATURES", "TRAIN_LEVELS", "LSTMForecaster", "Surrogate",
     "SurrogateConfig", "SurrogateNet", "TrainingConfig", "calibrate_surrogate", "check_output", "encode_points",
-    "evaluate_loss", "load_corpus", "load_surrogate", "load_training_curves", "mixed_corpus", "new_surrogate", "pinball_loss",
-    "sample_batch", "save_surrogate", "shipped_weights", "thin_curve", "thin_indices", *_TRAINING,
+    "evaluate_loss", "load_corpus", "load_surrogate", "load_training_curves", "mixed_corpus", "new_surrogate",
+    "pinball_loss", "sample_batch", "save_surrogate", "shipped_weights", "thin_curve", "thin_indices", *_TRAINING,
 ]
 
 
