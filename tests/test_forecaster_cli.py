@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from pypdf import PdfReader
 
 from samplecast.cli import cli
 from samplecast.forecast.ensemble import EnsembleForecaster, load_stacking_weights
@@ -132,3 +133,16 @@ def test_an_unwritable_output_is_refused_before_the_curves_are_read(tmp_path):
 def test_forecast_refuses_a_folder_that_is_not_a_forecaster(built, tmp_path):
     result = CliRunner().invoke(cli, ["forecast", str(built / "kv64.csv"), "--forecaster", str(tmp_path)])
     assert "not a complete forecaster folder, it lacks ensemble.json" in one_error(result)
+
+
+def test_the_report_names_the_forecaster_its_trust_figures_come_from(built, tmp_path):
+    partial = tmp_path / "mine.csv"
+    partial.write_text("n_train,dice\n10,0.62\n20,0.70\n40,0.76\n80,0.79\n")
+    plan, pdf = tmp_path / "plan.json", tmp_path / "report.pdf"
+    forecast = ["forecast", str(partial), "--forecaster", str(built / "fc"), "--json", str(plan)]
+    assert CliRunner().invoke(cli, forecast).exit_code == 0
+    result = CliRunner().invoke(cli, ["report", "--plan", str(plan), "-o", str(pdf)])
+    assert result.exit_code == 0, result.output
+    text = "".join("".join(page.extract_text().split()) for page in PdfReader(pdf).pages)  # no line breaks to trip on
+    assert "".join(f"the forecaster in {built / 'fc'} was built from".split()) in text
+    assert "shippedwithsamplecast" not in text and "--forecaster" in text

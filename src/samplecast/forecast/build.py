@@ -491,21 +491,20 @@ def check_output_folder(path: str | Path) -> Path:
 
 def write_folder(out: Path, writers: Mapping[str, Callable[[Path], Any]], also: Sequence[str] = ()) -> None:
     """Write files into the folder ``out`` all at once: each writer writes its file (and the files named in ``also``)
-    into a temporary folder beside ``out``, then they are moved into place; if any writer fails, ``out`` is left
-    as it was."""
-    nearest = out.parent
+    into a temporary folder (inside ``out`` when it exists, else beside it), then they are moved into place; if any
+    writer fails, ``out`` is left as it was."""
+    nearest = out
     while not nearest.exists():
         nearest = nearest.parent
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=nearest))
+    staging = Path(tempfile.mkdtemp(prefix=".build-", suffix=".partial", dir=nearest))
     try:
         for write in writers.values():
             write(staging)
-        names = [*writers, *also]
-        if not out.exists():
+        if nearest != out:
             out.parent.mkdir(parents=True, exist_ok=True)
             os.rename(staging, out)
             return
-        for name in names:
+        for name in [*writers, *also]:
             os.replace(staging / name, out / name)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
