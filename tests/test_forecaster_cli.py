@@ -146,3 +146,11 @@ def test_the_report_names_the_forecaster_its_trust_figures_come_from(built, tmp_
     text = "".join("".join(page.extract_text().split()) for page in PdfReader(pdf).pages)  # no line breaks to trip on
     assert "".join(f"the forecaster in {built / 'fc'} was built from".split()) in text
     assert "shippedwithsamplecast" not in text and "--forecaster" in text
+
+
+def test_curves_too_short_to_backtest_are_named_before_any_training(built, tmp_path):
+    short = tmp_path / "short.csv"
+    short.write_text("dataset,n_train,dice\nshort,10,0.5\nshort,20,0.6\nshort,40,0.65\n")
+    result = CliRunner().invoke(cli, ["surrogate", "build", str(built / "kv64.csv"), str(short),
+                                      "-o", str(tmp_path / "fc"), "--pretrain", "--prior-curves", str(10**9)])
+    assert "short.csv: no curve has at least 3 sizes below any cutoff" in one_error(result)

@@ -399,8 +399,10 @@ def surrogate_build(ctx, curves, output, pretrain, start, fine_tune, epochs, lr,
 
     Example: samplecast surrogate build sweeps/*.csv -o my-forecaster
     """
+    from dataclasses import replace
+
     from samplecast.forecast import build as fb
-    from samplecast.forecast.surrogate import SurrogateConfig, TrainingConfig, load_corpus, load_surrogate
+    from samplecast.forecast.surrogate import SurrogateConfig, load_corpus, load_surrogate
 
     fb.check_output_folder(output)
     if pretrain and start is not None:
@@ -415,16 +417,17 @@ def surrogate_build(ctx, curves, output, pretrain, start, fine_tune, epochs, lr,
         raise click.UsageError(f"{', '.join('--' + name.replace('_', '-') for name in unused)}: only with --pretrain"
                                + ("" if "hidden" in unused else " or --fine-tune"))
     named = _image_sets(image_sets, curves)
+    settings = {"seed": seed, **{k: v for k, v in (("epochs", epochs), ("lr", lr)) if v is not None}}
     if pretrain:
         recipe = fb.SurrogateRecipe(architecture=SurrogateConfig(hidden=hidden, head_width=hidden),
-                                    pretrain=TrainingConfig(epochs=epochs or 12, lr=lr or 3e-3, seed=seed),
-                                    prior_curves=prior_curves or 150_000)
+                                    pretrain=replace(fb.SurrogateRecipe().pretrain, **settings),
+                                    prior_curves=prior_curves or fb.SurrogateRecipe().prior_curves)
     else:
-        weights = load_surrogate(None if start in (None, "shipped") else start)
-        recipe = fb.SurrogateRecipe(
-            start=weights if start in (None, "shipped") else start,
-            fine_tune=TrainingConfig(epochs=epochs or 5, lr=lr or 1e-3, seed=seed) if fine_tune else None,
-            fine_tune_prior_curves=prior_curves or 20_000)
+        shipped = start in (None, "shipped")
+        weights = load_surrogate(None if shipped else start)
+        recipe = fb.SurrogateRecipe(start=weights if shipped else start,
+                                    fine_tune=replace(fb.FINE_TUNE, **settings) if fine_tune else None,
+                                    fine_tune_prior_curves=prior_curves or fb.SurrogateRecipe().fine_tune_prior_curves)
     corpus = load_corpus(curves)
     command = "samplecast " + shlex.join(sys.argv[1:]) if Path(sys.argv[0]).name == "samplecast" else None
     with progress_lines() as tell:

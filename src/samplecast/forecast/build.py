@@ -59,6 +59,8 @@ BESIDE: tuple[str, ...] = ("last1", "pow3", "pow2", "pow4", "mmf4", "wbl4", "exp
 #: Methods whose learned parts come from the corpus, so the backtest learns them again for every held-out image set.
 LEARNED: tuple[str, ...] = ("ensemble", "lstm")
 BUILD_FORMAT = "samplecast-build/1"
+#: Settings of fine-tuning a trained surrogate on a corpus, when asked for (gentler than pre-training).
+FINE_TUNE = TrainingConfig(epochs=5, lr=1e-3)
 #: Called with a line saying what the build is doing.
 Progress = Callable[[str], None]
 
@@ -403,6 +405,7 @@ def build_forecaster(
     if len(sets) < 2:
         raise InputError(f"a forecaster is built from curves of at least two image sets, so that each can be scored "
                          f"by what was learned without it; got {', '.join(sets) or 'none'}")
+    check_scorable(corpus, cutoffs)
     start = base_surrogate(recipe, progress)
     results, folds = held_out_folds(corpus, image_sets, members, beside, cutoffs, progress, surrogate=start,
                                     recipe=recipe)
@@ -446,6 +449,25 @@ def build_forecaster(
         progress(f"wrote {', '.join(sorted([*writers, *([SURROGATE_DESCRIPTION] if SURROGATE in writers else [])]))} "
                  f"in {out} ({record['wall_s']} s)")
     return BuildResult(ForecasterFolder(out), parts, folds, summary, record)
+
+
+def check_scorable(corpus: Mapping[str, Sequence[Curve]], cutoffs: Sequence[float]) -> None:
+    """Check, before any training, that every source of ``corpus`` has a curve the backtest can cut at one of the
+    ``cutoffs`` and score (by backtesting the flat baseline, which costs nothing).
+
+    Raises:
+        InputError: naming each source that has none, or each bad cutoff.
+    """
+    from samplecast.forecast.parametric import LastValue
+
+    problems = []
+    for name, curves in corpus.items():
+        try:
+            backtest(curves, [LastValue()], cutoffs)
+        except InputError as exc:
+            problems.extend(f"{name}: {problem}" for problem in exc.problems)
+    if problems:
+        raise InputError(list(dict.fromkeys(problems)))
 
 
 def describe_backtest(recipe: SurrogateRecipe, with_lstm: bool) -> str:
