@@ -195,3 +195,11 @@ def test_other_seeds_become_extra_truths_for_the_same_forecast():
     seed1 = rows[(rows["seed"] == 1) & (rows["depth"] == 3)].iloc[0]
     copied = extra[(extra["seed"] == 0) & (extra["depth"] == 3)].iloc[0]
     assert copied["truth"] == seed1["truth"] and copied["q50"] == seed0["q50"]
+
+
+def test_image_sets_default_to_the_dataset_column_else_the_file_name():
+    mixed = [*CORPUS["b.csv"], *sweep("c", 0.6)]  # two datasets in one file: held out together, by the file's name
+    unnamed = [Curve({"seed": 0}, SIZES, 0.8 - 0.9 * SIZES ** -0.5)]
+    assert default_image_sets({"runs/a_64px.csv": CORPUS["a_64px.csv"], "runs/mixed.csv": mixed,
+                               "mine.csv": unnamed}) == {"runs/a_64px.csv": "a", "runs/mixed.csv": "mixed",
+                                                         "mine.csv": "mine"}
