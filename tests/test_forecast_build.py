@@ -203,3 +203,11 @@ def test_image_sets_default_to_the_dataset_column_else_the_file_name():
     assert default_image_sets({"runs/a_64px.csv": CORPUS["a_64px.csv"], "runs/mixed.csv": mixed,
                                "mine.csv": unnamed}) == {"runs/a_64px.csv": "a", "runs/mixed.csv": "mixed",
                                                          "mine.csv": "mine"}
+
+
+def test_a_recipe_names_each_setting_out_of_range():
+    with pytest.raises(InputError) as caught:
+        SurrogateRecipe(prior_curves=0, validation_curves=-1, fine_tune_prior_curves=1.5)
+    assert [p.split(" must")[0] for p in caught.value.problems] == [
+        "surrogate recipe setting prior_curves", "surrogate recipe setting fine_tune_prior_curves",
+        "surrogate recipe setting validation_curves"]

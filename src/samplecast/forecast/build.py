@@ -39,7 +39,7 @@ import pandas as pd
 
 from samplecast import __version__
 from samplecast.curves import GROUP_DEFAULTS, Curve
-from samplecast.errors import InputError
+from samplecast.errors import InputError, raise_if_any
 from samplecast.forecast.backtest import DEFAULT_CUTOFFS, backtest
 from samplecast.forecast.base import CurveForecaster
 from samplecast.forecast.ensemble import EnsembleForecaster, StackingWeights, default_members
@@ -93,12 +93,14 @@ class SurrogateRecipe:
     fine_tune_prior_curves: int = 20_000
 
     def __post_init__(self) -> None:
-        problems = [f"{name} must be a whole number >= {low}, got {getattr(self, name)!r}"
-                    for name, low in (("prior_curves", 1), ("validation_curves", 0), ("fine_tune_prior_curves", 0))
-                    if not (isinstance(getattr(self, name), int) and getattr(self, name) >= low)
-                    and not (name == "validation_curves" and self.validation_curves is None)]
-        if problems:
-            raise InputError(problems)
+        lowest = {"prior_curves": 1, "fine_tune_prior_curves": 0}
+        if self.validation_curves is not None:
+            lowest["validation_curves"] = 0
+        problems = [f"surrogate recipe setting {name} must be a whole number >= {low}, got {getattr(self, name)!r}"
+                    for name, low in lowest.items() if not (isinstance(getattr(self, name), int)
+                                                            and not isinstance(getattr(self, name), bool)
+                                                            and getattr(self, name) >= low)]
+        raise_if_any(problems)
 
     @property
     def checked_curves(self) -> int:
