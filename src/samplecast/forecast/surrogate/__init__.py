@@ -14,7 +14,7 @@ One concern per module:
 - :mod:`~.model`: a trained surrogate forecasting one curve (:class:`Surrogate`, :func:`new_surrogate`);
 - :mod:`~.loss`: the pinball loss and its mean on a corpus (:func:`evaluate_loss`);
 - :mod:`~.sampler`: training and evaluation batches of curves cut at random prefixes;
-- :mod:`~.corpus`: a user's curves tables mixed with the prior (:func:`mixed_corpus`);
+- :mod:`~.corpus`: a user's curves tables read (:func:`load_corpus`) and mixed with the prior (:func:`mixed_corpus`);
 - :mod:`~.config`: the settings of a training run (:class:`TrainingConfig`);
 - :mod:`~.training`: training under Lightning (:func:`train_surrogate`, :func:`train_on_curves`), loaded on use;
 - :mod:`~.calibrate`: the widening of the intervals learned on real curves (:func:`calibrate_surrogate`);
