@@ -261,8 +261,8 @@ def held_out_folds(
     surrogate: Surrogate | None = None,
     recipe: SurrogateRecipe | None = None,
 ) -> tuple[pd.DataFrame, dict[str, LearnedParts]]:
-    """Leave-one-dataset-out backtest of the ensemble of ``members`` (default: :func:`default_members`), of the
-    members and of the methods ``beside`` it, on every image set of ``corpus``.
+    """Leave-one-dataset-out backtest of the ensemble of ``members`` (default: :func:`default_members`) and of the
+    methods ``beside`` it, on every image set of ``corpus``.
 
     For each image set, :func:`learn_parts` learns the parts on the other sets; the ensemble (and, with ``"lstm"`` in
     ``beside``, the LSTM: ``surrogate``, default the shipped one, fine-tuned as ``recipe`` says and with its interval
@@ -306,25 +306,15 @@ def held_out_folds(
         if progress is not None:
             progress(f"{images} held out: {', '.join(f.name for f in learned)} learned on {parts.source}")
     results = pd.concat(frames, ignore_index=True)
+    results = results[results["method"].isin([*beside, "ensemble"])].reset_index(drop=True)
     return results.assign(held_out=results["images"]), folds
 
 
-def held_out_backtest(
-    corpus: Mapping[str, Sequence[Curve]],
-    image_sets: Mapping[str, str],
-    members: Sequence[CurveForecaster] | None = None,
-    beside: Sequence[str] = BESIDE,
-    cutoffs: Sequence[float] = DEFAULT_CUTOFFS,
-    progress: Progress | None = None,
-    *,
-    surrogate: Surrogate | None = None,
-    recipe: SurrogateRecipe | None = None,
-) -> tuple[pd.DataFrame, dict[str, StackingWeights]]:
-    """:func:`held_out_folds`, keeping the rows of the ensemble and the methods ``beside`` it, and returning of each
-    fold only its stacking weights (the fold's surrogate is in :func:`held_out_folds`' parts)."""
-    results, folds = held_out_folds(corpus, image_sets, members, beside, cutoffs, progress, surrogate=surrogate,
-                                    recipe=recipe)
-    results = results[results["method"].isin([*beside, "ensemble"])].reset_index(drop=True)
+def held_out_backtest(*args: Any, **kwargs: Any) -> tuple[pd.DataFrame, dict[str, StackingWeights]]:
+    """:func:`held_out_folds` (the same parameters), returning of each fold only its stacking weights; the fold's
+    surrogate, with the calibration its ``lstm`` rows were scored with, is in the parts :func:`held_out_folds`
+    returns."""
+    results, folds = held_out_folds(*args, **kwargs)
     return results, {images: parts.stacking for images, parts in folds.items()}
 
 
@@ -409,12 +399,13 @@ def build_forecaster(
                          f"by what was learned without it; got {', '.join(sets) or 'none'}")
     check_scorable(corpus, cutoffs)
     start = base_surrogate(recipe, progress)
-    results, folds = held_out_folds(corpus, image_sets, members, beside, cutoffs, progress, surrogate=start,
-                                    recipe=recipe)
+    member_names = [m.name for m in members]
+    results, folds = held_out_folds(corpus, image_sets, members, [*beside, *member_names], cutoffs, progress,
+                                    surrogate=start, recipe=recipe)
     if progress is not None:
         progress("learning the forecaster on every image set")
-    parts = learn_parts(corpus, image_sets, results[results["method"].isin([m.name for m in members])], members,
-                        start, recipe, progress)
+    parts = learn_parts(corpus, image_sets, results[results["method"].isin(member_names)], members, start, recipe,
+                        progress)
     datasets: dict[str, dict[str, Any]] = {}
     for name, curves in corpus.items():
         entry = datasets.setdefault(image_sets[name], {"name": image_sets[name], "files": [], "curves": 0})
@@ -423,8 +414,7 @@ def build_forecaster(
     created = datetime.now(timezone.utc)
     provenance = {"created": created.date().isoformat(), "samplecast": __version__, "machine": machine(),
                   **(source or {})}
-    scored_methods = results[results["method"].isin([*beside, "ensemble"])]
-    summary = summarize_backtest(scored_methods, description=describe_backtest(recipe, "lstm" in beside),
+    summary = summarize_backtest(results[results["method"].isin([*beside, "ensemble"])], description=describe_backtest(recipe, "lstm" in beside),
                                  source={"datasets": list(datasets.values()), **provenance})
     record = {
         "format": BUILD_FORMAT, **provenance, "created": created.strftime("%Y-%m-%d %H:%M UTC"),
