@@ -20,8 +20,6 @@ DATA = Path(__file__).resolve().parents[1] / "data"
 LEVELS = (0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95)
 UPPER = [i for i, q in enumerate(LEVELS) if q > 0.5]
 TOL = 1e-9
-#: Methods whose shapes are built in; the LSTM surrogate's are learned, and not (yet) guaranteed.
-SHAPED = [m for m in METHOD_NAMES if m != "lstm"]
 
 
 def random_curves(count: int, seed: int = 0) -> list[Curve]:
@@ -63,7 +61,7 @@ def assert_shapes(model, n_first: float, n_max: float) -> None:
         assert np.max(np.abs(jump)) < 1e-4, "quantiles jump"
 
 
-@pytest.mark.parametrize("method", SHAPED)
+@pytest.mark.parametrize("method", METHOD_NAMES)
 def test_shapes_on_random_curves(method):
     forecaster = make_forecaster(method)
     for curve in random_curves(14 if method not in ("ensemble", "average") else 7):
@@ -71,7 +69,7 @@ def test_shapes_on_random_curves(method):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("method", SHAPED)
+@pytest.mark.parametrize("method", METHOD_NAMES)
 def test_shapes_on_real_prefixes_and_many_random_curves(method):
     forecaster = make_forecaster(method)
     curves = random_curves(60, seed=1)
