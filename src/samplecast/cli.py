@@ -364,8 +364,8 @@ def surrogate_train(corpus, output, epochs, lr, start, prior_curves, calibrate, 
               help="Folder to write the forecaster into (created if needed; files of an earlier build there are "
                    "replaced, all at once, only when the build succeeds).")
 @click.option("--pretrain", is_flag=True,
-              help="Pre-train a new LSTM on synthetic curves from the prior (about 10 minutes on one CPU core with "
-                   "the defaults) instead of starting from trained weights.")
+              help="Pre-train a new LSTM on synthetic curves from the prior instead of starting from trained weights "
+                   "(by far the longest part of a build with the defaults; each epoch is reported as it ends).")
 @click.option("--start", default=None, show_default="shipped",
               help="Trained LSTM weights to start from: 'shipped' (the model shipped with samplecast) or a .pt file "
                    "written by `samplecast surrogate train` (if it was trained on CURVES, the LSTM's backtest is not "
