@@ -175,6 +175,10 @@ def test_an_output_folder_that_cannot_be_written_is_refused(tmp_path):
     with pytest.raises(InputError, match="file is a file, not a folder"):
         check_output_folder(tmp_path / "file" / "out")
     assert check_output_folder(tmp_path / "new" / "out") == tmp_path / "new" / "out"
+    (tmp_path / "home").mkdir()
+    (tmp_path / "home" / "notes.txt").write_text("")
+    with pytest.raises(InputError, match="holds files no build writes \\(notes.txt\\)"):
+        check_output_folder(tmp_path / "home")
 
 
 def test_one_image_set_is_refused_before_any_training(tmp_path):

@@ -43,7 +43,9 @@ from samplecast.errors import InputError, raise_if_any
 from samplecast.forecast.backtest import DEFAULT_CUTOFFS, backtest
 from samplecast.forecast.base import CurveForecaster
 from samplecast.forecast.ensemble import EnsembleForecaster, StackingWeights, default_members
-from samplecast.forecast.folder import BUILD, ENSEMBLE, SUMMARY, SURROGATE, SURROGATE_DESCRIPTION, ForecasterFolder
+from samplecast.forecast.folder import (
+    BUILD, ENSEMBLE, FILES, SUMMARY, SURROGATE, SURROGATE_DESCRIPTION, ForecasterFolder,
+)
 from samplecast.forecast.methods import make_forecaster
 from samplecast.forecast.prior import PriorConfig
 from samplecast.forecast.surrogate.config import TrainingConfig
@@ -414,7 +416,8 @@ def build_forecaster(
     created = datetime.now(timezone.utc)
     provenance = {"created": created.date().isoformat(), "samplecast": __version__, "machine": machine(),
                   **(source or {})}
-    summary = summarize_backtest(results[results["method"].isin([*beside, "ensemble"])], description=describe_backtest(recipe, "lstm" in beside),
+    summary = summarize_backtest(results[results["method"].isin([*beside, "ensemble"])],
+                                 description=describe_backtest(recipe, "lstm" in beside),
                                  source={"datasets": list(datasets.values()), **provenance})
     record = {
         "format": BUILD_FORMAT, **provenance, "created": created.strftime("%Y-%m-%d %H:%M UTC"),
@@ -484,8 +487,8 @@ def describe_backtest(recipe: SurrogateRecipe, with_lstm: bool) -> str:
 
 
 def check_output_folder(path: str | Path) -> Path:
-    """Check, before any work, that a forecaster folder can be written at ``path``: an existing writable folder, or
-    one that can be created. Returns ``path`` as a :class:`Path`.
+    """Check, before any work, that a forecaster folder can be written at ``path``: an existing writable folder that
+    holds nothing but a build's files, or one that can be created. Returns ``path`` as a :class:`Path`.
 
     Raises:
         InputError: naming the path and why it cannot be written.
@@ -493,6 +496,11 @@ def check_output_folder(path: str | Path) -> Path:
     out = Path(path)
     if out.exists() and not out.is_dir():
         raise InputError(f"{out}: is a file; expected a folder to write the forecaster into")
+    if out.is_dir():
+        others = sorted(p.name for p in out.iterdir() if p.name not in FILES and not p.name.startswith("."))
+        if others:
+            raise InputError(f"{out}: holds files no build writes ({', '.join(others[:3])}"
+                             f"{', ...' if len(others) > 3 else ''}); give a new or empty folder, or one a build wrote")
     nearest = out
     while not nearest.exists():
         nearest = nearest.parent

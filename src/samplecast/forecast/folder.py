@@ -30,6 +30,8 @@ SUMMARY = "backtest_summary.json"
 BUILD = "build.json"
 #: The files a forecaster folder must hold (``build.json`` is a record, not needed to forecast).
 REQUIRED: tuple[str, ...] = (ENSEMBLE, SURROGATE, SURROGATE_DESCRIPTION, SUMMARY)
+#: Every file a build writes.
+FILES: tuple[str, ...] = (*REQUIRED, BUILD)
 
 
 @dataclass(frozen=True)
