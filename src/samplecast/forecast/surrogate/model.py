@@ -19,7 +19,7 @@ FORMAT = "samplecast-surrogate/2"
 
 @dataclass
 class Surrogate:
-    """A trained surrogate: the network, its settings and (optionally) the conformal calibration of its intervals.
+    """A trained surrogate: the network, its settings and (optionally) the widening of its intervals.
 
     Args:
         net: the network, in eval mode.
