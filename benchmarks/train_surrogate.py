@@ -1,13 +1,15 @@
-"""Train the LSTM surrogate shipped in ``src/samplecast/assets/`` (run by hand, about 10-15 minutes on 2 CPU cores).
+"""Ablations of the LSTM surrogate's pre-training: the shipped recipe with LCDB curves added, or another noise floor.
 
-    nice python benchmarks/train_surrogate.py                       # the shipped model
-    nice python benchmarks/train_surrogate.py --lcdb 0.1 -o /tmp/s.pt   # ablation: + LCDB curves, 10% of --curves
+The shipped surrogate is not trained here: ``samplecast surrogate build`` pre-trains it and builds the whole shipped
+forecaster (see ``data/README.md``). This script pre-trains a variant with the same library function
+(:func:`samplecast.forecast.build.pretrain_surrogate`) and writes its raw weights, to be built into a forecaster and
+judged held out by image set::
 
-The corpus is synthetic curves from the prior (:mod:`samplecast.forecast.prior`), optionally mixed with LCDB
-classification curves from the OpenML data sets the benchmark never scores; no real segmentation curve is trained
-on, so every one of them stays a held-out test.
-The result has raw intervals; `samplecast.forecast.surrogate.calibrate_surrogate` on real curves adds the conformal
-calibration.
+    nice python benchmarks/train_surrogate.py --lcdb 0.1 -o /tmp/lcdb.pt        # + LCDB curves, 10% of --curves
+    samplecast surrogate build data/*_curves.csv --start /tmp/lcdb.pt -o /tmp/lcdb-forecaster
+
+LCDB curves come from the OpenML data sets the benchmarks never score (:func:`corpora.lcdb_halves`); no real
+segmentation curve is trained on, so every one of them stays a held-out test.
 """
 
 from __future__ import annotations
@@ -18,17 +20,16 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from corpora import ROOT, lcdb_curves, lcdb_halves  # noqa: E402
+from corpora import lcdb_curves, lcdb_halves  # noqa: E402
 
-from samplecast.forecast.prior import PriorConfig, bank_from_curves, sample_prior  # noqa: E402
-from samplecast.forecast.surrogate import (  # noqa: E402
-    SurrogateConfig, TrainingConfig, evaluate_loss, save_surrogate, train_surrogate,
-)
+from samplecast.forecast.build import SurrogateRecipe, pretrain_surrogate  # noqa: E402
+from samplecast.forecast.prior import PriorConfig  # noqa: E402
+from samplecast.forecast.surrogate import SurrogateConfig, TrainingConfig, check_output, save_surrogate  # noqa: E402
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("-o", "--output", type=Path, default=ROOT / "src/samplecast/assets/surrogate.pt")
+    parser.add_argument("-o", "--output", type=Path, required=True, help="weights to write (.pt)")
     parser.add_argument("--curves", type=int, default=150_000, help="synthetic training curves")
     parser.add_argument("--lcdb", type=float, default=0.0, help="LCDB curves added, as a fraction of --curves")
     parser.add_argument("--epochs", type=int, default=12)
@@ -37,33 +38,23 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=3e-3)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--noise-floor", type=float, nargs=2, metavar=("LOW", "HIGH"), default=None,
-                        help="ablation: the prior's test-set noise range (default: PriorConfig's)")
+                        help="the prior's test-set noise range (default: PriorConfig's)")
     args = parser.parse_args()
-
+    check_output(args.output)
     started = time.time()
-    prior = PriorConfig() if args.noise_floor is None else PriorConfig(noise_floor=tuple(args.noise_floor))
-    corpus = sample_prior(args.curves, seed=args.seed, config=prior)
-    described = f"prior: {args.curves} synthetic curves (seed {args.seed}"
-    described += ")" if args.noise_floor is None else f", noise floor {args.noise_floor[0]:g}-{args.noise_floor[1]:g})"
+    recipe = SurrogateRecipe(
+        architecture=SurrogateConfig(hidden=args.hidden, layers=args.layers, head_width=args.hidden),
+        pretrain=TrainingConfig(epochs=args.epochs, lr=args.lr, seed=args.seed), prior_curves=args.curves,
+        prior=PriorConfig() if args.noise_floor is None else PriorConfig(noise_floor=tuple(args.noise_floor)))
+    extra = []
     if args.lcdb > 0:
         every = lcdb_curves()
         _, unscored = lcdb_halves(every)
-        lcdb = [c for c in every if c.key["dataset"] in unscored][: int(args.lcdb * args.curves)]
-        corpus = corpus.concat(bank_from_curves(lcdb))
-        described += f" + LCDB: {len(lcdb)} classification accuracy curves"
-    validation = sample_prior(10_000, seed=args.seed + 1000, config=prior)
-
-    def progress(epoch: int, epochs: int, train: float, val: float | None) -> None:
-        print(f"epoch {epoch:3d}/{epochs}  train {train:.5f}  validation {val:.5f}  {time.time() - started:6.0f}s",
-              flush=True)
-
-    surrogate, _ = train_surrogate(
-        corpus, settings=TrainingConfig(epochs=args.epochs, lr=args.lr, seed=args.seed),
-        config=SurrogateConfig(hidden=args.hidden, layers=args.layers, head_width=args.hidden),
-        validation=validation, describe_corpus=described, progress=progress,
-    )
-    surrogate.training["wall_s"] = round(time.time() - started)
-    surrogate.training["validation_loss_prior"] = evaluate_loss(surrogate, validation)
+        extra = [c for c in every if c.key["dataset"] in unscored][: int(args.lcdb * args.curves)]
+    surrogate = pretrain_surrogate(recipe, extra=extra, progress=print,
+                                   extra_description=f"LCDB: {len(extra)} classification accuracy curves")
+    if args.noise_floor is not None:
+        surrogate.training["prior_noise_floor"] = list(args.noise_floor)
     save_surrogate(surrogate, args.output)
     print(f"wrote {args.output} and {args.output.with_suffix('.json')} in {time.time() - started:.0f}s")
 

@@ -127,7 +127,7 @@ learning_curves_figure(document["curves"])"""),
 A backtest cuts complete curves short, forecasts the largest size from the part kept, and scores the forecast
 against the measurement. Here the classical methods and the default one on these curves (the default method has
 learned from them, so its line is in-sample: the figures a report quotes come from the leave-one-dataset-out backtest
-shipped with the package, `benchmarks/backtest_summary.py`, where every image set is scored by a method learned
+shipped with the package (written by `samplecast surrogate build`), where every image set is scored by a method learned
 without it)."""),
     ("code", """from samplecast.forecast.backtest import backtest, summarize
 

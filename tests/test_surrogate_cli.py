@@ -67,27 +67,6 @@ def test_a_missing_start_model_is_bad_input(tmp_path):
     assert "nowhere.pt: file not found" in result.output
 
 
-def test_forecast_uses_a_trained_and_calibrated_surrogate(tmp_path):
-    corpus = write_curves(tmp_path / "curves.csv")
-    held_out = write_curves(tmp_path / "held_out.csv", seeds=(5, 6))
-    model = tmp_path / "model.pt"
-    train = ["surrogate", "train", str(corpus), "-o", str(model), "--epochs", "1", "--start", "scratch",
-             "--prior-curves", "300", "--calibrate", str(held_out)]
-    assert CliRunner().invoke(cli, train).exit_code == 0
-    assert load_surrogate(model).calibration is not None
-    partial = write_curves(tmp_path / "partial.csv", seeds=(0,))
-    out = tmp_path / "f.json"
-    result = CliRunner().invoke(cli, ["forecast", str(partial), "--method", "lstm", "--surrogate", str(model),
-                                      "--at", "320", "--json", str(out)])
-    assert result.exit_code == 0, result.output
-    row = json.loads(out.read_text())["curves"][0]["forecast"][0]
-    n, dice = [10, 20, 40, 80, 160], [0.8 - 0.5 * n ** -0.5 for n in (10, 20, 40, 80, 160)]
-    expected = LSTMForecaster(load_surrogate(model)).fit(n, np.round(dice, 4)).predict_quantiles([320])[0]
-    np.testing.assert_allclose([row[k] for k in ("q05", "q50", "q95")], expected[[0, 3, 6]], atol=1e-4)
-    wrong = CliRunner().invoke(cli, ["forecast", str(partial), "--method", "pow3", "--surrogate", str(model)])
-    assert wrong.exit_code == 2 and "--surrogate" in wrong.stderr
-
-
 def one_error(result) -> str:
     """The single ``error:`` line of a run that must fail with exit code 2 and no traceback."""
     assert result.exit_code == 2, result.output

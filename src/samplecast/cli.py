@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import shlex
 import sys
 import tempfile
 import time
@@ -166,9 +167,9 @@ def forecast_options(command):
         click.option("--cost-per-case", type=FiniteRange(0), help="Cost of annotating one case."),
         click.option("--average-seeds", is_flag=True,
                      help="Treat the seeds of a configuration as replicates of one curve."),
-        click.option("--surrogate", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-                     help="Surrogate weights from `samplecast surrogate train`, for --method lstm "
-                          "(default: the weights shipped with samplecast)."),
+        click.option("--forecaster", type=click.Path(file_okay=False, path_type=Path),
+                     help="A forecaster folder written by `samplecast surrogate build`: its ensemble weights, LSTM "
+                          "and backtest (for how far to trust the answer) replace those shipped with samplecast."),
     ]
     for option in reversed(options):
         command = option(command)
@@ -177,30 +178,21 @@ def forecast_options(command):
 
 #: The options of :func:`forecast_options`, which a plan document already fixes.
 PLAN_OPTIONS = ("method", "target_dice", "confidence", "plateau_gain", "pool_size", "cost_per_case", "average_seeds",
-                "surrogate")
+                "forecaster")
 
 
 def _plan(curves_path, method, target_dice, confidence, plateau_gain, pool_size, cost_per_case, average_seeds,
-          surrogate, at=None):
-    """The plans of every curve, forecast with the method (and the user's surrogate weights, if given)."""
+          folder, at=None):
+    """The plans of every curve, forecast with the method of the forecaster ``folder`` (a ForecasterFolder)."""
     from samplecast.curves import load_curves
-    from samplecast.forecast.methods import LEARNED_METHODS, make_forecaster
+    from samplecast.forecast.methods import make_forecaster
     from samplecast.plan import PlanOptions, plan_curves
 
-    weights = None
-    if surrogate is not None:
-        if method not in LEARNED_METHODS:
-            raise click.BadParameter(f"applies to --method {' or '.join(LEARNED_METHODS)}, not {method}",
-                                     param_hint="--surrogate")
-        from samplecast.forecast.surrogate import load_surrogate
-
-        weights = load_surrogate(surrogate)
-    forecaster = make_forecaster(method, surrogate=weights)
     options = PlanOptions(target_dice=target_dice, confidence=confidence, plateau_gain=plateau_gain,
                           pool_size=pool_size, cost_per_case=cost_per_case)
     curves = load_curves(curves_path, average_seeds=average_seeds)
     with progress_bar("forecasting curves") as advance:
-        return plan_curves(curves, options, forecaster, at=at, progress=advance)
+        return plan_curves(curves, options, make_forecaster(method, folder), at=at, progress=advance)
 
 
 def _print_answers(console, plans) -> None:
@@ -235,17 +227,19 @@ def _write_json(path: Path, document: dict) -> None:
               help="Also write the plan document (forecasts, recommendation, target table, marginal value, "
                    "warnings, trust figures) as JSON, for scripts and `samplecast report --plan`.")
 def forecast(curves, at, method, target_dice, confidence, plateau_gain, pool_size, cost_per_case, average_seeds,
-             surrogate, json_path):
+             forecaster, json_path):
     """Forecast Dice at larger training sets from a curves table (CSV with n_train and dice columns).
 
     Prints, per curve, quantiles of Dice at the requested sizes and the recommendation in words.
 
     Example: samplecast forecast data/kvasir_reference_curves.csv --target-dice 0.8 --pool-size 1000
     """
+    from samplecast.forecast.folder import ForecasterFolder
     from samplecast.forecast.predict import quantile_name
 
+    folder = ForecasterFolder.open(forecaster)
     plans = _plan(curves, method, target_dice, confidence, plateau_gain, pool_size, cost_per_case, average_seeds,
-                  surrogate, at=at)
+                  folder, at=at)
     console = Console()
     for plan in plans:
         fc = plan.forecast
@@ -264,7 +258,7 @@ def forecast(curves, at, method, target_dice, confidence, plateau_gain, pool_siz
     if json_path is not None:
         from samplecast.plan import plan_document
 
-        _write_json(json_path, plan_document(plans, method, source=curves))
+        _write_json(json_path, plan_document(plans, method, source=curves, folder=folder))
         console.print(f"Wrote {json_path}")
 
 
@@ -312,7 +306,7 @@ def backtest(curves, cutoffs, methods, json_path):
 
 @cli.group()
 def surrogate() -> None:
-    """The LSTM surrogate behind the 'lstm' and 'ensemble' forecasts: retrain it on your own learning curves."""
+    """The learned forecaster: build one from your own complete learning curves (build), or train its LSTM (train)."""
 
 
 @surrogate.command("train")
@@ -337,7 +331,7 @@ def surrogate_train(corpus, output, epochs, lr, start, prior_curves, calibrate, 
 
     A curve with more than a few dozen sizes is thinned to that many, spread evenly in log n.
 
-    Then forecast with it: samplecast forecast CURVES --method lstm --surrogate model.pt
+    Then build a forecaster with it: samplecast surrogate build CURVES... --start model.pt -o DIR
 
     Example: samplecast surrogate train sweeps/*.csv -o model.pt --calibrate held_out.csv
     """
@@ -362,6 +356,133 @@ def surrogate_train(corpus, output, epochs, lr, start, prior_curves, calibrate, 
     click.echo(f"Trained on {model.training['corpus']}; final pinball loss {model.training['final_train_loss']:.4f}.")
     click.echo(f"Wrote {output} and {output.with_suffix('.json')}"
                + ("" if held_out else " (intervals uncalibrated: pass --calibrate with held-out curves)"))
+
+
+@surrogate.command("build")
+@click.argument("curves", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-o", "--output", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder to write the forecaster into (created if needed; files of an earlier build there are "
+                   "replaced, all at once, only when the build succeeds).")
+@click.option("--pretrain", is_flag=True,
+              help="Pre-train a new LSTM on synthetic curves from the prior instead of starting from trained weights "
+                   "(by far the longest part of a build with the defaults; each epoch is reported as it ends).")
+@click.option("--start", default=None, show_default="shipped",
+              help="Trained LSTM weights to start from: 'shipped' (the model shipped with samplecast) or a .pt file "
+                   "written by `samplecast surrogate train` (if it was trained on CURVES, the LSTM's backtest is not "
+                   "out of sample).")
+@click.option("--fine-tune", is_flag=True,
+              help="Fine-tune the started LSTM on CURVES, mixed with synthetic curves; done again for each held-out "
+                   "image set of the backtest, without it, so its figures stay out of sample (one training per image "
+                   "set, plus one).")
+@click.option("--epochs", type=click.IntRange(1), default=None, show_default="12 with --pretrain, 5 with --fine-tune",
+              help="Passes over the training curves.")
+@click.option("--lr", type=FiniteRange(0, min_open=True), default=None,
+              show_default="0.003 with --pretrain, 0.001 with --fine-tune", help="Peak learning rate (AdamW).")
+@click.option("--prior-curves", type=click.IntRange(1), default=None,
+              show_default="150000 with --pretrain, 20000 with --fine-tune",
+              help="Synthetic curves from the prior trained on (with --fine-tune: mixed with CURVES).")
+@click.option("--hidden", type=click.IntRange(1), default=128, help="--pretrain: LSTM units and head width.")
+@click.option("--seed", type=click.IntRange(0), default=0, help="Seed of the initialisation and the curves drawn.")
+@click.option("--image-set", "image_sets", multiple=True, metavar="FILE=NAME",
+              help="The images a curves file was measured on (repeatable); files of one image set are held out "
+                   "together in the backtest.  [default: the file's dataset column, else its name]")
+@click.option("--cutoffs", type=CommaList(float), default="0.1,0.2,0.3,0.5",
+              help="Fractions of each curve's largest size at which the backtest cuts it.")
+@click.pass_context
+def surrogate_build(ctx, curves, output, pretrain, start, fine_tune, epochs, lr, prior_curves, hidden, seed,
+                    image_sets, cutoffs):
+    """Build a complete forecaster from complete learning curves (curves tables of at least two image sets): the
+    LSTM with intervals widened on CURVES, the ensemble's weights learned on CURVES, and their leave-one-dataset-out
+    backtest, where every part learned from CURVES is learned again without the image set it is scored on.
+
+    Then forecast with it: samplecast forecast CURVES.csv --forecaster DIR (and report ... --forecaster DIR).
+
+    Example: samplecast surrogate build sweeps/*.csv -o my-forecaster
+    """
+    from dataclasses import replace
+
+    from samplecast.forecast import build as fb
+    from samplecast.forecast.surrogate import SurrogateConfig, load_corpus, load_surrogate
+
+    fb.check_output_folder(output)
+    if pretrain and start is not None:
+        raise click.UsageError("--pretrain and --start: give one (a new LSTM, or trained weights to start from)")
+    if fine_tune and pretrain:
+        raise click.UsageError("--fine-tune applies to --start; a pre-trained LSTM learns from the prior only")
+    training = {"epochs", "lr", "prior_curves", "seed"}
+    allowed = training | {"hidden"} if pretrain else training if fine_tune else set()
+    unused = [name for name in (*sorted(training), "hidden") if name not in allowed
+              and ctx.get_parameter_source(name) is click.core.ParameterSource.COMMANDLINE]
+    if unused:
+        raise click.UsageError(f"{', '.join('--' + name.replace('_', '-') for name in unused)}: only with --pretrain"
+                               + ("" if "hidden" in unused else " or --fine-tune"))
+    named = _image_sets(image_sets, curves)
+    settings = {"seed": seed, **{k: v for k, v in (("epochs", epochs), ("lr", lr)) if v is not None}}
+    if pretrain:
+        recipe = fb.SurrogateRecipe(architecture=SurrogateConfig(hidden=hidden, head_width=hidden),
+                                    pretrain=replace(fb.SurrogateRecipe().pretrain, **settings),
+                                    prior_curves=prior_curves or fb.SurrogateRecipe().prior_curves)
+    else:
+        shipped = start in (None, "shipped")
+        weights = load_surrogate(None if shipped else start)
+        recipe = fb.SurrogateRecipe(start=weights if shipped else start,
+                                    fine_tune=replace(fb.FINE_TUNE, **settings) if fine_tune else None,
+                                    fine_tune_prior_curves=prior_curves or fb.SurrogateRecipe().fine_tune_prior_curves)
+    corpus = load_corpus(curves)
+    command = "samplecast " + shlex.join(sys.argv[1:]) if Path(sys.argv[0]).name == "samplecast" else None
+    with progress_lines() as tell:
+        result = fb.build_forecaster(corpus, output, named, recipe=recipe, cutoffs=cutoffs, progress=tell,
+                                     source={"command": command} if command else None)
+    _print_built(result)
+
+
+def _image_sets(pairs: tuple[str, ...], curves: tuple[Path, ...]) -> dict[str, str]:
+    """``FILE=NAME`` pairs of ``--image-set`` as a map from each file, as given among ``curves``, to its image set."""
+    given = {Path(c).resolve(): str(c) for c in curves}
+    named = {}
+    for pair in pairs:
+        file, _, name = pair.rpartition("=")
+        if not file or not name.strip():
+            raise click.BadParameter(f"{pair!r} is not FILE=NAME", param_hint="--image-set")
+        if Path(file).resolve() not in given:
+            raise click.BadParameter(f"{file} is not among the CURVES given", param_hint="--image-set")
+        named[given[Path(file).resolve()]] = name.strip()
+    return named
+
+
+def _print_built(result) -> None:
+    """What a build learned and how its methods did on held-out image sets (pooled, per cutoff)."""
+    parts, rows = result.parts, result.summary.rows
+    console = Console()
+    weights = ", ".join(f"{m} {w:.2f}" for m, w in zip(parts.stacking.members, parts.stacking.weights))
+    console.print(f"Ensemble weights: {weights}; learned on {parts.source}", highlight=False)
+    if parts.surrogate is not None and parts.surrogate.calibration is not None:
+        cal = parts.surrogate.calibration
+        console.print(f"LSTM intervals widened by {cal.floor:.3f} + {cal.widen:.3f} per log-size of extrapolation "
+                      "(Dice per normal score)", highlight=False)
+    pooled = rows[rows["held_out"] == "all"]
+    table = Table(title="Held out by image set (every image set scored by what was learned without it)",
+                  title_justify="left")
+    for column in ("method", "cutoff", "forecasts", "MAE", "bias", "cover 80%", "width 80%"):
+        table.add_column(column, justify="left" if column == "method" else "right")
+    for row in pooled.itertuples():
+        table.add_row(row.method, f"{row.cutoff:g}", str(row.curves), f"{row.mae:.3f}", f"{row.bias:+.3f}",
+                      f"{row.coverage80:.0%}", f"{row.width80:.3f}")
+    console.print(table)
+    console.print(f"Wrote {result.folder.path}; forecast with --forecaster {result.folder.path}", highlight=False)
+
+
+@contextmanager
+def progress_lines() -> Iterator[Callable[[str], None]]:
+    """Yield ``tell(line)`` for a long job that reports in lines: a status line on a terminal, otherwise each line on
+    stderr with the time since the start."""
+    started = time.monotonic()
+    if sys.stderr.isatty():
+        console = Console(stderr=True)
+        with console.status("starting") as status:
+            yield lambda line: status.update(line)
+        return
+    yield lambda line: click.echo(f"[{time.monotonic() - started:5.0f} s] {line}", err=True)
 
 
 def _default_engine() -> str:
@@ -520,7 +641,7 @@ def sweep(data, out, fractions, depths, seeds, steps, min_epochs, check_converge
 @click.option("--title", help="Title of the report.  [default: 'How many cases to annotate: <dataset>']")
 @click.pass_context
 def report(ctx, curves, plan_path, output, method, target_dice, confidence, plateau_gain, pool_size, cost_per_case,
-           average_seeds, surrogate, title):
+           average_seeds, forecaster, title):
     """Write the planner's PDF report for a curves table (or a plan document): the answer first, the learning
     curves with their forecast, the cases each target Dice needs, what more data buys, how far to trust it, and the
     inputs.
@@ -544,13 +665,15 @@ def report(ctx, curves, plan_path, output, method, target_dice, confidence, plat
                                    "write a new one with samplecast forecast --json")
         document = check_document(_read_json(plan_path), str(plan_path))
     else:
+        from samplecast.forecast.folder import ForecasterFolder
         from samplecast.plan import plan_document
 
+        folder = ForecasterFolder.open(forecaster)
         plans = _plan(curves, method, target_dice, confidence, plateau_gain, pool_size, cost_per_case, average_seeds,
-                      surrogate)
+                      folder)
         _print_answers(console, plans)
         with console.status("Measuring the method on your curves"):
-            document = plan_document(plans, method, source=curves)
+            document = plan_document(plans, method, source=curves, folder=folder)
     with console.status("Writing the report") as status:
         render_report(document, output, title=title,
                       progress=lambda section: status.update(f"Writing the report: {section.lower()}"))

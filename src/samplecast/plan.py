@@ -11,14 +11,12 @@ without fitting anything again and the PDF cannot disagree with the JSON.
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import platform
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from fractions import Fraction
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +26,7 @@ from samplecast import __version__
 from samplecast.curves import GROUP_DEFAULTS, Curve
 from samplecast.errors import InputError, raise_if_any
 from samplecast.forecast.base import QUANTILES, CurveForecaster
+from samplecast.forecast.folder import ForecasterFolder
 from samplecast.forecast.predict import DEFAULT_REACH, CurveForecast, forecast_curve
 from samplecast.forecast.reach import search
 
@@ -50,7 +49,6 @@ NOISE_RATIO = 3.0
 #: Cutoffs at which a user's own curves are backtested (fractions of each curve's largest size).
 OWN_CUTOFFS: tuple[float, ...] = (0.2, 0.5)
 _SLOPE_SPAN = 1.25
-_SHIPPED_BACKTEST = "backtest_summary.json"
 _BACKTEST_FORMAT = 2
 
 
@@ -540,6 +538,7 @@ def plan_document(
     *,
     source: str | Path | None = None,
     created: datetime | None = None,
+    folder: ForecasterFolder | None = None,
     backtest_summary: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The plan document: every number, sentence and warning the report shows, and where it came from.
@@ -549,8 +548,10 @@ def plan_document(
         method: the forecasting method's name.
         source: the curves file the plans came from (checksummed, named in the report).
         created: when it was made; default now.
+        folder: the forecaster folder the plans were forecast with (:class:`ForecasterFolder`), named in the document;
+            default the one shipped with the package.
         backtest_summary: the out-of-sample backtest of the methods (format 2, see :mod:`samplecast.report.trust`);
-            default the summary shipped with the package.
+            default the one in ``folder``.
     """
     if not plans:
         raise ValueError("a plan document needs at least one curve plan")
@@ -559,10 +560,12 @@ def plan_document(
     views = [_curve_view(p, label, step) for p, label in zip(plans, short_labels(curves))]
     options = plans[0].options
     created = created or datetime.now(timezone.utc)
-    summary = backtest_summary if backtest_summary is not None else shipped_backtest_summary()
+    folder = folder or ForecasterFolder.open()
+    summary = backtest_summary if backtest_summary is not None else folder.backtest_summary()
     return {
         "format": DOCUMENT_FORMAT,
         "method": method,
+        "forecaster": folder.name,
         "quantiles": list(QUANTILES),
         "options": asdict(options),
         "confidence_words": confidence_words(options.confidence),
@@ -592,11 +595,6 @@ def _versions() -> dict[str, str]:
 # --- how far to trust it: only curves the method never learned from ------------------------------------------------
 
 
-def shipped_backtest_summary() -> dict[str, Any]:
-    """The backtest summary shipped with the package, as its JSON document."""
-    return json.loads(resources.files("samplecast").joinpath("assets", _SHIPPED_BACKTEST).read_text())
-
-
 def shipped_trust(summary: dict[str, Any], method: str) -> dict[str, Any]:
     """The leave-one-dataset-out backtest of ``method`` from a format-2 summary: ``{"shipped": {protocol, datasets,
     command, created, machine, rows}}``, or ``{"shipped": None, "shipped_note": why}``."""
@@ -606,7 +604,7 @@ def shipped_trust(summary: dict[str, Any], method: str) -> dict[str, Any]:
     rows = [r for r in summary.get("rows", []) if r.get("method") == method]
     if not rows:
         covered = ", ".join(dict.fromkeys(r.get("method") for r in summary.get("rows", [])))
-        return {"shipped": None, "shipped_note": f"the backtest shipped with samplecast does not cover the method "
+        return {"shipped": None, "shipped_note": f"the forecaster's backtest does not cover the method "
                                                  f"'{method}' (it covers {covered})"}
     source = summary.get("source", {})
     return {"shipped": {"protocol": summary.get("protocol", "leave-one-dataset-out"),
@@ -622,14 +620,14 @@ def own_trust(curves: Sequence[Curve], forecaster: CurveForecaster, source: str 
     forecast to it): ``{"own": {cutoffs, curves, rows}}``, or ``{"own": None, "own_note": why}``.
 
     Left out for a curves file of the shipped backtest: its curves were scored there, held out from what the method
-    learned, while the shipped method has learned from them, so scoring it on them again would flatter it."""
+    learned, while the method forecasting has learned from them, so scoring it on them again would flatter it."""
     from samplecast.forecast.backtest import backtest, summarize
 
     shipped = {Path(f).name for d in summary.get("source", {}).get("datasets", []) for f in d.get("files", [])}
     if source is not None and Path(source).name in shipped:
         return {"own": None, "own_note": f"{Path(source).name} is among the curves of the backtest above, scored "
-                                         "there with the method learned without them; the shipped method has "
-                                         "learned from them, so they are not scored again here"}
+                                         "there with the method learned without them; the method forecasting "
+                                         "here has learned from them, so they are not scored again here"}
     try:
         results = backtest(curves, [forecaster], OWN_CUTOFFS)
     except InputError:

@@ -1,46 +1,189 @@
-"""Learning the ensemble from real curves, and measuring it on image sets it never learned from.
+"""Building a complete forecaster from complete learning curves, and measuring it on image sets it never learned from.
+
+A forecaster has three learned parts: the LSTM surrogate (pre-trained on synthetic curves from the prior, or started
+from trained weights, and optionally fine-tuned on the corpus), the widening of the surrogate's intervals, and the
+ensemble's stacking weights with their interval correction. :func:`build_forecaster` learns all three on a corpus of
+complete curves and writes them, with the leave-one-dataset-out backtest summary every report quotes, into a
+forecaster folder (:class:`~samplecast.forecast.folder.ForecasterFolder`); the folder shipped with samplecast is its
+output on the curves in ``data/`` (``samplecast surrogate build``, see ``data/README.md``).
 
 An *image set* is the images a group of curves was measured on: sweeps of the same images at another resolution or
 on another machine belong to one set (Kvasir-SEG at 64 and 256 px is one set, LA-2018 another). For each image set in
-turn, every learned part of the ensemble (member weights, interval correction) is learned on the other sets only and
-the ensemble is scored on the held-out one (leave-one-dataset-out), so no figure is measured on curves it was learned
-from. The parametric families learn nothing beyond each curve's own fit, so they are scored on every set as they are.
+turn, every part learned from real curves (stacking weights and correction, the surrogate's interval widening, and
+its fine-tuning when asked for) is learned again on the other sets only, by the same function that learns the final
+forecaster (:func:`learn_parts`), and the forecaster is scored on the held-out set (:func:`held_out_folds`), so no
+figure is measured on curves it was learned from. Pre-training sees synthetic curves only, and the parametric families
+learn nothing beyond each curve's own fit, so those are the same in every fold.
 
-:func:`build_forecaster` does both and writes the shipped assets; ``benchmarks/backtest_summary.py`` runs it on the
-curves in ``data/``::
-
-    weights, summary = build_forecaster({"data/kvasir_h100_curves.csv": curves, ...}, "src/samplecast/assets",
-                                        {"data/kvasir_h100_curves.csv": "kvasir-seg", ...})
+Example:
+    >>> corpus = {"data/kvasir_h100_curves.csv": load_curves("data/kvasir_h100_curves.csv"), ...}  # doctest: +SKIP
+    >>> build_forecaster(corpus, "my-forecaster", recipe=SurrogateRecipe(start=load_surrogate()))  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+import platform
+import shutil
+import tempfile
+import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from samplecast.curves import Curve
-from samplecast.errors import InputError
+from samplecast import __version__
+from samplecast.curves import GROUP_DEFAULTS, Curve
+from samplecast.errors import InputError, raise_if_any
 from samplecast.forecast.backtest import DEFAULT_CUTOFFS, backtest
 from samplecast.forecast.base import CurveForecaster
 from samplecast.forecast.ensemble import EnsembleForecaster, StackingWeights, default_members
+from samplecast.forecast.folder import (
+    BUILD, ENSEMBLE, FILES, SUMMARY, SURROGATE, SURROGATE_DESCRIPTION, ForecasterFolder,
+)
 from samplecast.forecast.methods import make_forecaster
+from samplecast.forecast.prior import PriorConfig
+from samplecast.forecast.surrogate.config import TrainingConfig
+from samplecast.forecast.surrogate.network import SurrogateConfig
+from samplecast.versions import package_versions
 
 if TYPE_CHECKING:
+    from samplecast.forecast.surrogate import Surrogate
     from samplecast.report.trust import BacktestSummary
 
-#: Methods scored beside the ensemble: the flat baseline, the families and the model average.
-BESIDE: tuple[str, ...] = ("last1", "pow3", "pow2", "pow4", "mmf4", "wbl4", "exp3", "average")
+#: Methods scored beside the ensemble: the flat baseline, the families, the model average and the LSTM.
+BESIDE: tuple[str, ...] = ("last1", "pow3", "pow2", "pow4", "mmf4", "wbl4", "exp3", "average", "lstm")
+#: Methods whose learned parts come from the corpus, so the backtest learns them again for every held-out image set.
+LEARNED: tuple[str, ...] = ("ensemble", "lstm")
+BUILD_FORMAT = "samplecast-build/1"
+#: Settings of fine-tuning a trained surrogate on a corpus, when asked for (gentler than pre-training).
+FINE_TUNE = TrainingConfig(epochs=5, lr=1e-3)
+#: Called with a line saying what the build is doing.
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class SurrogateRecipe:
+    """How a build gets its LSTM surrogate, stored in ``build.json``.
+
+    Args:
+        start: trained weights to start from (a loaded surrogate or a ``.pt`` path), or ``None`` to pre-train a new
+            surrogate on synthetic curves from the prior.
+        architecture: the network pre-trained (unused with ``start``).
+        pretrain: settings of pre-training (unused with ``start``).
+        prior_curves: synthetic curves pre-trained on.
+        validation_curves: synthetic curves (another seed) the pre-training loss is measured on after each epoch;
+            ``None`` for a tenth of ``prior_curves``, at most 10,000.
+        prior: the prior the synthetic curves are drawn from.
+        fine_tune: settings of fine-tuning on the corpus's curves, or ``None`` to train on no real curve. Fine-tuning
+            is done again for every held-out image set of the backtest, without that set.
+        fine_tune_prior_curves: synthetic curves mixed into fine-tuning so the model keeps what the prior taught it.
+    """
+
+    start: Surrogate | str | Path | None = None
+    architecture: SurrogateConfig = field(default_factory=SurrogateConfig)
+    pretrain: TrainingConfig = field(default_factory=lambda: TrainingConfig(epochs=12, lr=3e-3, seed=0))
+    prior_curves: int = 150_000
+    validation_curves: int | None = None
+    prior: PriorConfig = field(default_factory=PriorConfig)
+    fine_tune: TrainingConfig | None = None
+    fine_tune_prior_curves: int = 20_000
+
+    def __post_init__(self) -> None:
+        lowest = {"prior_curves": 1, "fine_tune_prior_curves": 0}
+        if self.validation_curves is not None:
+            lowest["validation_curves"] = 0
+        problems = [f"surrogate recipe setting {name} must be a whole number >= {low}, got {getattr(self, name)!r}"
+                    for name, low in lowest.items() if not (isinstance(getattr(self, name), int)
+                                                            and not isinstance(getattr(self, name), bool)
+                                                            and getattr(self, name) >= low)]
+        raise_if_any(problems)
+
+    @property
+    def checked_curves(self) -> int:
+        """The synthetic curves pre-training is measured on after each epoch."""
+        return min(10_000, self.prior_curves // 10) if self.validation_curves is None else self.validation_curves
+
+    def describe(self) -> dict[str, Any]:
+        """The recipe as plain JSON (the start named by its path, or by what it was trained on)."""
+        start = self.start
+        if start is not None and not isinstance(start, (str, Path)):
+            start = f"a surrogate trained on {start.training.get('corpus') or 'an unrecorded corpus'}"
+        described: dict[str, Any] = {"start": None if start is None else str(start)}
+        if self.start is None:
+            described.update(architecture=asdict(self.architecture), pretrain=asdict(self.pretrain),
+                             prior_curves=self.prior_curves, validation_curves=self.checked_curves,
+                             prior=asdict(self.prior))
+        described["fine_tune"] = None if self.fine_tune is None else {**asdict(self.fine_tune),
+                                                                       "prior_curves": self.fine_tune_prior_curves}
+        return described
+
+
+@dataclass(frozen=True)
+class LearnedParts:
+    """Everything a forecaster learns from real curves, learned on one corpus.
+
+    Args:
+        stacking: the ensemble's member weights and interval correction.
+        surrogate: the LSTM surrogate, fine-tuned on the corpus when asked for, carrying the interval widening
+            learned on it (``None`` when the LSTM is not part of the build).
+        source: the curves they were learned on, in words.
+    """
+
+    stacking: StackingWeights
+    surrogate: Surrogate | None = None
+    source: str = ""
+
+    def describe(self) -> dict[str, Any]:
+        """Plain JSON for ``build.json``: the weights, the surrogate's calibration and (if fine-tuned) its training."""
+        described: dict[str, Any] = {"source": self.source, "stacking": self.stacking.to_dict()}
+        if self.surrogate is not None:
+            calibration = self.surrogate.calibration
+            described["surrogate_calibration"] = None if calibration is None else calibration.to_dict()
+            if self.surrogate.training.get("fine_tuned_from") is not None:
+                described["surrogate_fine_tuning"] = self.surrogate.training
+        return described
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    """What :func:`build_forecaster` wrote: the folder, the parts learned on every curve, the parts learned without
+    each image set (by held-out image set), the backtest summary and the ``build.json`` record."""
+
+    folder: ForecasterFolder
+    parts: LearnedParts
+    folds: dict[str, LearnedParts]
+    summary: BacktestSummary
+    record: dict[str, Any]
+
+
+def default_image_sets(corpus: Mapping[str, Sequence[Curve]]) -> dict[str, str]:
+    """The image set of each source: the ``dataset`` its curves name, or the file's name (without suffix) when they
+    name none or several (curves of several datasets in one file are then held out together)."""
+    sets = {}
+    for name, curves in corpus.items():
+        named = {str(c.key.get("dataset", GROUP_DEFAULTS["dataset"])) for c in curves}
+        sets[name] = named.pop() if len(named) == 1 and GROUP_DEFAULTS["dataset"] not in named else Path(name).stem
+    return sets
 
 
 def scored(corpus: Mapping[str, Sequence[Curve]], image_sets: Mapping[str, str],
-           forecasters: Sequence[CurveForecaster], cutoffs: Sequence[float] = DEFAULT_CUTOFFS) -> pd.DataFrame:
+           forecasters: Sequence[CurveForecaster], cutoffs: Sequence[float] = DEFAULT_CUTOFFS,
+           progress: Progress | None = None) -> pd.DataFrame:
     """Backtest rows of ``forecasters`` on every source of ``corpus`` (name -> complete curves), with the columns
-    ``source`` and ``images`` (the source's image set, from ``image_sets``; the source's own name if absent)."""
-    frames = [backtest(curves, forecasters, cutoffs).assign(source=name, images=image_sets.get(name, name))
-              for name, curves in corpus.items()]
+    ``source`` and ``images`` (the source's image set, from ``image_sets``; the source's own name if absent).
+    ``progress`` receives a line after each source."""
+    frames = []
+    for name, curves in corpus.items():
+        frames.append(backtest(curves, forecasters, cutoffs).assign(source=name, images=image_sets.get(name, name)))
+        if progress is not None:
+            progress(f"backtested {', '.join(dict.fromkeys(f.name for f in forecasters))} on {name} "
+                     f"({len(curves)} curves)")
     return pd.concat(frames, ignore_index=True)
 
 
@@ -72,42 +215,147 @@ def with_other_seeds(results: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([results, extra.drop(columns=["seed_other", "truth_other"])], ignore_index=True)
 
 
-def held_out_backtest(
+def learn_parts(
+    corpus: Mapping[str, Sequence[Curve]],
+    image_sets: Mapping[str, str],
+    member_rows: pd.DataFrame,
+    members: Sequence[CurveForecaster],
+    surrogate: Surrogate | None = None,
+    recipe: SurrogateRecipe | None = None,
+    progress: Progress | None = None,
+) -> LearnedParts:
+    """Learn every part of a forecaster that comes from real curves, on ``corpus`` only: the stacking weights and
+    correction from the members' backtest rows of its sources (``member_rows``, from :func:`scored`), and, when a
+    ``surrogate`` is given, its fine-tuning on the corpus's curves (if ``recipe.fine_tune``) and the widening of its
+    intervals, each image set weighing the same.
+
+    The one function that learns both the final forecaster and each fold of the held-out backtest, so a fold is
+    learned exactly as the forecaster it stands for, without its held-out set.
+    """
+    rows = member_rows[member_rows["source"].isin(list(corpus))]
+    stacking = learn_weights(rows, members)
+    if surrogate is not None:
+        curves = [c for curves in corpus.values() for c in curves]
+        groups = [image_sets.get(name, name) for name, curves in corpus.items() for _ in curves]
+        if recipe is not None and recipe.fine_tune is not None:
+            from samplecast.forecast.surrogate import train_on_curves
+
+            if progress is not None:
+                progress(f"fine-tuning the surrogate on {len(curves)} curves of {', '.join(sorted(set(groups)))}")
+            surrogate = train_on_curves(curves, start=surrogate, settings=recipe.fine_tune,
+                                        prior_curves=recipe.fine_tune_prior_curves)
+        from samplecast.forecast.surrogate import calibrate_surrogate
+
+        calibration = calibrate_surrogate(surrogate, curves, groups=groups)
+        surrogate = replace(surrogate, training={**surrogate.training, "calibrated_on": stacking.source},
+                            calibration=calibration)
+    return LearnedParts(stacking, surrogate, stacking.source)
+
+
+def held_out_folds(
     corpus: Mapping[str, Sequence[Curve]],
     image_sets: Mapping[str, str],
     members: Sequence[CurveForecaster] | None = None,
     beside: Sequence[str] = BESIDE,
     cutoffs: Sequence[float] = DEFAULT_CUTOFFS,
-    progress: Callable[[str], None] | None = None,
-) -> tuple[pd.DataFrame, dict[str, StackingWeights]]:
+    progress: Progress | None = None,
+    *,
+    surrogate: Surrogate | None = None,
+    recipe: SurrogateRecipe | None = None,
+) -> tuple[pd.DataFrame, dict[str, LearnedParts]]:
     """Leave-one-dataset-out backtest of the ensemble of ``members`` (default: :func:`default_members`) and of the
     methods ``beside`` it, on every image set of ``corpus``.
 
-    Returns the backtest rows, with ``held_out`` the image set each row was scored on, and the weights learned
-    without each image set. ``progress`` receives a line after each step.
+    For each image set, :func:`learn_parts` learns the parts on the other sets; the ensemble (and, with ``"lstm"`` in
+    ``beside``, the LSTM: ``surrogate``, default the shipped one, fine-tuned as ``recipe`` says and with its interval
+    widening) is scored on the held-out set with them. The other methods learn nothing from a corpus and are scored
+    on every set as they are.
+
+    Returns the backtest rows, with ``held_out`` the image set each row was scored on, and the parts learned
+    without each image set (its ``surrogate`` carries the calibration the ``lstm`` rows of that set were scored with).
+    ``progress`` receives a line after each step.
 
     Raises:
         InputError: when the corpus holds fewer than two image sets.
     """
     sets = sorted({image_sets.get(name, name) for name in corpus})
     if len(sets) < 2:
-        raise InputError(f"a held-out backtest needs curves of at least two image sets; got {', '.join(sets) or 'none'}")
+        raise InputError(f"a held-out backtest needs curves of at least two image sets; got {', '.join(sets) or 'none'}"
+                         " (curves of one image set cannot be scored by a forecaster learned without them)")
     members = list(members) if members is not None else default_members()
-    names = list(dict.fromkeys([*beside, *(m.name for m in members)]))
-    forecasters = {name: make_forecaster(name) for name in names if name not in {m.name for m in members}}
-    forecasters.update({m.name: m for m in members})
-    rows = scored(corpus, image_sets, [forecasters[n] for n in names], cutoffs)
-    member_rows = rows[rows["method"].isin([m.name for m in members])]
-    frames, learned = [rows[rows["method"].isin(beside)]], {}
-    for images in sorted(set(rows["images"])):
-        weights = learn_weights(member_rows[member_rows["images"] != images], members)
-        learned[images] = weights
+    member_names = [m.name for m in members]
+    fixed = [make_forecaster(name) for name in dict.fromkeys(beside)
+             if name not in LEARNED and name not in member_names]
+    if "lstm" in beside and surrogate is None:
+        from samplecast.forecast.surrogate import load_surrogate
+
+        surrogate = load_surrogate()
+    rows = scored(corpus, image_sets, [*members, *fixed], cutoffs, progress)
+    member_rows = rows[rows["method"].isin(member_names)]
+    frames, folds = [rows], {}
+    for images in sets:
+        kept = {name: curves for name, curves in corpus.items() if image_sets.get(name, name) != images}
         held = {name: curves for name, curves in corpus.items() if image_sets.get(name, name) == images}
-        frames.append(scored(held, image_sets, [EnsembleForecaster(members, weights)], cutoffs))
+        parts = learn_parts(kept, image_sets, member_rows, members, surrogate if "lstm" in beside else None, recipe,
+                            progress)
+        folds[images] = parts
+        learned: list[CurveForecaster] = [EnsembleForecaster(members, parts.stacking)]
+        if parts.surrogate is not None:
+            from samplecast.forecast.surrogate import LSTMForecaster
+
+            learned.append(LSTMForecaster(parts.surrogate))
+        frames.append(scored(held, image_sets, learned, cutoffs))
         if progress is not None:
-            progress(f"{images} held out: ensemble learned on {weights.source}")
+            progress(f"{images} held out: {', '.join(f.name for f in learned)} learned on {parts.source}")
     results = pd.concat(frames, ignore_index=True)
-    return results.assign(held_out=results["images"]), learned
+    results = results[results["method"].isin([*beside, "ensemble"])].reset_index(drop=True)
+    return results.assign(held_out=results["images"]), folds
+
+
+def held_out_backtest(*args: Any, **kwargs: Any) -> tuple[pd.DataFrame, dict[str, StackingWeights]]:
+    """:func:`held_out_folds` (the same parameters), returning of each fold only its stacking weights; the fold's
+    surrogate, with the calibration its ``lstm`` rows were scored with, is in the parts :func:`held_out_folds`
+    returns."""
+    results, folds = held_out_folds(*args, **kwargs)
+    return results, {images: parts.stacking for images, parts in folds.items()}
+
+
+def pretrain_surrogate(recipe: SurrogateRecipe, *, extra: Sequence[Curve] = (), extra_description: str = "",
+                       progress: Progress | None = None) -> Surrogate:
+    """Pre-train a new surrogate as ``recipe`` says, on synthetic curves from the prior (plus ``extra`` curves, named
+    ``extra_description`` in its training record, for ablations); it learns no curve of a build's corpus."""
+    from samplecast.forecast.prior import bank_from_curves, sample_prior
+    from samplecast.forecast.surrogate import train_surrogate
+
+    started = time.perf_counter()
+    settings = recipe.pretrain
+    corpus = sample_prior(recipe.prior_curves, seed=settings.seed, config=recipe.prior)
+    described = f"prior: {recipe.prior_curves} synthetic curves (seed {settings.seed})"
+    if extra:
+        corpus = corpus.concat(bank_from_curves(list(extra)))
+        described += f" + {extra_description or f'{len(extra)} other curves'}"
+    validation = (sample_prior(recipe.checked_curves, seed=settings.seed + 1000, config=recipe.prior)
+                  if recipe.checked_curves else None)
+
+    def epoch(done: int, epochs: int, train: float, checked: float | None) -> None:
+        if progress is not None:
+            progress(f"pre-training the surrogate: epoch {done}/{epochs}, pinball loss {train:.5f}"
+                     + (f" (validation {checked:.5f})" if checked is not None else "")
+                     + f", {time.perf_counter() - started:.0f} s")
+
+    surrogate, _ = train_surrogate(corpus, settings=settings, config=recipe.architecture, validation=validation,
+                                   describe_corpus=described, progress=epoch)
+    surrogate.training["wall_s"] = round(time.perf_counter() - started)
+    return surrogate
+
+
+def base_surrogate(recipe: SurrogateRecipe, progress: Progress | None = None) -> Surrogate:
+    """The surrogate a build starts from: ``recipe.start`` loaded, or a new one pre-trained on the prior."""
+    from samplecast.forecast.surrogate import Surrogate, load_surrogate
+
+    if recipe.start is None:
+        return pretrain_surrogate(recipe, progress=progress)
+    return recipe.start if isinstance(recipe.start, Surrogate) else load_surrogate(recipe.start)
 
 
 def build_forecaster(
@@ -115,47 +363,180 @@ def build_forecaster(
     out_dir: str | Path,
     image_sets: Mapping[str, str] | None = None,
     *,
+    recipe: SurrogateRecipe | None = None,
     members: Sequence[CurveForecaster] | None = None,
     beside: Sequence[str] = BESIDE,
     cutoffs: Sequence[float] = DEFAULT_CUTOFFS,
     source: dict[str, Any] | None = None,
-    progress: Callable[[str], None] | None = None,
-) -> tuple[StackingWeights, BacktestSummary]:
-    """Learn the ensemble from complete real curves and measure it out of sample: writes ``ensemble.json`` (weights
-    and interval correction learned on every curve of ``corpus``) and ``backtest_summary.json`` (the
-    leave-one-dataset-out backtest of :func:`held_out_backtest`) into ``out_dir``, and returns both.
+    progress: Progress | None = None,
+) -> BuildResult:
+    """Build a complete forecaster from complete real curves into the folder ``out_dir``, and measure it out of sample.
+
+    Writes ``surrogate.pt``/``surrogate.json`` (the surrogate of ``recipe``, default pre-trained on the prior, with the
+    interval widening learned on the corpus), ``ensemble.json`` (weights and interval correction learned on every
+    curve of the corpus), ``backtest_summary.json`` (the leave-one-dataset-out backtest of :func:`held_out_folds`,
+    the LSTM among the methods when ``beside`` names it) and ``build.json`` (the corpus files with checksums, the image
+    sets, the settings, what each fold learned, versions, date and machine). The folder is checked before any work
+    and written all at once: a build that fails leaves it as it was.
 
     ``corpus`` maps each source (a curves file, say) to its curves; ``image_sets`` maps a source to the images it was
-    measured on (default: every source its own image set); ``beside`` names the methods scored beside the ensemble;
-    ``source`` is provenance stored in the summary (command, date, machine), after the ``datasets`` entry filled in
-    from ``corpus`` and ``image_sets``.
+    measured on (default :func:`default_image_sets`); ``source`` is provenance stored in the summary and the record
+    (the command, say).
+
+    Raises:
+        InputError: when ``out_dir`` cannot be written, the corpus holds fewer than two image sets, or a curve is
+            too short to learn from.
     """
+    from samplecast.forecast.surrogate import save_surrogate
     from samplecast.report.trust import summarize_backtest
 
-    image_sets = dict(image_sets or {})
+    started = time.perf_counter()
+    out = check_output_folder(out_dir)
+    image_sets = {**default_image_sets(corpus), **dict(image_sets or {})}
+    recipe = recipe or SurrogateRecipe()
     members = list(members) if members is not None else default_members()
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    results, _ = held_out_backtest(corpus, image_sets, members, beside, cutoffs, progress)
-    weights = learn_weights(scored(corpus, image_sets, members, cutoffs), members)
-    weights.save(out / "ensemble.json")
+    sets = sorted(set(image_sets[name] for name in corpus))
+    if len(sets) < 2:
+        raise InputError(f"a forecaster is built from curves of at least two image sets, so that each can be scored "
+                         f"by what was learned without it; got {', '.join(sets) or 'none'}")
+    check_scorable(corpus, cutoffs)
+    start = base_surrogate(recipe, progress)
+    member_names = [m.name for m in members]
+    results, folds = held_out_folds(corpus, image_sets, members, [*beside, *member_names], cutoffs, progress,
+                                    surrogate=start, recipe=recipe)
+    if progress is not None:
+        progress("learning the forecaster on every image set")
+    parts = learn_parts(corpus, image_sets, results[results["method"].isin(member_names)], members, start, recipe,
+                        progress)
     datasets: dict[str, dict[str, Any]] = {}
     for name, curves in corpus.items():
-        entry = datasets.setdefault(image_sets.get(name, name), {"name": image_sets.get(name, name), "files": [],
-                                                                  "curves": 0})
+        entry = datasets.setdefault(image_sets[name], {"name": image_sets[name], "files": [], "curves": 0})
         entry["files"].append(name)
         entry["curves"] += len(curves)
-    summary = summarize_backtest(results, description=DESCRIPTION,
-                                 source={"datasets": list(datasets.values()), **(source or {})})
-    summary.save(out / "backtest_summary.json")
-    return weights, summary
+    created = datetime.now(timezone.utc)
+    provenance = {"created": created.date().isoformat(), "samplecast": __version__, "machine": machine(),
+                  **(source or {})}
+    summary = summarize_backtest(results[results["method"].isin([*beside, "ensemble"])],
+                                 description=describe_backtest(recipe, "lstm" in beside),
+                                 source={"datasets": list(datasets.values()), **provenance})
+    record = {
+        "format": BUILD_FORMAT, **provenance, "created": created.strftime("%Y-%m-%d %H:%M UTC"),
+        "corpus": [{"file": name, "sha256": _sha256(name), "curves": len(curves), "image_set": image_sets[name]}
+                   for name, curves in corpus.items()],
+        "image_sets": sets,
+        "settings": {"members": [m.name for m in members], "beside": list(beside), "cutoffs": list(cutoffs),
+                     "surrogate": recipe.describe()},
+        "surrogate_training": parts.surrogate.training if parts.surrogate is not None else None,
+        "learned": parts.describe(),
+        "folds": {images: fold.describe() for images, fold in folds.items()},
+        "versions": package_versions(("numpy", "scipy", "pandas", "torch", "lightning")),
+        "wall_s": round(time.perf_counter() - started),
+    }
+    writers: dict[str, Callable[[Path], Any]] = {
+        ENSEMBLE: lambda folder: parts.stacking.save(folder / ENSEMBLE),
+        SUMMARY: lambda folder: summary.save(folder / SUMMARY),
+        BUILD: lambda folder: (folder / BUILD).write_text(json.dumps(record, indent=1) + "\n"),
+    }
+    if parts.surrogate is not None:
+        writers[SURROGATE] = lambda folder: save_surrogate(parts.surrogate, folder / SURROGATE)
+    write_folder(out, writers, also=[SURROGATE_DESCRIPTION] if parts.surrogate is not None else [])
+    if progress is not None:
+        progress(f"wrote {', '.join(sorted([*writers, *([SURROGATE_DESCRIPTION] if SURROGATE in writers else [])]))} "
+                 f"in {out} ({record['wall_s']} s)")
+    return BuildResult(ForecasterFolder(out), parts, folds, summary, record)
 
 
-#: What the shipped backtest summary measured, stated in the summary itself.
-DESCRIPTION = (
-    "Leave-one-dataset-out backtest on real segmentation curves: each complete curve (one per configuration and seed) "
-    "is cut where its sizes reach a cutoff fraction of its largest size, and each method forecasts Dice at the largest "
-    "size from that prefix. The ensemble's member weights and interval correction are learned again for each held-out "
-    "image set on the other image sets only (curves of the same images at another resolution or on another machine "
-    "are held out together); the parametric families learn nothing beyond each curve's own fit. The LSTM surrogate is "
-    "not part of the default method; it is trained on synthetic curves only and would need no refit per held-out set.")
+def check_scorable(corpus: Mapping[str, Sequence[Curve]], cutoffs: Sequence[float]) -> None:
+    """Check, before any training, that every source of ``corpus`` has a curve the backtest can cut at one of the
+    ``cutoffs`` and score (by backtesting the flat baseline, which costs nothing).
+
+    Raises:
+        InputError: naming each source that has none, or each bad cutoff.
+    """
+    from samplecast.forecast.parametric import LastValue
+
+    problems = []
+    for name, curves in corpus.items():
+        try:
+            backtest(curves, [LastValue()], cutoffs)
+        except InputError as exc:
+            problems.extend(f"{name}: {problem}" for problem in exc.problems)
+    if problems:
+        raise InputError(list(dict.fromkeys(problems)))
+
+
+def describe_backtest(recipe: SurrogateRecipe, with_lstm: bool) -> str:
+    """What a build's backtest summary measured, stated in the summary itself."""
+    text = ("Leave-one-dataset-out backtest on real segmentation curves: each complete curve (one per configuration "
+            "and seed) is cut where its sizes reach a cutoff fraction of its largest size, and each method forecasts "
+            "Dice at the largest size from that prefix. The ensemble's member weights and interval correction are "
+            "learned again for each held-out image set on the other image sets only (curves of the same images at "
+            "another resolution or on another machine are held out together); the parametric families learn nothing "
+            "beyond each curve's own fit.")
+    if not with_lstm:
+        return text
+    if recipe.start is None:
+        trained = "pre-trained on synthetic curves from a prior only"
+    else:
+        trained = (f"started from {recipe.describe()['start']}, whose own training this backtest cannot check: if it "
+                   "was trained on curves of these image sets, its figures are not out of sample")
+    tuned = ("; it is fine-tuned, and its intervals widened, again for each held-out image set on the other sets only"
+             if recipe.fine_tune is not None else
+             "; the widening of its intervals is learned again for each held-out image set on the other sets only")
+    return f"{text} The LSTM surrogate is {trained}{tuned}."
+
+
+def check_output_folder(path: str | Path) -> Path:
+    """Check, before any work, that a forecaster folder can be written at ``path``: an existing writable folder that
+    holds nothing but a build's files, or one that can be created. Returns ``path`` as a :class:`Path`.
+
+    Raises:
+        InputError: naming the path and why it cannot be written.
+    """
+    out = Path(path)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"{out}: is a file; expected a folder to write the forecaster into")
+    if out.is_dir():
+        others = sorted(p.name for p in out.iterdir() if p.name not in FILES and not p.name.startswith("."))
+        if others:
+            raise InputError(f"{out}: holds files no build writes ({', '.join(others[:3])}"
+                             f"{', ...' if len(others) > 3 else ''}); give a new or empty folder, or one a build wrote")
+    nearest = out
+    while not nearest.exists():
+        nearest = nearest.parent
+    if not nearest.is_dir():
+        raise InputError(f"{out}: cannot be created, {nearest} is a file, not a folder")
+    if not os.access(nearest, os.W_OK | os.X_OK):
+        raise InputError(f"{out}: cannot be written, {nearest} is not writable")
+    return out
+
+
+def write_folder(out: Path, writers: Mapping[str, Callable[[Path], Any]], also: Sequence[str] = ()) -> None:
+    """Write files into the folder ``out`` all at once: each writer writes its file (and the files named in ``also``)
+    into a temporary folder (inside ``out`` when it exists, else beside it), then they are moved into place; if any
+    writer fails, ``out`` is left as it was."""
+    nearest = out
+    while not nearest.exists():
+        nearest = nearest.parent
+    staging = Path(tempfile.mkdtemp(prefix=".build-", suffix=".partial", dir=nearest))
+    try:
+        for write in writers.values():
+            write(staging)
+        if nearest != out:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            os.rename(staging, out)
+            return
+        for name in [*writers, *also]:
+            os.replace(staging / name, out / name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def machine() -> str:
+    """This machine in a few words, for the record of a build."""
+    return f"{platform.machine()} CPU, {os.cpu_count()} cores, Python {platform.python_version()}"
+
+
+def _sha256(name: str) -> str | None:
+    path = Path(name)
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None

@@ -15,8 +15,8 @@ learned on the stack's median is never worse than its best member's. The correct
 loss of all the stacked quantiles.
 
 The shipped weights are ``samplecast/assets/ensemble.json``, learned by
-:func:`samplecast.forecast.build.build_forecaster` (run by ``benchmarks/backtest_summary.py``) on the real segmentation
-curves in ``data/`` (Kvasir-SEG and LA-2018 sweeps), each image set weighing the same.
+:func:`samplecast.forecast.build.build_forecaster` (``samplecast surrogate build``) on the real segmentation curves in
+``data/``, each image set weighing the same.
 
 Example:
     >>> from samplecast.forecast.ensemble import EnsembleForecaster

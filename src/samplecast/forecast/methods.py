@@ -6,41 +6,40 @@ read off an object with ``forecaster.name``.
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from samplecast.forecast.base import CurveForecaster
+
+if TYPE_CHECKING:
+    from samplecast.forecast.folder import ForecasterFolder
 
 #: Every method a user can name, in the order help texts and reports list them.
 METHOD_NAMES: tuple[str, ...] = ("ensemble", "average", "last1", "pow2", "pow3", "pow4", "mmf4", "wbl4", "exp3",
                                  "log2", "lstm")
-#: Methods that run the LSTM surrogate, and so accept user-trained surrogate weights.
-LEARNED_METHODS: tuple[str, ...] = ("lstm",)
 #: The method used when none is asked for.
 DEFAULT_METHOD = "ensemble"
 
 
-def make_forecaster(name: str, surrogate: object | str | Path | None = None) -> CurveForecaster:
-    """A fresh, unfitted forecaster for a method name; ``surrogate`` (a loaded surrogate or a ``.pt`` path) replaces
-    the shipped weights of a learned method.
+def make_forecaster(name: str, folder: ForecasterFolder | None = None) -> CurveForecaster:
+    """A fresh, unfitted forecaster for a method name, using the learned files (ensemble weights, surrogate) of the
+    forecaster ``folder`` (default: the one shipped with samplecast); methods that learn nothing from a corpus are the
+    same whatever the folder.
 
     Learned methods are imported on use, so torch loads only when one is asked for.
 
     Raises:
-        ValueError: for an unknown name, or a surrogate given to a method that does not use one.
+        ValueError: for an unknown name.
     """
     if name not in METHOD_NAMES:
         raise ValueError(f"unknown method {name!r}; expected one of {', '.join(METHOD_NAMES)}")
-    if surrogate is not None and name not in LEARNED_METHODS:
-        raise ValueError(f"a surrogate applies to the method{'s' if len(LEARNED_METHODS) > 1 else ''} "
-                         f"{' and '.join(LEARNED_METHODS)}, not {name!r}")
     if name == "lstm":
         from samplecast.forecast.surrogate import LSTMForecaster
 
-        return LSTMForecaster(surrogate)
+        return LSTMForecaster(folder.surrogate if folder is not None else None)
     if name == "ensemble":
         from samplecast.forecast.ensemble import EnsembleForecaster
 
-        return EnsembleForecaster()
+        return EnsembleForecaster(weights=folder.ensemble if folder is not None else None)
     if name == "average":
         from samplecast.forecast.average import ModelAverage
 

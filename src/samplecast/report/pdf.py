@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from samplecast.errors import InputError
+from samplecast.forecast.folder import ForecasterFolder
 from samplecast.plan import DEFAULT_REACH, DOCUMENT_FORMAT, CurvePlan, plan_document
 from samplecast.report.document import LINE_MM, ReportDocument
 from samplecast.report.figures import MAX_PANELS, curve_colors, learning_curves_figure, marginal_value_figure
@@ -57,6 +58,7 @@ def write_report(
     source: str | Path | None = None,
     title: str | None = None,
     backtest: dict[str, Any] | None = None,
+    folder: ForecasterFolder | None = None,
     created: datetime | None = None,
     progress: SectionCallback | None = None,
 ) -> Path:
@@ -69,11 +71,12 @@ def write_report(
         path: the PDF to write.
         source: the curves file the plans came from, for the provenance section (checksummed).
         title: the document title; default names the datasets.
-        backtest: the backtest summary document to quote (format 2); default the one shipped with the package.
+        backtest: the backtest summary document to quote (format 2); default the one in ``folder``.
+        folder: the forecaster folder the plans were forecast with; default the one shipped with the package.
         created: the date to print; default now.
         progress: called with each section's name as it is written.
     """
-    document = plan_document(plans, method, source=source, created=created, backtest_summary=backtest)
+    document = plan_document(plans, method, source=source, created=created, folder=folder, backtest_summary=backtest)
     return render_report(document, path, title=title, progress=progress)
 
 
@@ -252,8 +255,11 @@ def _trust(doc: ReportDocument, name: str, document: Document) -> None:
     else:
         overall, per_set = shipped_trust_rows(shipped)
         doc.keep_together(doc.table_height(overall, _widths(len(overall[0]), first=0.18)) + 6 * LINE_MM)
+        built = document.get("forecaster", "shipped")
+        curves = ("shipped with samplecast" if built == "shipped" else
+                  f"the forecaster in {built} was built from")
         doc.paragraph(
-            f"Method '{method}', {shipped['protocol']} on the real learning curves shipped with samplecast: "
+            f"Method '{method}', {shipped['protocol']} on the real learning curves {curves}: "
             f"{datasets_text(shipped)}. Each dataset's curves were forecast by the method as learned from the other "
             f"datasets only. Measured {shipped.get('created') or 'on an unrecorded date'}"
             + (f" on {shipped['machine']}" if shipped.get("machine") else "") + ".")

@@ -12,6 +12,8 @@ def report_command(document: dict[str, Any], output: str | Path, title: str | No
     curves file of a plan made in memory)."""
     o, source = document["options"], document["source"]
     words = ["samplecast", "report", source["file"] or "CURVES.csv", "-o", str(output), "--method", document["method"]]
+    if document.get("forecaster", "shipped") != "shipped":
+        words += ["--forecaster", document["forecaster"]]
     if o["target_dice"] is not None:
         words += ["--target-dice", f"{o['target_dice']:g}"]
     words += ["--confidence", f"{o['confidence']:g}", "--plateau-gain", f"{o['plateau_gain']:g}"]

@@ -1,9 +1,11 @@
 """How far to trust a forecast: the backtest numbers shipped with the package, and the caveats every report states.
 
-The numbers live in ``samplecast/assets/backtest_summary.json``, written by ``benchmarks/backtest_summary.py``: a
-leave-one-dataset-out backtest (:func:`samplecast.forecast.build.held_out_backtest`) on the real curves in ``data/``,
-summarised by :func:`summarize_backtest`. Every learned part of the ensemble is learned without the image set it is
-scored on, so no figure is measured on curves the method learned from. The file is plain JSON (format 2):
+The numbers live in the ``backtest_summary.json`` of a forecaster folder (``samplecast/assets/`` for the shipped one),
+written by :func:`samplecast.forecast.build.build_forecaster` (``samplecast surrogate build``): a leave-one-dataset-out
+backtest (:func:`samplecast.forecast.build.held_out_folds`) on the real curves it was built from (``data/`` for the
+shipped one), summarised by :func:`summarize_backtest`. Every part learned from those curves (the ensemble's weights
+and correction, the LSTM's interval widening) is learned without the image set it is scored on, so no figure is
+measured on curves the method learned from. The file is plain JSON (format 2):
 
 .. code-block:: json
 
@@ -11,7 +13,8 @@ scored on, so no figure is measured on curves the method learned from. The file 
      "description": "what was measured, in a few sentences",
      "protocol": "leave-one-dataset-out",
      "source": {"datasets": [{"name": "kvasir-seg", "files": ["data/kvasir_h100_curves.csv"], "curves": 13}],
-                "command": "python benchmarks/backtest_summary.py", "created": "2026-12-01",
+                "command": "samplecast surrogate build data/... -o src/samplecast/assets --pretrain",
+                "created": "2026-12-01",
                 "samplecast": "0.1.0", "machine": "..."},
      "rows": [{"method": "ensemble", "held_out": "all", "cutoff": 0.2, "curves": 17, "mae": 0.016, "bias": 0.002,
                "coverage80": 0.82, "coverage90": 0.88, "width80": 0.07}]}

@@ -14,7 +14,7 @@ One concern per module:
 - :mod:`~.model`: a trained surrogate forecasting one curve (:class:`Surrogate`, :func:`new_surrogate`);
 - :mod:`~.loss`: the pinball loss and its mean on a corpus (:func:`evaluate_loss`);
 - :mod:`~.sampler`: training and evaluation batches of curves cut at random prefixes;
-- :mod:`~.corpus`: a user's curves tables mixed with the prior (:func:`mixed_corpus`);
+- :mod:`~.corpus`: a user's curves tables read (:func:`load_corpus`) and mixed with the prior (:func:`mixed_corpus`);
 - :mod:`~.config`: the settings of a training run (:class:`TrainingConfig`);
 - :mod:`~.training`: training under Lightning (:func:`train_surrogate`, :func:`train_on_curves`), loaded on use;
 - :mod:`~.calibrate`: the widening of the intervals learned on real curves (:func:`calibrate_surrogate`);
@@ -39,7 +39,7 @@ from typing import Any
 
 from samplecast.forecast.surrogate.calibrate import calibrate_surrogate
 from samplecast.forecast.surrogate.config import TrainingConfig
-from samplecast.forecast.surrogate.corpus import load_training_curves, mixed_corpus
+from samplecast.forecast.surrogate.corpus import load_corpus, load_training_curves, mixed_corpus
 from samplecast.forecast.surrogate.estimator import LSTMForecaster
 from samplecast.forecast.surrogate.features import (
     MAX_CURVE_POINTS, MIN_POINTS, N_FEATURES, encode_points, thin_curve, thin_indices,
@@ -59,8 +59,8 @@ _TRAINING = ("SurrogateModule", "train_surrogate", "train_on_curves")
 __all__ = [
     "INSIDE_WEIGHT", "MAX_CURVE_POINTS", "MIN_POINTS", "N_FEATURES", "TRAIN_LEVELS", "LSTMForecaster", "Surrogate",
     "SurrogateConfig", "SurrogateNet", "TrainingConfig", "calibrate_surrogate", "check_output", "encode_points",
-    "evaluate_loss", "load_surrogate", "load_training_curves", "mixed_corpus", "new_surrogate", "pinball_loss",
-    "sample_batch", "save_surrogate", "shipped_weights", "thin_curve", "thin_indices", *_TRAINING,
+    "evaluate_loss", "load_corpus", "load_surrogate", "load_training_curves", "mixed_corpus", "new_surrogate",
+    "pinball_loss", "sample_batch", "save_surrogate", "shipped_weights", "thin_curve", "thin_indices", *_TRAINING,
 ]
 
 

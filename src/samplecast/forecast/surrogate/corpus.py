@@ -12,17 +12,22 @@ from samplecast.forecast.prior import CurveBank, bank_from_curves, sample_prior
 from samplecast.forecast.surrogate.features import MIN_POINTS, thin_curve
 
 
-def load_training_curves(paths: Sequence[str | Path], *, average_seeds: bool = False) -> list[Curve]:
-    """Read several curves tables into one list, reporting the problems of every file in one :class:`InputError`."""
-    curves, problems = [], []
+def load_corpus(paths: Sequence[str | Path], *, average_seeds: bool = False) -> dict[str, list[Curve]]:
+    """Read several curves tables, by path as given, reporting the problems of every file in one :class:`InputError`."""
+    corpus, problems = {}, []
     for path in paths:
         try:
-            curves.extend(load_curves(path, average_seeds=average_seeds))
+            corpus[str(path)] = load_curves(path, average_seeds=average_seeds)
         except InputError as exc:
             problems.extend(exc.problems)
     if problems:
         raise InputError(problems)
-    return curves
+    return corpus
+
+
+def load_training_curves(paths: Sequence[str | Path], *, average_seeds: bool = False) -> list[Curve]:
+    """Read several curves tables into one list, reporting the problems of every file in one :class:`InputError`."""
+    return [c for curves in load_corpus(paths, average_seeds=average_seeds).values() for c in curves]
 
 
 def mixed_corpus(curves: Sequence[Curve], prior_curves: int, seed: int) -> tuple[CurveBank, str]:
