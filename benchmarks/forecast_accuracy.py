@@ -291,9 +291,7 @@ def report(corpus: Mapping[str, Sequence[Curve]], results: pd.DataFrame, before:
         "",
         "| image set | configurations with >= 2 seeds | most seeds | sd | gap |",
         "|---|---|---|---|---|",
-        *(f"| {images} | {r.configurations:.0f} | {r.seeds:.0f} | {r.sd:.4f} | {r.gap:.4f} |"
-          for images, r in floor.iterrows()),
-        *(f"| {images} | 0 | 1 | not measured | not measured |" for images in sets if images not in floor.index),
+        *(_floor_row(images, floor) for images in [*sets, POOLED]),
         "",
         f"## All held-out image sets ({', '.join(sets)})",
         "",
@@ -315,6 +313,13 @@ def report(corpus: Mapping[str, Sequence[Curve]], results: pd.DataFrame, before:
                   f"{_learned(learned[images])}.", "",
                   *scope(table, images, (ERROR, INTERVALS, NEEDED))]
     return lines
+
+
+def _floor_row(images: str, floor: pd.DataFrame) -> str:
+    if images not in floor.index:
+        return f"| {images} | 0 | 1 | not measured | not measured |"
+    r = floor.loc[images]
+    return f"| {images} | {r.configurations:.0f} | {r.seeds:.0f} | {r.sd:.4f} | {r.gap:.4f} |"
 
 
 def _torch() -> str:
