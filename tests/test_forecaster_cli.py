@@ -63,8 +63,8 @@ def test_forecast_uses_the_built_weights_and_its_backtest(built, tmp_path):
     partial = tmp_path / "mine.csv"
     partial.write_text("n_train,dice\n10,0.62\n20,0.70\n40,0.76\n80,0.79\n")
     out = tmp_path / "plan.json"
-    result = CliRunner().invoke(cli, ["forecast", str(partial), "--forecaster", str(built / "fc"), "--at", "640",
-                                      "--json", str(out)])
+    result = CliRunner().invoke(cli, ["forecast", str(partial), "--forecaster", str(built / "fc"), "--method",
+                                      "ensemble", "--at", "640", "--json", str(out)])
     assert result.exit_code == 0, result.output
     document = json.loads(out.read_text())
     got = [document["curves"][0]["forecast"][0][k] for k in ("q05", "q50", "q95")]

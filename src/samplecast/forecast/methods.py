@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 METHOD_NAMES: tuple[str, ...] = ("ensemble", "average", "last1", "pow2", "pow3", "pow4", "mmf4", "wbl4", "exp3",
                                  "log2", "lstm")
 #: The method used when none is asked for.
-DEFAULT_METHOD = "ensemble"
+DEFAULT_METHOD = "lstm"
 
 
 def make_forecaster(name: str, folder: ForecasterFolder | None = None) -> CurveForecaster:
