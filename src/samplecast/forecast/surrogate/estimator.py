@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from samplecast.curves import check_points
-from samplecast.forecast.base import QUANTILES, CurveForecaster, as_sizes
+from samplecast.forecast.base import QUANTILES, CurveForecaster, as_sizes, tidy_quantiles
 from samplecast.forecast.surrogate.features import MIN_POINTS
 from samplecast.forecast.surrogate.model import Surrogate
 from samplecast.forecast.surrogate.persistence import load_surrogate
@@ -44,5 +44,14 @@ class LSTMForecaster(CurveForecaster):
         return self
 
     def predict_quantiles(self, n: Sequence[float], quantiles: Sequence[float] = QUANTILES) -> np.ndarray:
+        """Quantiles of Dice at sizes ``n``: the network's forecast from the last observed size on; below it, the
+        observed curve (its running best, linear in log n) shifted to meet the forecast at the last size, so a figure
+        or a plateau search over the observed range follows the measurements."""
         self.check_is_fitted()
-        return self.model_.quantiles(self.n_, self.dice_, as_sizes(n), quantiles)
+        n = as_sizes(n)
+        values = self.model_.quantiles(self.n_, self.dice_, np.maximum(n, self.n_[-1]), quantiles)
+        below = n < self.n_[-1]
+        if below.any():
+            seen = np.maximum.accumulate(self.dice_)
+            values[below] += (np.interp(np.log(n[below]), np.log(self.n_), seen) - seen[-1])[:, None]
+        return tidy_quantiles(values)

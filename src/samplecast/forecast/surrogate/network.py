@@ -53,9 +53,9 @@ class SurrogateNet(nn.Module):
     (increasing in ``k``, anchored at the last observed Dice) and ``S_k`` the product over levels ``j <= k`` of mixtures
     of decays ``exp(-r * q)`` (:data:`RATES`, ``r = 0`` a plateau). Each mixture is log-convex, so every level rises,
     gains less with every doubling (concave in log n), stays below 1, and a higher level stays above a lower one at
-    every size. Below the last observed size every level continues parallel to the median's tangent line in ``log n``
-    at the last size (so the median is concave throughout and the levels never cross); the network is not trained
-    there: it forecasts, it does not fit the observed points.
+    every size. Below the last observed size every level holds its value at the last size: the network forecasts, it
+    is not trained to fit the observed points (:class:`~samplecast.forecast.surrogate.estimator.LSTMForecaster` draws
+    the observed curve there).
 
     Args:
         config: the architecture.
@@ -90,8 +90,4 @@ class SurrogateNet(nn.Module):
         mix = torch.softmax(raw[:, levels:].reshape(-1, levels, len(RATES)), -1)  # (B, K, R)
         ahead = query.clamp_min(0.0)[..., None, None]  # (B, Q, 1, 1)
         remaining = torch.cumprod((mix[:, None] * torch.exp(-self.rates * ahead)).sum(-1), -1)  # (B, Q, K): S_k(q)
-        gap = (1.0 - start)[:, None, :]  # (B, 1, K)
-        centre = self.config.levels.index(0.5)
-        slope = (1.0 - start[:, centre]) * torch.cumsum((mix * self.rates).sum(-1), -1)[:, centre]  # median's, at q=0
-        behind = query.clamp_max(0.0)[..., None]  # (B, Q, 1)
-        return 1.0 - gap * remaining + slope[:, None, None] * behind
+        return 1.0 - (1.0 - start)[:, None, :] * remaining
