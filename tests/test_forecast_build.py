@@ -17,7 +17,6 @@ from samplecast.forecast.build import (
     build_forecaster,
     check_output_folder,
     default_image_sets,
-    held_out_backtest,
     held_out_folds,
     scored,
     with_other_seeds,
@@ -53,7 +52,7 @@ MEMBERS = [ParametricForecaster("pow3", n_boot=20), LogLinearPowerLaw()]
 
 
 def test_each_image_set_is_scored_by_weights_learned_without_it():
-    results, learned = held_out_backtest(CORPUS, IMAGE_SETS, MEMBERS, beside=("last1",), cutoffs=(0.3, 0.6))
+    results, learned = held_out_folds(CORPUS, IMAGE_SETS, MEMBERS, beside=("last1",), cutoffs=(0.3, 0.6))
     assert set(learned) == {"a", "b"}
     assert "a_64px.csv" not in learned["a"].source and "b.csv" in learned["a"].source
     assert "b.csv" not in learned["b"].source and "a_256px.csv" in learned["b"].source
@@ -64,7 +63,7 @@ def test_each_image_set_is_scored_by_weights_learned_without_it():
 
 def test_one_image_set_has_nothing_to_be_held_out_from():
     with pytest.raises(InputError, match="at least two image sets"):
-        held_out_backtest({"b.csv": CORPUS["b.csv"]}, {}, MEMBERS, beside=(), cutoffs=(0.5,))
+        held_out_folds({"b.csv": CORPUS["b.csv"]}, {}, MEMBERS, beside=(), cutoffs=(0.5,))
 
 
 @pytest.fixture(scope="module")

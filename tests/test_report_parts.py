@@ -214,7 +214,7 @@ def test_shipped_backtest_summary_is_held_out_and_covers_the_default_method():
 
 @pytest.mark.slow
 def test_shipped_backtest_summary_reproduces_from_its_committed_curves():
-    from samplecast.forecast.build import held_out_backtest
+    from samplecast.forecast.build import held_out_folds
 
     summary = BacktestSummary.load()
     root = Path(__file__).resolve().parents[1]
@@ -223,7 +223,7 @@ def test_shipped_backtest_summary_reproduces_from_its_committed_curves():
         for file in dataset["files"]:
             corpus[file] = load_curves(root / file)
             image_sets[file] = dataset["name"]
-    results, _ = held_out_backtest(corpus, image_sets, beside=tuple(dict.fromkeys(("pow3", DEFAULT_METHOD))))
+    results, _ = held_out_folds(corpus, image_sets, beside=tuple(dict.fromkeys(("pow3", DEFAULT_METHOD))))
     again = summarize_backtest(results).rows.set_index(["method", "held_out", "cutoff"])
     shipped = summary.rows[summary.rows["method"].isin(["pow3", "ensemble", DEFAULT_METHOD])].set_index(
         ["method", "held_out", "cutoff"])

@@ -312,14 +312,6 @@ def held_out_folds(
     return results.assign(held_out=results["images"]), folds
 
 
-def held_out_backtest(*args: Any, **kwargs: Any) -> tuple[pd.DataFrame, dict[str, StackingWeights]]:
-    """:func:`held_out_folds` (the same parameters), returning of each fold only its stacking weights; the fold's
-    surrogate, with the calibration its ``lstm`` rows were scored with, is in the parts :func:`held_out_folds`
-    returns."""
-    results, folds = held_out_folds(*args, **kwargs)
-    return results, {images: parts.stacking for images, parts in folds.items()}
-
-
 def pretrain_surrogate(recipe: SurrogateRecipe, *, extra: Sequence[Curve] = (), extra_description: str = "",
                        progress: Progress | None = None) -> Surrogate:
     """Pre-train a new surrogate as ``recipe`` says, on synthetic curves from the prior (plus ``extra`` curves, named

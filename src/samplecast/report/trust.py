@@ -158,7 +158,7 @@ class BacktestSummary:
 def summarize_backtest(results: pd.DataFrame, *, source: dict[str, Any] | None = None, description: str = "",
                        protocol: str = PROTOCOL) -> BacktestSummary:
     """Summarise backtest rows (from :func:`samplecast.forecast.backtest.backtest` or
-    :func:`samplecast.forecast.build.held_out_backtest`) per method, held-out set and cutoff, plus the rows pooled
+    :func:`samplecast.forecast.build.held_out_folds`) per method, held-out set and cutoff, plus the rows pooled
     over every held-out set (``held_out`` = ``"all"``), rounded to 4 places. Rows without a ``held_out`` column are
     all pooled."""
     from samplecast.forecast.backtest import summarize
