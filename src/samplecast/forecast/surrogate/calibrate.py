@@ -13,8 +13,7 @@ from samplecast.forecast.surrogate.features import MIN_POINTS, thin_curve
 from samplecast.forecast.surrogate.model import Surrogate
 
 
-def calibrate_surrogate(surrogate: Surrogate, curves: Sequence[Curve],
-                        curve_weights: Sequence[float] | None = None, *,
+def calibrate_surrogate(surrogate: Surrogate, curves: Sequence[Curve], *,
                         groups: Sequence[str] | None = None) -> SpreadCalibration:
     """The widening of the surrogate's intervals that best scores its forecasts of ``curves`` (complete curves it was
     not trained on).
@@ -22,18 +21,17 @@ def calibrate_surrogate(surrogate: Surrogate, curves: Sequence[Curve],
     Every prefix of every curve (from :data:`MIN_POINTS` points) forecasts each of the curve's later sizes with the
     raw network; the spread added (a floor plus a part growing with the log distance, never subtracted, so the shapes
     of the forecast are kept) is the one with the least pinball loss on those forecasts.
-    ``curve_weights`` (one per curve) weigh each curve's forecasts; ``groups`` (one name per curve, e.g. its image
-    set) then scale them so that every group weighs the same in total, however many curves and sizes it has. Curves
+    ``groups`` (one name per curve, e.g. its image set) weigh the forecasts so that every group weighs the same in
+    total, however many curves and sizes it has. Curves
     with very many sizes are thinned first (:func:`thin_curve`): the prefixes grow with the square of the sizes.
     """
-    weights = np.ones(len(curves)) if curve_weights is None else np.asarray(curve_weights, dtype=float)
     rows, truth, ratio, weight, group = [], [], [], [], []
-    for curve, w, g in zip(map(thin_curve, curves), weights, groups if groups is not None else [""] * len(curves)):
+    for curve, g in zip(map(thin_curve, curves), groups if groups is not None else [""] * len(curves)):
         for k in range(MIN_POINTS, len(curve.n)):
             rows.append(surrogate.raw_quantiles(curve.n[:k], curve.dice[:k], curve.n[k:]))
             truth.append(curve.dice[k:])
             ratio.append(np.log(curve.n[k:] / curve.n[k - 1]))
-            weight.append(np.full(len(curve.n) - k, w))
+            weight.append(np.ones(len(curve.n) - k))
             group.extend([g] * (len(curve.n) - k))
     if not rows:
         raise InputError(f"calibration needs curves with more than {MIN_POINTS} sizes")
