@@ -23,7 +23,8 @@ from samplecast.data import write_synthetic_2d
 from samplecast.errors import InputError
 from samplecast.train.config import Cell, SweepConfig, TrainSettings, size_problems
 from samplecast.train.execute import load_sweep_data, run_cell
-from samplecast.train.store import LOCK_FILE, RunStore, SweepLock, output_error, output_problems, write_atomic
+from samplecast.outputs import output_error, output_problems
+from samplecast.train.store import LOCK_FILE, RunStore, SweepLock, write_atomic
 from samplecast.train.sweep import SweepInterrupted, run_sweep
 
 TINY = TrainSettings(steps=4, batch_size=4, val_every=2)

@@ -50,6 +50,7 @@ from samplecast.forecast.methods import make_forecaster
 from samplecast.forecast.prior import PriorConfig
 from samplecast.forecast.surrogate.config import TrainingConfig
 from samplecast.forecast.surrogate.network import SurrogateConfig
+from samplecast.outputs import output_problems
 from samplecast.versions import package_versions
 
 if TYPE_CHECKING:
@@ -498,8 +499,7 @@ def check_output_folder(path: str | Path) -> Path:
         nearest = nearest.parent
     if not nearest.is_dir():
         raise InputError(f"{out}: cannot be created, {nearest} is a file, not a folder")
-    if not os.access(nearest, os.W_OK | os.X_OK):
-        raise InputError(f"{out}: cannot be written, {nearest} is not writable")
+    raise_if_any(output_problems(out))  # written to, not only looked at: root, read-only mounts, full disks
     return out
 
 

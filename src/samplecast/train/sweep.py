@@ -26,13 +26,13 @@ import torch
 
 from samplecast.data.splits import subset_size, write_case_lists
 from samplecast.errors import InputError
+from samplecast.outputs import OUTPUT_ERRNOS, output_error, output_problems
 from samplecast.train.config import CONVERGENCE_TOLERANCE, Cell, SweepConfig, dataset_key, protocol_id, run_id
 from samplecast.train.engines import make_engine
 from samplecast.train.execute import SweepData, load_sweep_data
 from samplecast.train.processes import handling_sigint
 from samplecast.train.runner import precision_for, resolve_device
-from samplecast.train.store import (CONFIG_FILE, OUTPUT_ERRNOS, RunStore, SweepLock, output_error, output_problems,
-                                   write_atomic)
+from samplecast.train.store import CONFIG_FILE, RunStore, SweepLock, write_atomic
 from samplecast.versions import package_versions
 
 CASES_DIR = "cases"
