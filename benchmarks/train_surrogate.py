@@ -5,8 +5,8 @@ forecaster (see ``data/README.md``). This script pre-trains a variant with the s
 (:func:`samplecast.forecast.build.pretrain_surrogate`) and writes its raw weights, to be built into a forecaster and
 judged held out by image set::
 
-    nice python benchmarks/train_surrogate.py --lcdb 0.1 -o /tmp/lcdb.pt        # + LCDB curves, 10% of --curves
-    samplecast surrogate build data/*_curves.csv --start /tmp/lcdb.pt -o /tmp/lcdb-forecaster
+    nice python benchmarks/train_surrogate.py --lcdb 0.1 -o /tmp/lcdb.npz        # + LCDB curves, 10% of --curves
+    samplecast surrogate build data/*_curves.csv --start /tmp/lcdb.npz -o /tmp/lcdb-forecaster
 
 LCDB curves come from the OpenML data sets the benchmarks never score (:func:`corpora.lcdb_halves`); no real
 segmentation curve is trained on, so every one of them stays a held-out test.
@@ -29,7 +29,7 @@ from samplecast.forecast.surrogate import SurrogateConfig, TrainingConfig, check
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("-o", "--output", type=Path, required=True, help="weights to write (.pt)")
+    parser.add_argument("-o", "--output", type=Path, required=True, help="weights to write (.npz)")
     parser.add_argument("--curves", type=int, default=150_000, help="synthetic training curves")
     parser.add_argument("--lcdb", type=float, default=0.0, help="LCDB curves added, as a fraction of --curves")
     parser.add_argument("--epochs", type=int, default=12)

@@ -145,7 +145,7 @@ def test_fine_tuning_is_done_again_for_each_fold_without_its_image_set(tmp_path,
     tuned = {images: fold.surrogate for images, fold in result.folds.items()} | {"all": result.parts.surrogate}
     assert all(s.training["fine_tuned_from"] is not None for s in tuned.values())
     assert "4 user curves" in tuned["a"].training["corpus"] and "8 user curves" in tuned["b"].training["corpus"]
-    weights = {k: next(iter(s.net.state_dict().values())) for k, s in tuned.items()}
+    weights = {k: s.weights["lstm.weight_ih_l0"] for k, s in tuned.items()}
     assert not np.allclose(weights["a"], weights["b"]) and not np.allclose(weights["a"], weights["all"])
     assert "fine-tuned" in result.summary.description
 
@@ -160,7 +160,7 @@ def test_a_failed_write_leaves_the_folder_as_it_was(tmp_path):
 
     with pytest.raises(OSError):
         write_folder(out, {"ensemble.json": lambda folder: (folder / "ensemble.json").write_text("new"),
-                           "surrogate.pt": fail})
+                           "surrogate.npz": fail})
     assert (out / "ensemble.json").read_text() == "old" and os.listdir(out) == ["ensemble.json"]
     write_folder(out, {"ensemble.json": lambda folder: (folder / "ensemble.json").write_text("new")})
     assert (out / "ensemble.json").read_text() == "new" and os.listdir(out) == ["ensemble.json"]

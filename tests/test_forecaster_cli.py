@@ -87,7 +87,7 @@ def test_forecast_with_the_built_lstm(built, tmp_path, one_thread):
                                       "--at", "320", "--json", str(out)])
     assert result.exit_code == 0, result.output
     row = json.loads(out.read_text())["curves"][0]["forecast"][0]
-    expected = LSTMForecaster(load_surrogate(built / "fc" / "surrogate.pt")).fit(
+    expected = LSTMForecaster(load_surrogate(built / "fc" / "surrogate.npz")).fit(
         [10, 20, 40], [0.62, 0.70, 0.76]).predict_quantiles([320])[0]
     np.testing.assert_allclose([row["q05"], row["q50"], row["q95"]], expected[[0, 3, 6]], atol=1e-4)
     lstm = json.loads(out.read_text())["trust"]["shipped"]["rows"]
@@ -96,7 +96,7 @@ def test_forecast_with_the_built_lstm(built, tmp_path, one_thread):
 
 @pytest.mark.slow
 def test_a_surrogate_from_train_is_built_into_a_forecaster(built, tmp_path, one_thread):
-    model = tmp_path / "model.pt"
+    model = tmp_path / "model.npz"
     train = ["surrogate", "train", str(built / "kv64.csv"), "-o", str(model), "--epochs", "1", "--start", "scratch",
              "--prior-curves", "100"]
     assert CliRunner().invoke(cli, train).exit_code == 0
@@ -105,7 +105,7 @@ def test_a_surrogate_from_train_is_built_into_a_forecaster(built, tmp_path, one_
     assert result.exit_code == 0, result.output
     record = json.loads((tmp_path / "fc" / "build.json").read_text())
     assert record["settings"]["surrogate"]["start"] == str(model)
-    assert load_surrogate(tmp_path / "fc" / "surrogate.pt").calibration is not None
+    assert load_surrogate(tmp_path / "fc" / "surrogate.npz").calibration is not None
 
 
 @pytest.mark.parametrize("arguments, expected", [

@@ -19,6 +19,7 @@ from samplecast.forecast.surrogate import (
     encode_points, evaluate_loss, load_surrogate, mixed_corpus, new_surrogate, save_surrogate, shipped_weights,
     thin_curve, train_on_curves, train_surrogate,
 )
+from samplecast.forecast.surrogate.forward import forward
 
 KVASIR_N = np.array([16.0, 80, 160, 400, 800])
 KVASIR_DICE = np.array([0.483, 0.682, 0.755, 0.802, 0.829])
@@ -78,7 +79,8 @@ def test_shipped_weights_load_with_their_description():
     meta = json.loads(shipped_weights().with_suffix(".json").read_text())
     assert model.levels == tuple(meta["architecture"]["levels"])
     assert "prior" in meta["training"]["corpus"] and model.calibration is not None
-    torch.load(shipped_weights(), weights_only=True)  # plain tensors, safe to load
+    with np.load(shipped_weights(), allow_pickle=False) as arrays:  # plain arrays, safe to load
+        assert sorted(arrays.files) == sorted(model.config.weight_shapes())
 
 
 def test_shipped_model_forecasts_ordered_quantiles_in_unit_interval():
@@ -124,7 +126,7 @@ def test_clone_is_unfitted_with_the_same_surrogate_and_forecasts_alike(tiny, tmp
     if surrogate == "tiny":
         surrogate = tiny[0]
     elif surrogate == "path":
-        surrogate = save_surrogate(tiny[0], tmp_path / "tiny.pt")
+        surrogate = save_surrogate(tiny[0], tmp_path / "tiny.npz")
     fitted = LSTMForecaster(surrogate).fit(KVASIR_N[:3], KVASIR_DICE[:3])
     copy = clone(fitted)
     assert type(copy) is LSTMForecaster and copy.get_params() == {"surrogate": surrogate}
@@ -157,12 +159,12 @@ def test_training_is_reproducible_and_leaves_the_start_model_alone():
     settings = TrainingConfig(epochs=1, batch_size=64, threads=1, seed=3)
     a, _ = train_surrogate(bank, settings=settings, config=TINY)
     b, _ = train_surrogate(bank, settings=settings, config=TINY)
-    for pa, pb in zip(a.net.parameters(), b.net.parameters()):
-        torch.testing.assert_close(pa, pb)
-    before = [p.clone() for p in a.net.parameters()]
+    for name, array in a.weights.items():
+        np.testing.assert_array_equal(array, b.weights[name])
+    before = {name: array.copy() for name, array in a.weights.items()}
     tuned, _ = train_surrogate(bank, settings=settings, start=a)
-    assert all(torch.equal(p, q) for p, q in zip(before, a.net.parameters()))
-    assert not torch.equal(next(tuned.net.parameters()), before[0])
+    assert all(np.array_equal(array, a.weights[name]) for name, array in before.items())
+    assert not np.array_equal(tuned.weights["lstm.weight_ih_l0"], before["lstm.weight_ih_l0"])
 
 
 @pytest.mark.parametrize("setting, value", [("lr", float("nan")), ("lr", float("inf")), ("lr", 0.0),
@@ -219,7 +221,7 @@ def test_fine_tuning_on_user_curves_mixes_in_the_prior(tiny):
                             settings=TrainingConfig(epochs=1, batch_size=64, threads=1))
     assert tuned.training["corpus"] == "4 user curves + prior: 300 synthetic curves"
     assert tuned.training["fine_tuned_from"] is not None
-    assert not torch.equal(next(tuned.net.parameters()), next(model.net.parameters()))
+    assert not np.array_equal(tuned.weights["lstm.weight_ih_l0"], model.weights["lstm.weight_ih_l0"])
     with pytest.raises(InputError, match="none has more than 2 sizes"):
         train_on_curves([Curve({}, [10, 20], [0.4, 0.5])], start=None, prior_curves=0)
 
@@ -238,14 +240,7 @@ def test_any_weights_give_rising_flattening_ordered_curves_below_one(seed):
     """The head's shapes hold by construction: for random weights and curves, every level rises, gains less with
     every doubling beyond the last size, stays at most 1, and no level crosses another; below the last size it holds
     its value there."""
-    torch.manual_seed(seed)
-    net = SurrogateNet(TINY)
-    for p in net.parameters():
-        torch.nn.init.normal_(p, std=2.0)  # far from a trained network: large, arbitrary outputs
-    rng = np.random.default_rng(seed)
-    n = np.sort(rng.uniform(5, 500, (8, 5)), axis=1)
-    features, last = encode_points(n, rng.uniform(0, 1, (8, 5)), np.full(8, 5))
-    query = torch.linspace(-3, 8, 221).repeat(8, 1)  # log(n / n_last), from 1/20 of the last size to 3000 times it
+    net, features, last, query = _random_network_and_curves(seed)
     with torch.no_grad():
         q = net(torch.from_numpy(features), torch.full((8,), 5), torch.from_numpy(last), query).double()
     assert torch.all(q <= 1.0)
@@ -255,6 +250,38 @@ def test_any_weights_give_rising_flattening_ordered_curves_below_one(seed):
     assert torch.all(torch.diff(q, dim=1) >= -1e-6), "a level falls"
     ahead = q[:, query[0] >= 0]
     assert torch.all(torch.diff(ahead, n=2, dim=1) <= 1e-6), "a level speeds up beyond the last size"
+
+
+def _random_network_and_curves(seed: int) -> tuple[SurrogateNet, np.ndarray, np.ndarray, torch.Tensor]:
+    """A network with large random weights (far from a trained one: large, arbitrary outputs) and 8 random curves of
+    5 points, with queries from 1/20 of the last size to 3000 times it."""
+    torch.manual_seed(seed)
+    net = SurrogateNet(TINY)
+    for p in net.parameters():
+        torch.nn.init.normal_(p, std=2.0)
+    rng = np.random.default_rng(seed)
+    n = np.sort(rng.uniform(5, 500, (8, 5)), axis=1)
+    features, last = encode_points(n, rng.uniform(0, 1, (8, 5)), np.full(8, 5))
+    return net, features, last, torch.linspace(-3, 8, 221).repeat(8, 1)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_forecasts_run_the_network_in_numpy_exactly_as_torch_does(seed):
+    net, features, last, query = _random_network_and_curves(seed)
+    lengths = np.array([5, 4, 3, 2, 5, 5, 3, 2])  # padded curves: the state after each one's last point is read
+    weights = net.weights()
+    with torch.no_grad():  # in double precision, so that only a different computation could tell them apart
+        expected = net.double()(torch.from_numpy(features).double(), torch.from_numpy(lengths),
+                                torch.from_numpy(last).double(), query.double()).numpy()
+    computed = forward(weights, TINY, features, lengths, last, query.numpy())
+    np.testing.assert_allclose(computed, expected, atol=1e-9, rtol=0)
+    shipped = load_surrogate()
+    n, dice, at = np.array([10.0, 20, 40, 80]), np.array([0.31, 0.42, 0.55, 0.61]), np.array([100.0, 640, 10000])
+    points, final = encode_points(n[None], dice[None], np.array([len(n)]))
+    with torch.no_grad():
+        expected = shipped.network()(torch.from_numpy(points), torch.tensor([len(n)]), torch.from_numpy(final),
+                                     torch.from_numpy(np.log(at / n[-1]).astype(np.float32))[None])[0].numpy()
+    np.testing.assert_allclose(shipped.raw_quantiles(n, dice, at), expected, atol=2e-6, rtol=0)
 
 
 def test_below_the_last_size_the_forecast_follows_the_observed_curve():

@@ -24,7 +24,7 @@ def write_curves(path, seeds=(0, 1, 2)):
 def test_train_writes_a_model_that_forecasts(tmp_path):
     corpus = write_curves(tmp_path / "curves.csv")
     held_out = write_curves(tmp_path / "held_out.csv", seeds=(5, 6))
-    out = tmp_path / "model.pt"
+    out = tmp_path / "model.npz"
     result = CliRunner().invoke(cli, ["surrogate", "train", str(corpus), "-o", str(out), "--epochs", "1",
                                       "--start", "scratch", "--prior-curves", "300", "--calibrate", str(held_out)])
     assert result.exit_code == 0, result.output
@@ -38,7 +38,7 @@ def test_train_writes_a_model_that_forecasts(tmp_path):
 
 def test_fine_tunes_a_model_it_wrote_and_says_when_intervals_are_uncalibrated(tmp_path):
     corpus = write_curves(tmp_path / "curves.csv")
-    first, second = tmp_path / "first.pt", tmp_path / "second.pt"
+    first, second = tmp_path / "first.npz", tmp_path / "second.npz"
     base = ["surrogate", "train", str(corpus), "--epochs", "1", "--prior-curves", "100"]
     assert CliRunner().invoke(cli, base + ["-o", str(first), "--start", "scratch"]).exit_code == 0
     result = CliRunner().invoke(cli, base + ["-o", str(second), "--start", str(first)])
@@ -51,7 +51,7 @@ def test_every_bad_input_is_reported_with_exit_code_2(tmp_path):
     no_dice = tmp_path / "no_dice.csv"
     no_dice.write_text("n_train,score_x\n10,0.5\n")
     result = CliRunner().invoke(cli, ["surrogate", "train", str(no_dice), str(tmp_path / "absent.csv"),
-                                      "-o", str(tmp_path / "m.pt")])
+                                      "-o", str(tmp_path / "m.npz")])
     assert result.exit_code == 2
     errors = [line for line in result.output.splitlines() if line.startswith("error:")]
     assert len(errors) == 2
@@ -61,10 +61,10 @@ def test_every_bad_input_is_reported_with_exit_code_2(tmp_path):
 
 def test_a_missing_start_model_is_bad_input(tmp_path):
     corpus = write_curves(tmp_path / "curves.csv")
-    result = CliRunner().invoke(cli, ["surrogate", "train", str(corpus), "-o", str(tmp_path / "m.pt"),
-                                      "--start", str(tmp_path / "nowhere.pt")])
+    result = CliRunner().invoke(cli, ["surrogate", "train", str(corpus), "-o", str(tmp_path / "m.npz"),
+                                      "--start", str(tmp_path / "nowhere.npz")])
     assert result.exit_code == 2
-    assert "nowhere.pt: file not found" in result.output
+    assert "nowhere.npz: file not found" in result.output
 
 
 def one_error(result) -> str:
@@ -77,9 +77,9 @@ def one_error(result) -> str:
 
 
 @pytest.mark.parametrize("output, expected", [
-    ("model.json", "model.json: surrogate weights are written to a .pt file"),
-    ("model", "model: surrogate weights are written to a .pt file"),
-    ("a_file/model.pt", "a_file is a file, not a folder"),
+    ("model.json", "model.json: surrogate weights are written to a .npz file"),
+    ("model", "model: surrogate weights are written to a .npz file"),
+    ("a_file/model.npz", "a_file is a file, not a folder"),
 ])
 def test_an_output_that_cannot_hold_the_weights_is_refused_before_any_work(tmp_path, output, expected):
     corpus = write_curves(tmp_path / "curves.csv")
@@ -94,16 +94,16 @@ def test_an_output_that_cannot_hold_the_weights_is_refused_before_any_work(tmp_p
 @pytest.mark.parametrize("lr", ["nan", "inf", "-inf", "0"])
 def test_a_learning_rate_that_is_not_a_positive_number_is_refused(tmp_path, lr):
     corpus = write_curves(tmp_path / "curves.csv")
-    result = CliRunner().invoke(cli, ["surrogate", "train", str(corpus), "-o", str(tmp_path / "m.pt"), "--lr", lr])
+    result = CliRunner().invoke(cli, ["surrogate", "train", str(corpus), "-o", str(tmp_path / "m.npz"), "--lr", lr])
     assert "lr" in one_error(result)
-    assert not (tmp_path / "m.pt").exists()
+    assert not (tmp_path / "m.npz").exists()
 
 
 def test_a_curve_of_200000_sizes_trains_without_padding_to_its_length(tmp_path):
     n = np.arange(1, 200_001)
     table = tmp_path / "long.csv"
     table.write_text("n_train,dice\n" + "\n".join(f"{k},{0.9 - 0.5 / k ** 0.5:.5f}" for k in n) + "\n")
-    out = tmp_path / "m.pt"
+    out = tmp_path / "m.npz"
     result = CliRunner().invoke(cli, ["surrogate", "train", str(table), "-o", str(out), "--epochs", "1",
                                       "--start", "scratch", "--prior-curves", "200"])
     assert result.exit_code == 0, result.output

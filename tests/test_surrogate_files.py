@@ -9,8 +9,6 @@ import zipfile
 
 import numpy as np
 import pytest
-import torch
-
 from samplecast.errors import InputError
 from samplecast.forecast.calibration import SpreadCalibration
 from samplecast.forecast.surrogate import (
@@ -24,9 +22,9 @@ CALIBRATION = SpreadCalibration(widen=0.01, floor=0.005, counts=18)
 
 @pytest.fixture
 def saved(tmp_path):
-    """A small calibrated surrogate written to model.pt and model.json."""
+    """A small calibrated surrogate written to model.npz and model.json."""
     model = new_surrogate(SMALL, seed=1).with_calibration(CALIBRATION)
-    return model, save_surrogate(model, tmp_path / "model.pt")
+    return model, save_surrogate(model, tmp_path / "model.npz")
 
 
 def test_save_and_load_round_trip(saved, tmp_path):
@@ -35,8 +33,8 @@ def test_save_and_load_round_trip(saved, tmp_path):
     np.testing.assert_array_equal(loaded.quantiles(N, DICE, AT), model.quantiles(N, DICE, AT))
     assert loaded.calibration == CALIBRATION
     meta = json.loads((tmp_path / "model.json").read_text())
-    assert meta["architecture"]["hidden"] == 8 and meta["format"] == "samplecast-surrogate/2"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.json", "model.pt"]  # no temporary files left
+    assert meta["architecture"]["hidden"] == 8 and meta["format"] == "samplecast-surrogate/3"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.json", "model.npz"]  # no temporary files left
 
 
 def test_an_unchanged_file_is_read_once(saved):
@@ -63,16 +61,16 @@ def test_a_rewritten_description_alone_is_read_again(saved):
     assert load_surrogate(path).calibration is None
 
 
-def test_a_surrogate_is_loaded_from_its_pt(saved):
+def test_a_surrogate_is_loaded_from_its_npz(saved):
     _, path = saved
-    with pytest.raises(InputError, match="model.json: a surrogate is loaded from its .pt file"):
+    with pytest.raises(InputError, match="model.json: a surrogate is loaded from its .npz file"):
         load_surrogate(path.with_suffix(".json"))
 
 
 def test_missing_files_are_each_named(tmp_path):
     with pytest.raises(InputError) as missing:
-        load_surrogate(tmp_path / "absent.pt")
-    assert any("absent.pt: file not found" in p for p in missing.value.problems)
+        load_surrogate(tmp_path / "absent.npz")
+    assert any("absent.npz: file not found" in p for p in missing.value.problems)
     assert any("absent.json: file not found" in p for p in missing.value.problems)
 
 
@@ -87,23 +85,33 @@ def _zip(path):
     lambda p: p.write_bytes(np.random.default_rng(0).bytes(2000)),
     lambda p: p.write_text('{"hidden": 8}'),
     _zip,
-], ids=["text", "empty", "random bytes", "json", "zip"])
-def test_a_pt_that_is_not_torch_weights_is_blamed(saved, write):
+    lambda p: np.save(open(p, "wb"), np.zeros(3)),
+], ids=["text", "empty", "random bytes", "json", "zip", "one array"])
+def test_a_file_that_is_not_weights_is_blamed(saved, write):
     _, path = saved
     write(path)
     with pytest.raises(InputError) as error:
         load_surrogate(path)
-    assert error.value.problems == [f"{path}: not a torch weights file (expected a state dict saved with torch.save)"]
+    assert error.value.problems == [f"{path}: not a weights file (expected named numpy arrays saved with numpy.savez)"]
 
 
-def test_weights_of_another_shape_or_kind_are_blamed_on_the_pt(saved):
-    _, path = saved
-    torch.save(new_surrogate(SurrogateConfig(hidden=4, head_width=4)).net.state_dict(), path)
-    with pytest.raises(InputError, match=r"model.pt: weights do not fit the architecture in model.json \("):
+def test_weights_of_another_shape_are_blamed_array_by_array(saved):
+    model, path = saved
+    other = new_surrogate(SurrogateConfig(hidden=4, head_width=4))
+    save_surrogate(other.with_calibration(CALIBRATION), path)
+    (path.with_suffix(".json")).write_text(json.dumps(model.describe()))  # the description of the first model
+    with pytest.raises(InputError) as error:
         load_surrogate(path)
-    torch.save(torch.zeros(3), path)
-    with pytest.raises(InputError, match="model.pt: holds a Tensor, not a state dict"):
+    assert f"{path}: array lstm.weight_hh_l0 has shape (16, 4), expected (32, 8)" in error.value.problems
+    assert error.value.problems[-1] == f"{path}: weights do not fit the architecture in model.json"
+    weights = {**model.weights, "extra": np.zeros(2), "head.0.bias": np.full(8, np.nan, np.float32)}
+    del weights["head.4.bias"]
+    with open(path, "wb") as handle:
+        np.savez(handle, **weights)
+    with pytest.raises(InputError) as error:
         load_surrogate(path)
+    assert {f"{path}: array head.4.bias is missing", f"{path}: array extra is not part of the architecture",
+            f"{path}: array head.0.bias is not finite floating point"} <= set(error.value.problems)
 
 
 def _edit(path, change):
@@ -147,16 +155,16 @@ def test_a_description_that_is_not_json_is_blamed(saved):
         load_surrogate(path)
 
 
-def test_output_must_be_a_writable_pt_path(tmp_path):
-    assert check_output(tmp_path / "new" / "deeper" / "model.pt") == tmp_path / "new" / "deeper" / "model.pt"
-    with pytest.raises(InputError, match=r"model.json: surrogate weights are written to a .pt file.*got .json"):
+def test_output_must_be_a_writable_npz_path(tmp_path):
+    assert check_output(tmp_path / "new" / "deeper" / "model.npz") == tmp_path / "new" / "deeper" / "model.npz"
+    with pytest.raises(InputError, match=r"model.json: surrogate weights are written to a .npz file.*got .json"):
         check_output(tmp_path / "model.json")
     (tmp_path / "a_file").write_text("")
-    with pytest.raises(InputError, match="model.pt: cannot be created, .*a_file is a file, not a folder"):
-        check_output(tmp_path / "a_file" / "model.pt")
+    with pytest.raises(InputError, match="model.npz: cannot be created, .*a_file is a file, not a folder"):
+        check_output(tmp_path / "a_file" / "model.npz")
     (tmp_path / "taken.json").mkdir()
     with pytest.raises(InputError, match="taken.json: is a folder"):
-        check_output(tmp_path / "taken.pt")
-    with pytest.raises(InputError, match="model.json: surrogate weights are written to a .pt"):
+        check_output(tmp_path / "taken.npz")
+    with pytest.raises(InputError, match="model.json: surrogate weights are written to a .npz"):
         save_surrogate(new_surrogate(SMALL), tmp_path / "model.json")
     assert not (tmp_path / "model.json").exists()

@@ -312,12 +312,12 @@ def surrogate() -> None:
 @surrogate.command("train")
 @click.argument("corpus", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, writable=True, path_type=Path),
-              help="Weights file to write (.pt); its settings go to the .json of the same name beside it.")
+              help="Weights file to write (.npz); its settings go to the .json of the same name beside it.")
 @click.option("--epochs", type=click.IntRange(1), default=5, help="Passes over the training corpus.")
 @click.option("--lr", type=float, default=1e-3, help="Peak learning rate (AdamW), a number above 0.")
 @click.option("--start", default="shipped",
               help="Weights to start from: 'shipped' (fine-tune the model shipped with samplecast), 'scratch' "
-                   "(new weights), or a .pt file written by this command.")
+                   "(new weights), or a .npz file written by this command.")
 @click.option("--prior-curves", type=click.IntRange(0), default=20_000,
               help="Synthetic curves mixed into each epoch so the model keeps what the prior taught it "
                    "(your curves make up about a quarter); 0 trains on your curves alone.")
@@ -331,9 +331,9 @@ def surrogate_train(corpus, output, epochs, lr, start, prior_curves, calibrate, 
 
     A curve with more than a few dozen sizes is thinned to that many, spread evenly in log n.
 
-    Then build a forecaster with it: samplecast surrogate build CURVES... --start model.pt -o DIR
+    Then build a forecaster with it: samplecast surrogate build CURVES... --start model.npz -o DIR
 
-    Example: samplecast surrogate train sweeps/*.csv -o model.pt --calibrate held_out.csv
+    Example: samplecast surrogate train sweeps/*.csv -o model.npz --calibrate held_out.csv
     """
     from rich.progress import Progress
 
@@ -367,7 +367,7 @@ def surrogate_train(corpus, output, epochs, lr, start, prior_curves, calibrate, 
               help="Pre-train a new LSTM on synthetic curves from the prior instead of starting from trained weights "
                    "(by far the longest part of a build with the defaults; each epoch is reported as it ends).")
 @click.option("--start", default=None, show_default="shipped",
-              help="Trained LSTM weights to start from: 'shipped' (the model shipped with samplecast) or a .pt file "
+              help="Trained LSTM weights to start from: 'shipped' (the model shipped with samplecast) or a .npz file "
                    "written by `samplecast surrogate train` (if it was trained on CURVES, the LSTM's backtest is not "
                    "out of sample).")
 @click.option("--fine-tune", is_flag=True,

@@ -49,7 +49,7 @@ from samplecast.forecast.folder import (
 from samplecast.forecast.methods import make_forecaster
 from samplecast.forecast.prior import PriorConfig
 from samplecast.forecast.surrogate.config import TrainingConfig
-from samplecast.forecast.surrogate.network import SurrogateConfig
+from samplecast.forecast.surrogate.architecture import SurrogateConfig
 from samplecast.outputs import output_problems
 from samplecast.versions import package_versions
 
@@ -73,7 +73,7 @@ class SurrogateRecipe:
     """How a build gets its LSTM surrogate, stored in ``build.json``.
 
     Args:
-        start: trained weights to start from (a loaded surrogate or a ``.pt`` path), or ``None`` to pre-train a new
+        start: trained weights to start from (a loaded surrogate or a ``.npz`` path), or ``None`` to pre-train a new
             surrogate on synthetic curves from the prior.
         architecture: the network pre-trained (unused with ``start``).
         pretrain: settings of pre-training (unused with ``start``).
@@ -365,7 +365,7 @@ def build_forecaster(
 ) -> BuildResult:
     """Build a complete forecaster from complete real curves into the folder ``out_dir``, and measure it out of sample.
 
-    Writes ``surrogate.pt``/``surrogate.json`` (the surrogate of ``recipe``, default pre-trained on the prior, with the
+    Writes ``surrogate.npz``/``surrogate.json`` (the surrogate of ``recipe``, default pre-trained on the prior, with the
     interval widening learned on the corpus), ``ensemble.json`` (weights and interval correction learned on every
     curve of the corpus), ``backtest_summary.json`` (the leave-one-dataset-out backtest of :func:`held_out_folds`,
     the LSTM among the methods when ``beside`` names it) and ``build.json`` (the corpus files with checksums, the image

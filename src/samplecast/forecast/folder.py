@@ -3,7 +3,7 @@ turned into forecasters.
 
 A forecaster folder holds everything the learned methods and the report's trust figures need, learned together on
 one corpus of complete curves, so they cannot disagree: ``ensemble.json`` (stacking weights and interval
-correction), ``surrogate.pt`` and ``surrogate.json`` (the LSTM with the widening of its intervals),
+correction), ``surrogate.npz`` and ``surrogate.json`` (the LSTM with the widening of its intervals),
 ``backtest_summary.json`` (the leave-one-dataset-out backtest of every method) and ``build.json`` (how it was built).
 The folder shipped with samplecast (``samplecast/assets/``) is one.
 
@@ -24,7 +24,7 @@ from typing import Any
 from samplecast.errors import InputError
 
 ENSEMBLE = "ensemble.json"
-SURROGATE = "surrogate.pt"
+SURROGATE = "surrogate.npz"
 SURROGATE_DESCRIPTION = "surrogate.json"
 SUMMARY = "backtest_summary.json"
 BUILD = "build.json"

@@ -10,19 +10,24 @@ real curves (:class:`~samplecast.forecast.calibration.SpreadCalibration`, which 
 One concern per module:
 
 - :mod:`~.features`: what the network reads of a curve (:func:`encode_points`, :func:`thin_indices`);
-- :mod:`~.network`: the network and its architecture (:class:`SurrogateNet`, :class:`SurrogateConfig`);
+- :mod:`~.architecture`: the architecture and the arrays its weights are (:class:`SurrogateConfig`);
+- :mod:`~.network`: the network in torch, to train (:class:`SurrogateNet`);
+- :mod:`~.forward`: the same network's forward pass in numpy, to forecast without torch (:func:`forward`);
 - :mod:`~.model`: a trained surrogate forecasting one curve (:class:`Surrogate`, :func:`new_surrogate`);
 - :mod:`~.loss`: the pinball loss and its mean on a corpus (:func:`evaluate_loss`);
 - :mod:`~.sampler`: training and evaluation batches of curves cut at random prefixes;
 - :mod:`~.corpus`: a user's curves tables read (:func:`load_corpus`) and mixed with the prior (:func:`mixed_corpus`);
 - :mod:`~.config`: the settings of a training run (:class:`TrainingConfig`);
-- :mod:`~.training`: training under Lightning (:func:`train_surrogate`, :func:`train_on_curves`), loaded on use;
+- :mod:`~.training`: training under Lightning (:func:`train_surrogate`, :func:`train_on_curves`);
 - :mod:`~.calibrate`: the widening of the intervals learned on real curves (:func:`calibrate_surrogate`);
-- :mod:`~.persistence`: the ``.pt``/``.json`` files (:func:`load_surrogate`, :func:`save_surrogate`);
+- :mod:`~.persistence`: the ``.npz``/``.json`` files (:func:`load_surrogate`, :func:`save_surrogate`);
 - :mod:`~.estimator`: the ``lstm`` forecaster (:class:`LSTMForecaster`).
 
-The shipped model lives in ``samplecast/assets/``: ``surrogate.pt`` (a state dict, loaded with
-``torch.load(..., weights_only=True)``) and ``surrogate.json`` (architecture, training settings, calibration).
+The modules that need torch (network, loss, sampler, training) are imported on first use of their names: a forecast
+loads neither torch nor Lightning.
+
+The shipped model lives in ``samplecast/assets/``: ``surrogate.npz`` (the weights, numpy arrays) and
+``surrogate.json`` (architecture, training settings, calibration).
 
 Example:
     >>> from samplecast.forecast.surrogate import LSTMForecaster
@@ -37,6 +42,7 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
+from samplecast.forecast.surrogate.architecture import TRAIN_LEVELS, SurrogateConfig
 from samplecast.forecast.surrogate.calibrate import calibrate_surrogate
 from samplecast.forecast.surrogate.config import TrainingConfig
 from samplecast.forecast.surrogate.corpus import load_corpus, load_training_curves, mixed_corpus
@@ -44,27 +50,29 @@ from samplecast.forecast.surrogate.estimator import LSTMForecaster
 from samplecast.forecast.surrogate.features import (
     MAX_CURVE_POINTS, MIN_POINTS, N_FEATURES, encode_points, thin_curve, thin_indices,
 )
-from samplecast.forecast.surrogate.loss import evaluate_loss, pinball_loss
 from samplecast.forecast.surrogate.model import Surrogate, new_surrogate
-from samplecast.forecast.surrogate.network import TRAIN_LEVELS, SurrogateConfig, SurrogateNet
 from samplecast.forecast.surrogate.persistence import (
     check_output, load_surrogate, save_surrogate, shipped_weights,
 )
-from samplecast.forecast.surrogate.sampler import INSIDE_WEIGHT, sample_batch
 
-#: Names served by the training module, imported on first use: it loads Lightning, which takes seconds and which
-#: forecasting never needs.
-_TRAINING = ("SurrogateModule", "train_surrogate", "train_on_curves")
+#: Names served by modules that load torch (and, for training, Lightning, which takes seconds), imported on first
+#: use: forecasting needs none of them.
+_LAZY: dict[str, str] = {
+    "SurrogateNet": "network", "evaluate_loss": "loss", "pinball_loss": "loss", "INSIDE_WEIGHT": "sampler",
+    "sample_batch": "sampler", "SurrogateModule": "training", "train_surrogate": "training",
+    "train_on_curves": "training",
+}
 
 __all__ = [
     "INSIDE_WEIGHT", "MAX_CURVE_POINTS", "MIN_POINTS", "N_FEATURES", "TRAIN_LEVELS", "LSTMForecaster", "Surrogate",
     "SurrogateConfig", "SurrogateNet", "TrainingConfig", "calibrate_surrogate", "check_output", "encode_points",
     "evaluate_loss", "load_corpus", "load_surrogate", "load_training_curves", "mixed_corpus", "new_surrogate",
-    "pinball_loss", "sample_batch", "save_surrogate", "shipped_weights", "thin_curve", "thin_indices", *_TRAINING,
+    "pinball_loss", "sample_batch", "save_surrogate", "shipped_weights", "thin_curve", "thin_indices",
+    "SurrogateModule", "train_surrogate", "train_on_curves",
 ]
 
 
 def __getattr__(name: str) -> Any:
-    if name in _TRAINING:
-        return getattr(import_module("samplecast.forecast.surrogate.training"), name)
+    if name in _LAZY:
+        return getattr(import_module(f"samplecast.forecast.surrogate.{_LAZY[name]}"), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

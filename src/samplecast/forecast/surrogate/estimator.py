@@ -22,7 +22,7 @@ class LSTMForecaster(CurveForecaster):
     two points on, at any sizes and any quantile levels in (0, 1).
 
     Args:
-        surrogate: a loaded :class:`Surrogate`, a path to a ``.pt`` file, or ``None`` for the shipped model.
+        surrogate: a loaded :class:`Surrogate`, a path to a ``.npz`` file, or ``None`` for the shipped model.
 
     Attributes after ``fit``: ``n_``, ``dice_`` (the observed points), ``model_`` (the :class:`Surrogate` used).
 

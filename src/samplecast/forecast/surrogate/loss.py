@@ -28,11 +28,8 @@ def batch_loss(net: torch.nn.Module, batch: dict[str, torch.Tensor]) -> torch.Te
 
 def evaluate_loss(surrogate: Surrogate, bank: CurveBank, seed: int = 12345) -> float:
     """Mean pinball loss of ``surrogate`` on ``bank``, each curve cut at a random (seeded) prefix."""
-    net, was_training = surrogate.net, surrogate.net.training
-    net.eval()
     with torch.inference_mode():
-        total, weight = weighted_losses(net, EvaluationBatches(bank, seed))
-    net.train(was_training)
+        total, weight = weighted_losses(surrogate.network(), EvaluationBatches(bank, seed))
     return total / weight
 
 

@@ -1,39 +1,58 @@
-"""A trained surrogate: the network with its training record and interval calibration, forecasting one curve."""
+"""A trained surrogate: the network's weights with its training record and interval calibration, forecasting one
+curve (in numpy: no torch is loaded to forecast)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from samplecast.forecast.base import QUANTILES, tidy_quantiles
 from samplecast.forecast.calibration import SpreadCalibration, interpolate_levels
+from samplecast.forecast.surrogate.architecture import SurrogateConfig
 from samplecast.forecast.surrogate.features import N_FEATURES, encode_points, thin_indices
-from samplecast.forecast.surrogate.network import SurrogateConfig, SurrogateNet
+from samplecast.forecast.surrogate.forward import forward
+
+if TYPE_CHECKING:
+    from samplecast.forecast.surrogate.network import SurrogateNet
 
 #: The ``format`` written to, and expected in, a surrogate's JSON.
-FORMAT = "samplecast-surrogate/2"
+FORMAT = "samplecast-surrogate/3"
 
 
 @dataclass
 class Surrogate:
-    """A trained surrogate: the network, its settings and (optionally) the widening of its intervals.
+    """A trained surrogate: the network's architecture and weights, its settings and (optionally) the widening of its
+    intervals.
 
     Args:
-        net: the network, in eval mode.
+        config: the architecture.
+        weights: the weight arrays, named as :meth:`SurrogateConfig.weight_shapes` (float32; treat as read-only).
         training: how it was trained (``TrainingConfig`` fields plus corpus description), for the record.
         calibration: the widening of its intervals learned on real curves (:func:`calibrate_surrogate`), or ``None``.
     """
 
-    net: SurrogateNet
+    config: SurrogateConfig
+    weights: Mapping[str, np.ndarray]
     training: dict = field(default_factory=dict)
     calibration: SpreadCalibration | None = None
 
+    @classmethod
+    def from_network(cls, net: SurrogateNet, training: dict | None = None) -> Surrogate:
+        """The surrogate holding a copy of a torch network's weights."""
+        return cls(net.config, net.weights(), dict(training or {}))
+
+    def network(self) -> SurrogateNet:
+        """A torch network holding these weights, to train or score in batches (loads torch)."""
+        from samplecast.forecast.surrogate.network import SurrogateNet
+
+        return SurrogateNet.from_weights(self.config, self.weights).eval()
+
     @property
     def levels(self) -> tuple[float, ...]:
-        return self.net.config.levels
+        return self.config.levels
 
     def raw_quantiles(self, n: np.ndarray, dice: np.ndarray, query: np.ndarray) -> np.ndarray:
         """Uncalibrated quantiles at the trained levels for one observed curve: ``(len(query), len(levels))``.
@@ -43,10 +62,7 @@ class Surrogate:
         n, dice = n[keep], dice[keep]
         features, last = encode_points(n[None, :], dice[None, :], np.array([len(n)]))
         log_ratio = np.log(query) - last[0, 0]
-        with torch.inference_mode():
-            out = self.net(torch.from_numpy(features), torch.tensor([len(n)]), torch.from_numpy(last),
-                           torch.from_numpy(log_ratio.astype(np.float32))[None, :])
-        return out[0].double().numpy()
+        return forward(self.weights, self.config, features, np.array([len(n)]), last, log_ratio[None, :])[0]
 
     def quantiles(self, n: np.ndarray, dice: np.ndarray, query: np.ndarray,
                   levels: Sequence[float] = QUANTILES) -> np.ndarray:
@@ -58,19 +74,23 @@ class Surrogate:
 
     def with_calibration(self, calibration: SpreadCalibration | None) -> Surrogate:
         """The same network with another calibration (``None`` for the raw intervals)."""
-        return Surrogate(self.net, self.training, calibration)
+        return Surrogate(self.config, self.weights, self.training, calibration)
 
     def describe(self) -> dict:
         """Everything but the weights, as written to the JSON beside them."""
         return {
             "format": FORMAT,
-            "architecture": {**asdict(self.net.config), "levels": list(self.levels), "features": N_FEATURES},
+            "architecture": {**asdict(self.config), "levels": list(self.levels), "features": N_FEATURES},
             "training": self.training,
             "calibration": None if self.calibration is None else self.calibration.to_dict(),
         }
 
 
 def new_surrogate(config: SurrogateConfig | None = None, seed: int = 0) -> Surrogate:
-    """An untrained surrogate with reproducibly initialised weights."""
+    """An untrained surrogate with reproducibly initialised weights (torch's initialisation, seeded)."""
+    import torch
+
+    from samplecast.forecast.surrogate.network import SurrogateNet
+
     torch.manual_seed(seed)
-    return Surrogate(SurrogateNet(config or SurrogateConfig()).eval())
+    return Surrogate.from_network(SurrogateNet(config or SurrogateConfig()))

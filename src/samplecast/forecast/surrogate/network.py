@@ -3,46 +3,14 @@ ordered by construction."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
 
+import numpy as np
 import torch
 from torch import nn
 
+from samplecast.forecast.surrogate.architecture import EPS, RATES, SurrogateConfig
 from samplecast.forecast.surrogate.features import N_FEATURES
-
-#: Quantile levels the network is trained on; other levels are interpolated
-#: (:func:`~samplecast.forecast.calibration.interpolate_levels`).
-TRAIN_LEVELS: tuple[float, ...] = (0.02, 0.05, 0.1, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.7, 0.75, 0.8, 0.9, 0.95, 0.98)
-_EPS = 1e-3
-#: Decay rates, per unit of ``log(n_query / n_last)``, of the saturating terms every forecast is a mixture of: 0 holds
-#: a plateau, 0.05 rises almost linearly in log n over a 100x extrapolation, 4 saturates within a doubling.
-RATES: tuple[float, ...] = (0.0, 0.05, 0.12, 0.25, 0.5, 1.0, 2.0, 4.0)
-
-
-@dataclass(frozen=True)
-class SurrogateConfig:
-    """Architecture of the surrogate network (stored in its JSON so weights load into the right shape).
-
-    Args:
-        hidden: LSTM state size.
-        layers: stacked LSTM layers.
-        head_width: width of the head's hidden layers.
-        levels: the trained quantile levels, increasing.
-    """
-
-    hidden: int = 128
-    layers: int = 2
-    head_width: int = 128
-    levels: tuple[float, ...] = TRAIN_LEVELS
-
-    def __post_init__(self) -> None:
-        if self.hidden < 1 or self.layers < 1 or self.head_width < 1:
-            raise ValueError("hidden, layers and head_width must be positive, "
-                             f"got {self.hidden}, {self.layers}, {self.head_width}")
-        if list(self.levels) != sorted(set(self.levels)) or not 0 < self.levels[0] or not self.levels[-1] < 1:
-            raise ValueError(f"levels must be increasing and inside (0, 1), got {self.levels}")
-        if 0.5 not in self.levels:
-            raise ValueError("levels must include the median, 0.5")
 
 
 class SurrogateNet(nn.Module):
@@ -55,7 +23,8 @@ class SurrogateNet(nn.Module):
     gains less with every doubling (concave in log n), stays below 1, and a higher level stays above a lower one at
     every size. Below the last observed size every level holds its value at the last size: the network forecasts, it
     is not trained to fit the observed points (:class:`~samplecast.forecast.surrogate.estimator.LSTMForecaster` draws
-    the observed curve there).
+    the observed curve there). Training runs this module; forecasts run the same computation in numpy
+    (:func:`~samplecast.forecast.surrogate.forward.forward`).
 
     Args:
         config: the architecture.
@@ -84,10 +53,21 @@ class SurrogateNet(nn.Module):
         raw = self.head(torch.cat([final, last[:, 0:1] / 8.0, last[:, 1:2]], -1))  # (B, K * (1 + R))
         levels = len(self.config.levels)
         offsets = raw[:, :levels]
-        anchor = torch.logit(last[:, 1:2].clamp(_EPS, 1 - _EPS))  # (B, 1)
+        anchor = torch.logit(last[:, 1:2].clamp(EPS, 1 - EPS))  # (B, 1)
         start = torch.sigmoid(anchor + offsets[:, :1] + torch.cat(
             [torch.zeros_like(offsets[:, :1]), torch.cumsum(nn.functional.softplus(offsets[:, 1:]), -1)], -1))
         mix = torch.softmax(raw[:, levels:].reshape(-1, levels, len(RATES)), -1)  # (B, K, R)
         ahead = query.clamp_min(0.0)[..., None, None]  # (B, Q, 1, 1)
         remaining = torch.cumprod((mix[:, None] * torch.exp(-self.rates * ahead)).sum(-1), -1)  # (B, Q, K): S_k(q)
         return 1.0 - (1.0 - start)[:, None, :] * remaining
+
+    @classmethod
+    def from_weights(cls, config: SurrogateConfig, weights: Mapping[str, np.ndarray]) -> SurrogateNet:
+        """The network of ``config`` holding ``weights`` (arrays named as :meth:`SurrogateConfig.weight_shapes`)."""
+        net = cls(config)
+        net.load_state_dict({name: torch.from_numpy(np.asarray(array)) for name, array in weights.items()})
+        return net
+
+    def weights(self) -> dict[str, np.ndarray]:
+        """The weights as float32 numpy arrays, named as :meth:`SurrogateConfig.weight_shapes`."""
+        return {name: tensor.detach().cpu().numpy().astype(np.float32) for name, tensor in self.state_dict().items()}

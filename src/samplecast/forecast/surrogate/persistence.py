@@ -1,5 +1,6 @@
-"""Surrogate files: the weights (``.pt``, a plain state dict) and the ``.json`` beside them (architecture, training
-record, calibration). Loading checks both and blames the file, and the field, that is wrong.
+"""Surrogate files: the weights (``.npz``, numpy arrays named as the torch network's state dict, read without pickle
+and without torch) and the ``.json`` beside them (architecture, training record, calibration). Loading checks both
+and blames the file, and the field or array, that is wrong.
 
 Loaded surrogates are cached per file *version* (resolved path, modification time and size of both files), so a
 backtest that fits the ``lstm`` method hundreds of times reads the files once, and a file rewritten in place is read
@@ -11,30 +12,30 @@ from __future__ import annotations
 import json
 import math
 import os
-import pickle
+import zipfile
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import torch
+import numpy as np
 
 from samplecast.errors import InputError, raise_if_any
 from samplecast.forecast.calibration import SpreadCalibration
+from samplecast.forecast.surrogate.architecture import SurrogateConfig
 from samplecast.forecast.surrogate.model import FORMAT, Surrogate
-from samplecast.forecast.surrogate.network import SurrogateConfig, SurrogateNet
 
 #: Suffix of a weights file; its description is the file of the same name with ``.json``.
-WEIGHTS_SUFFIX = ".pt"
+WEIGHTS_SUFFIX = ".npz"
 
 
 def shipped_weights() -> Path:
     """Path of the surrogate weights shipped with samplecast."""
-    return Path(str(resources.files("samplecast") / "assets" / "surrogate.pt"))
+    return Path(str(resources.files("samplecast") / "assets" / f"surrogate{WEIGHTS_SUFFIX}"))
 
 
 def check_output(path: str | Path) -> Path:
-    """Check, before any work, that a surrogate can be written to ``path``: a ``.pt`` file whose ``.json`` beside it
+    """Check, before any work, that a surrogate can be written to ``path``: a ``.npz`` file whose ``.json`` beside it
     can be written too. Returns ``path`` as a :class:`Path`.
 
     Raises:
@@ -53,7 +54,7 @@ def check_output(path: str | Path) -> Path:
 
 
 def save_surrogate(surrogate: Surrogate, path: str | Path) -> Path:
-    """Write the weights to ``path`` (a ``.pt`` state dict) and the description to the ``.json`` beside it.
+    """Write the weights to ``path`` (a ``.npz`` of float32 arrays) and the description to the ``.json`` beside it.
 
     Both are written to temporary files first and then moved into place, so a failure leaves no half-written pair.
     """
@@ -62,7 +63,8 @@ def save_surrogate(surrogate: Surrogate, path: str | Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = [path.with_name(f".{path.name}.partial"), meta_path.with_name(f".{meta_path.name}.partial")]
     try:
-        torch.save(surrogate.net.state_dict(), partial[0])
+        with open(partial[0], "wb") as handle:  # a file object: np.savez would append .npz to a path
+            np.savez(handle, **{name: np.asarray(array, np.float32) for name, array in surrogate.weights.items()})
         partial[1].write_text(json.dumps(surrogate.describe(), indent=2) + "\n")
         os.replace(partial[0], path)
         os.replace(partial[1], meta_path)
@@ -73,13 +75,14 @@ def save_surrogate(surrogate: Surrogate, path: str | Path) -> Path:
 
 
 def load_surrogate(path: str | Path | None = None) -> Surrogate:
-    """Load a surrogate from a ``.pt`` file and its ``.json`` (default: the shipped one).
+    """Load a surrogate from a ``.npz`` file and its ``.json`` (default: the shipped one).
 
     The result is cached per version of the two files (see the module docstring); treat it as read-only.
 
     Raises:
-        InputError: when ``path`` is not a ``.pt``, a file is missing, the ``.pt`` is not torch weights or does not
-            fit the architecture, or the ``.json`` is not a surrogate description (naming the field that is wrong).
+        InputError: when ``path`` is not a ``.npz``, a file is missing, the ``.npz`` is not numpy arrays or does not
+            fit the architecture (naming each array that is missing, extra or of the wrong shape), or the ``.json`` is
+            not a surrogate description (naming the field that is wrong).
     """
     weights = Path(path).resolve() if path is not None else shipped_weights()
     if weights.suffix.lower() != WEIGHTS_SUFFIX:
@@ -99,19 +102,33 @@ def _load(weights_path: str, versions: tuple[tuple[int, int], ...]) -> Surrogate
     """Read one version of a surrogate's files (``versions`` only keys the cache)."""
     weights, meta_path = Path(weights_path), Path(weights_path).with_suffix(".json")
     meta = _read_description(meta_path)
-    net = SurrogateNet(meta["config"])
+    return Surrogate(meta["config"], _read_weights(weights, meta["config"], meta_path.name), meta["training"],
+                     meta["calibration"])
+
+
+def _read_weights(path: Path, config: SurrogateConfig, described_in: str) -> dict[str, np.ndarray]:
+    """The arrays of a weights file, checked against the shapes of ``config``: every problem named by its array."""
+    not_weights = f"{path}: not a weights file (expected named numpy arrays saved with numpy.savez)"
     try:
-        state = torch.load(weights, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError):
-        raise InputError(f"{weights}: not a torch weights file (expected a state dict saved with torch.save)") from None
-    if not isinstance(state, dict):
-        raise InputError(f"{weights}: holds a {type(state).__name__}, not a state dict of weights")
-    try:
-        net.load_state_dict(state)
-    except (RuntimeError, TypeError, AttributeError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise InputError(f"{weights}: weights do not fit the architecture in {meta_path.name} ({first})") from None
-    return Surrogate(net.eval(), meta["training"], meta["calibration"])
+        loaded = np.load(path, allow_pickle=False)
+        if not isinstance(loaded, np.lib.npyio.NpzFile):  # one bare array (.npy)
+            raise InputError(not_weights)
+        with loaded:
+            arrays = {name: loaded[name] for name in loaded.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile):
+        raise InputError(not_weights) from None
+    if not arrays or not all(isinstance(array, np.ndarray) for array in arrays.values()):
+        raise InputError(not_weights)
+    expected = config.weight_shapes()
+    problems = [f"{path}: array {name} is missing" for name in expected if name not in arrays]
+    problems += [f"{path}: array {name} is not part of the architecture" for name in arrays if name not in expected]
+    problems += [f"{path}: array {name} has shape {tuple(arrays[name].shape)}, expected {shape}"
+                 for name, shape in expected.items() if name in arrays and tuple(arrays[name].shape) != shape]
+    problems += [f"{path}: array {name} is not finite floating point" for name, array in arrays.items()
+                 if name in expected and not (array.dtype.kind == "f" and np.isfinite(array).all())]
+    if problems:
+        raise InputError(problems + [f"{path}: weights do not fit the architecture in {described_in}"])
+    return {name: arrays[name].astype(np.float32) for name in expected}
 
 
 def _read_description(path: Path) -> dict[str, Any]:

@@ -23,7 +23,8 @@ from samplecast.forecast.surrogate.config import TrainingConfig
 from samplecast.forecast.surrogate.corpus import mixed_corpus
 from samplecast.forecast.surrogate.loss import batch_loss, weighted_losses
 from samplecast.forecast.surrogate.model import Surrogate, new_surrogate
-from samplecast.forecast.surrogate.network import SurrogateConfig, SurrogateNet
+from samplecast.forecast.surrogate.architecture import SurrogateConfig
+from samplecast.forecast.surrogate.network import SurrogateNet
 from samplecast.forecast.surrogate.sampler import EvaluationBatches, PrefixBatches
 from samplecast.train.runner import quiet_lightning
 
@@ -137,9 +138,7 @@ def train_surrogate(
     if len(corpus) == 0:
         raise ValueError("the training corpus is empty")
     torch.set_num_threads(settings.threads)
-    model = start.net if start is not None else new_surrogate(config, settings.seed).net
-    net = SurrogateNet(model.config)
-    net.load_state_dict(model.state_dict())
+    net = (start if start is not None else new_surrogate(config, settings.seed)).network().train()
     L.seed_everything(settings.seed, verbose=False)
     batches = PrefixBatches(corpus, settings.batch_size, settings.seed)
     module = SurrogateModule(net, lr=settings.lr, weight_decay=settings.weight_decay,
@@ -156,7 +155,7 @@ def train_surrogate(
     record = {**asdict(settings), "corpus": describe_corpus, "curves": len(corpus),
               "final_train_loss": final["train_loss"], "final_validation_loss": final["validation_loss"],
               "fine_tuned_from": (start.training.get("corpus", "") if start is not None else None)}
-    return Surrogate(net.eval(), record), history.history
+    return Surrogate.from_network(net, record), history.history
 
 
 def train_on_curves(

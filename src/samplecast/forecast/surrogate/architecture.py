@@ -1,0 +1,60 @@
+"""The surrogate's architecture: its settings, its quantile levels and decay rates, and the arrays its weights are.
+
+Torch-free, so that a forecast reads and runs a trained surrogate without loading torch
+(:mod:`~samplecast.forecast.surrogate.forward`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from samplecast.forecast.surrogate.features import N_FEATURES
+
+#: Quantile levels the network is trained on; other levels are interpolated
+#: (:func:`~samplecast.forecast.calibration.interpolate_levels`).
+TRAIN_LEVELS: tuple[float, ...] = (0.02, 0.05, 0.1, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.7, 0.75, 0.8, 0.9, 0.95, 0.98)
+#: Decay rates, per unit of ``log(n_query / n_last)``, of the saturating terms every forecast is a mixture of: 0 holds
+#: a plateau, 0.05 rises almost linearly in log n over a 100x extrapolation, 4 saturates within a doubling.
+RATES: tuple[float, ...] = (0.0, 0.05, 0.12, 0.25, 0.5, 1.0, 2.0, 4.0)
+#: How far from 0 and 1 the last observed Dice is held before its logit anchors the forecast.
+EPS = 1e-3
+
+
+@dataclass(frozen=True)
+class SurrogateConfig:
+    """Architecture of the surrogate network (stored in its JSON so weights load into the right shape).
+
+    Args:
+        hidden: LSTM state size.
+        layers: stacked LSTM layers.
+        head_width: width of the head's hidden layers.
+        levels: the trained quantile levels, increasing.
+    """
+
+    hidden: int = 128
+    layers: int = 2
+    head_width: int = 128
+    levels: tuple[float, ...] = TRAIN_LEVELS
+
+    def __post_init__(self) -> None:
+        if self.hidden < 1 or self.layers < 1 or self.head_width < 1:
+            raise ValueError("hidden, layers and head_width must be positive, "
+                             f"got {self.hidden}, {self.layers}, {self.head_width}")
+        if list(self.levels) != sorted(set(self.levels)) or not 0 < self.levels[0] or not self.levels[-1] < 1:
+            raise ValueError(f"levels must be increasing and inside (0, 1), got {self.levels}")
+        if 0.5 not in self.levels:
+            raise ValueError("levels must include the median, 0.5")
+
+    def weight_shapes(self) -> dict[str, tuple[int, ...]]:
+        """Name and shape of every weight array, as the torch network names them in its state dict (``lstm.*``
+        for ``torch.nn.LSTM``, ``head.{0,2,4}.*`` for the head's three linear layers)."""
+        gates = 4 * self.hidden
+        shapes: dict[str, tuple[int, ...]] = {}
+        for layer in range(self.layers):
+            inputs = N_FEATURES if layer == 0 else self.hidden
+            shapes |= {f"lstm.weight_ih_l{layer}": (gates, inputs), f"lstm.weight_hh_l{layer}": (gates, self.hidden),
+                       f"lstm.bias_ih_l{layer}": (gates,), f"lstm.bias_hh_l{layer}": (gates,)}
+        width, out = self.head_width, len(self.levels) * (1 + len(RATES))
+        for index, (rows, cols) in zip((0, 2, 4), ((width, self.hidden + 2), (width, width), (out, width))):
+            shapes |= {f"head.{index}.weight": (rows, cols), f"head.{index}.bias": (rows,)}
+        return shapes
