@@ -311,7 +311,23 @@ def report(corpus: Mapping[str, Sequence[Curve]], results: pd.DataFrame, before:
                   f"{count} curves from "
                   f"{', '.join(f'`{REAL_DATASETS[n].name}`' for n in files)}; {sd}. Learned without it: "
                   f"{_learned(learned[images])}.", "",
-                  *scope(table, images, (ERROR, INTERVALS, NEEDED))]
+                  *scope(table, images, (ERROR, INTERVALS, NEEDED)),
+                  *(_by_file(results[results["held_out"] == images]) if len(files) > 1 else [])]
+    return lines
+
+
+def _by_file(results: pd.DataFrame) -> list[str]:
+    """The default method's MAE / bias / 80% coverage per curves file of one image set (several targets or protocols
+    measured on the same images)."""
+    rows = summarize(results[results["method"] == DEFAULT_METHOD], by=["source", "cutoff"])
+    cutoffs = sorted(rows["cutoff"].unique())
+    lines = ["", f"`{DEFAULT_METHOD}` per file (MAE / bias / 80% coverage):", "",
+             "| file | " + " | ".join(_heading(c) for c in cutoffs) + " |", "|---|" + "---|" * len(cutoffs)]
+    for source, part in rows.groupby("source", sort=True):
+        cells = part.set_index("cutoff")
+        lines.append(f"| `{REAL_DATASETS[source].name}` | " + " | ".join(
+            f"{cells.loc[c, 'mae']:.4f} / {cells.loc[c, 'bias']:+.4f} / {cells.loc[c, 'coverage80']:.0%}"
+            if c in cells.index else "-" for c in cutoffs) + " |")
     return lines
 
 

@@ -6,7 +6,8 @@ Fits each prior shape to every real curve in ``data/`` (printing the parameters 
 is how the ranges were set), then draws real and synthetic curves on the same axes, and compares two shape
 statistics that do not depend on the size grid: the final Dice against the gain per doubling over the last half of
 the curve (in log n), and the share of the total gain reached at 20% of the largest size; and the noise of each
-curve's last points about a smooth fit.
+curve's last points about a smooth fit. Prints, per real dataset, how often the prior shows a curve as steep at the
+same final Dice (:func:`steeper_share`) and how noisy its last points are.
 """
 
 from __future__ import annotations
@@ -53,6 +54,17 @@ def statistics(curves: list[Curve]) -> np.ndarray:
         at20 = np.interp(np.log2(0.2 * c.n[-1]), log_n, c.dice)
         out.append((c.dice[-1], slope, (at20 - c.dice[0]) / gain if gain > 0.02 else np.nan))
     return np.array(out)
+
+
+def steeper_share(real: np.ndarray, prior: np.ndarray, window: float = 0.05) -> np.ndarray:
+    """Per real curve (rows of :func:`statistics`): the share of prior curves ending within ``window`` of its final
+    Dice that still gain at least as much per doubling over their upper half: how often the prior shows a curve as
+    steep as this one at its level (small: the prior teaches the surrogate to expect flattening there)."""
+    shares = []
+    for final, slope, _ in real:
+        near = np.abs(prior[:, 0] - final) <= window
+        shares.append(float(np.mean(prior[near, 1] >= slope)) if near.any() else np.nan)
+    return np.array(shares)
 
 
 def noise_sd(curve: Curve) -> float:
@@ -103,6 +115,12 @@ def main() -> None:
         axes[1, 0].plot(s[:, 0], s[:, 1], "o", color=colours[k % len(colours)], mec="k", label=name)
         for v in s[:, 2][np.isfinite(s[:, 2])]:
             axes[1, 1].axvline(v, color=colours[k % len(colours)], lw=1.5)
+    print("| real curves | curves | gain per doubling, upper half (median) | prior curves as steep at their final Dice "
+          "(median share) | noise about a pow3 fit (median) |\n|---|---|---|---|---|")
+    for name, curves in real.items():
+        s = statistics(curves)
+        print(f"| {name} | {len(curves)} | {np.median(s[:, 1]):.3f} | {np.median(steeper_share(s, s_prior)):.1%} | "
+              f"{np.median([noise_sd(c) for c in curves]):.4f} |")
     axes[1, 0].set(xlabel="final Dice", ylabel="Dice gain per doubling (upper half of the curve)",
                    title="shape: where real curves sit in the prior (grey density)")
     axes[1, 0].legend(fontsize=8, loc="upper left")
