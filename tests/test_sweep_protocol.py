@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -79,6 +81,15 @@ def test_a_rerun_reuses_the_convergence_check(checked):
     again = run_sweep(config, progress=states.append)
     assert states[-1].total == 0 and again["dice"].tolist() == table["dice"].tolist()
     assert read_convergence(config.out)["converged"] is not None
+
+
+def test_a_later_sweep_without_the_check_keeps_the_verdict(checked, tmp_path):
+    config, table, _ = checked
+    out = shutil.copytree(config.out, tmp_path / "copy")  # the shared sweep stays as it is
+    before = read_convergence(out)
+    more = run_sweep(replace(config, out=out, seeds=(1,), fractions=(1.0, 0.5), check_convergence=False))
+    assert sorted(more["seed"].unique()) == [0, 1] and len(more) == 2 * len(table)
+    assert read_convergence(out) == before and before["checked"] and before["seed"] == 0
 
 
 def test_without_the_check_the_sweep_says_it_did_not_check(polyps, tmp_path):

@@ -92,7 +92,8 @@ def run_sweep(config: SweepConfig, *, progress: ProgressCallback | None = None,
     training pool); then the folder is locked, the configuration, package versions and device go to
     ``out/config.json`` and the case lists of the splits and of every training subset to ``out/cases/seed<k>/``.
     With ``config.check_convergence`` the largest fraction of each depth is trained again with twice its steps
-    after the grid, and the result goes to ``config.json`` under ``convergence`` (see :func:`read_convergence`).
+    after the grid, and the result goes to ``config.json`` under ``convergence`` (see :func:`read_convergence`); it
+    stays there when later sweeps add runs of the same protocol (more seeds, say) without checking again.
 
     Args:
         config: the sweep.
@@ -194,10 +195,16 @@ def _convergence_runs(config: SweepConfig, data: SweepData) -> tuple[SweepConfig
 
 def _convergence(config: SweepConfig, data: SweepData, store: RunStore) -> dict[str, Any]:
     """The convergence check's outcome for ``config.json``: per depth the Dice of the largest fraction at its
-    steps and at twice as many, and ``converged`` (``None`` until every check has a Dice)."""
-    if not config.check_convergence:
-        return {"checked": False, "converged": None}
+    steps and at twice as many, and ``converged`` (``None`` until every check has a Dice).
+
+    Without ``config.check_convergence``, the checks an earlier sweep of the same grid recorded in ``out`` (say, of
+    seed 0 before more seeds were added) are reported, so the verdict is not lost with the flag."""
     check_config, check_data, cells = _convergence_runs(config, data)
+    if not cells:
+        cells = sorted({Cell(r["fraction"], r["depth"], r["seed"]) for r in store.records(check_data.protocol)},
+                       key=lambda cell: (cell.depth, cell.seed))
+    if not cells:
+        return {"checked": False, "converged": None}
     by_protocol = {protocol: {r["run_id"]: r for r in store.records(protocol)}
                    for protocol in (data.protocol, check_data.protocol)}
     depths = []
