@@ -27,14 +27,14 @@ REAL_DATASETS: dict[str, Path] = {
     "la2018-cpu": ROOT / "data" / "la2018_cpu_curves.csv",
     "hc18-cpu": ROOT / "data" / "hc18_cpu_curves.csv",
     "acdc-lv-cpu": ROOT / "data" / "acdc_lv_cpu_curves.csv",
-    "acdc-rv-cpu": ROOT / "data" / "acdc_rv_cpu_curves.csv",
+    "acdc-heart-cpu": ROOT / "data" / "acdc_heart_cpu_curves.csv",
 }
 #: The images each real dataset was measured on: curves of the same images are held out together, so nothing
 #: learned from Kvasir-SEG at 64 px is scored on Kvasir-SEG at 256 px.
 IMAGES: dict[str, str] = {
     "kvasir-reference": "kvasir-seg", "kvasir-h100": "kvasir-seg", "kvasir64-cpu": "kvasir-seg",
     "la2018-h100": "la2018", "la2018-cpu": "la2018", "hc18-cpu": "hc18", "acdc-lv-cpu": "acdc",
-    "acdc-rv-cpu": "acdc",
+    "acdc-heart-cpu": "acdc",
 }
 
 
