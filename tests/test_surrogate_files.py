@@ -168,3 +168,9 @@ def test_output_must_be_a_writable_npz_path(tmp_path):
     with pytest.raises(InputError, match="model.json: surrogate weights are written to a .npz"):
         save_surrogate(new_surrogate(SMALL), tmp_path / "model.json")
     assert not (tmp_path / "model.json").exists()
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs the /proc file system, where no file can be made")
+def test_output_on_a_file_system_that_refuses_writes_is_refused_before_training():
+    with pytest.raises(InputError, match=r"/proc/samplecast-model.npz: cannot be created in /proc \("):
+        check_output("/proc/samplecast-model.npz")

@@ -10,7 +10,6 @@ import json
 import math
 import shlex
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -23,6 +22,7 @@ from rich.table import Table
 from samplecast import __version__
 from samplecast.demo import DemoSettings  # light: torch and matplotlib load when the demo runs
 from samplecast.errors import InputError
+from samplecast.outputs import output_file_problem
 from samplecast.train import config as train_config  # light: no torch or MONAI until a run starts
 
 #: Without a terminal, long jobs print a progress line at most this often (seconds), and not before.
@@ -84,20 +84,9 @@ class OutputFile(click.Path):
 
     def convert(self, value, param, ctx):
         path = super().convert(value, param, ctx)
-        try:
-            if path.exists():
-                with path.open("r+b"):
-                    pass
-            else:
-                folder = path.parent
-                while not folder.exists():
-                    folder = folder.parent
-                if not folder.is_dir():
-                    self.fail(f"{str(value)!r}: {folder} is a file, not a folder", param, ctx)
-                with tempfile.NamedTemporaryFile(dir=folder):
-                    pass
-        except OSError as exc:
-            self.fail(f"{str(value)!r} cannot be written ({exc.strerror or exc})", param, ctx)
+        problem = output_file_problem(path)
+        if problem:
+            self.fail(problem, param, ctx)
         return path
 
 

@@ -1,7 +1,9 @@
-"""Whether results can be written to a folder, checked before any work, and the one-line error when they cannot.
+"""Whether results can be written to a folder or a file, checked before any work, and the one-line error when they
+cannot.
 
-Shared by every command that writes a folder of results (a sweep's, a built forecaster's): checked by writing a small
-file, so permissions, read-only mounts, special file systems and a full disk all show, whoever runs the command.
+Shared by every command that writes results (a sweep's folder, a built forecaster's, surrogate weights, a plan's
+JSON): checked by writing, so permissions, read-only mounts, special file systems and a full disk all show, whoever
+runs the command.
 """
 
 from __future__ import annotations
@@ -23,12 +25,43 @@ def output_problems(out: str | Path) -> list[str]:
     they can. Checked by writing and removing a small file, so permissions, read-only mounts and a full disk all
     show, and nothing is left behind."""
     out = Path(out)
-    existing = next((folder for folder in (out, *out.parents) if folder.exists()), Path("."))
+    existing = _nearest_existing(out)
     if not existing.is_dir():
-        return [f"{out}: not a folder" if existing == out else f"{existing}: not a folder, so {out} cannot be made"]
+        return [f"{out}: not a folder" if existing == out
+                else f"{out}: cannot be created, {existing} is a file, not a folder"]
+    reason = _probe(existing)
+    return [f"{out}: cannot write results there ({reason})"] if reason else []
+
+
+def output_file_problem(path: str | Path) -> str | None:
+    """Why the file ``path`` could not be written, in one line naming it, or ``None`` when it can: an existing file
+    opened for writing, a new one (with any missing folders) probed by writing in the nearest folder that exists."""
+    path = Path(path)
+    if path.is_dir():
+        return f"{path}: is a folder; expected a file to write"
+    if path.exists():
+        try:
+            with path.open("r+b"):
+                return None
+        except OSError as exc:
+            return f"{path}: cannot be written ({_reason(exc)})"
+    existing = _nearest_existing(path.parent)
+    if not existing.is_dir():
+        return f"{path}: cannot be created, {existing} is a file, not a folder"
+    reason = _probe(existing)
+    return f"{path}: cannot be created in {existing} ({reason})" if reason else None
+
+
+def _nearest_existing(path: Path) -> Path:
+    return next((folder for folder in (path, *path.parents) if folder.exists()), Path("."))
+
+
+def _probe(folder: Path) -> str | None:
+    """Why a small file cannot be written to ``folder`` (and synced to disk), or ``None``; the disk counts as full
+    below :data:`MIN_FREE_BYTES`. Nothing is left behind."""
     try:
-        free = shutil.disk_usage(existing).free
-        probe = existing / f".samplecast-probe.{os.getpid()}.{secrets.token_hex(4)}"
+        free = shutil.disk_usage(folder).free
+        probe = folder / f".samplecast-probe.{os.getpid()}.{secrets.token_hex(4)}"
         try:
             with open(probe, "wb") as stream:
                 stream.write(b"0" * 4096)
@@ -37,10 +70,8 @@ def output_problems(out: str | Path) -> list[str]:
         finally:
             probe.unlink(missing_ok=True)
     except OSError as exc:
-        return [f"{out}: cannot write results there ({_reason(exc)})"]
-    if free < MIN_FREE_BYTES:
-        return [f"{out}: cannot write results there (the disk is full: {free // 1024} kB free)"]
-    return []
+        return _reason(exc)
+    return f"the disk is full: {free // 1024} kB free" if free < MIN_FREE_BYTES else None
 
 
 def output_error(out: str | Path, exc: OSError) -> InputError:

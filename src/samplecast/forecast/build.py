@@ -494,11 +494,6 @@ def check_output_folder(path: str | Path) -> Path:
         if others:
             raise InputError(f"{out}: holds files no build writes ({', '.join(others[:3])}"
                              f"{', ...' if len(others) > 3 else ''}); give a new or empty folder, or one a build wrote")
-    nearest = out
-    while not nearest.exists():
-        nearest = nearest.parent
-    if not nearest.is_dir():
-        raise InputError(f"{out}: cannot be created, {nearest} is a file, not a folder")
     raise_if_any(output_problems(out))  # written to, not only looked at: root, read-only mounts, full disks
     return out
 

@@ -24,6 +24,7 @@ from samplecast.errors import InputError, raise_if_any
 from samplecast.forecast.calibration import SpreadCalibration
 from samplecast.forecast.surrogate.architecture import SurrogateConfig
 from samplecast.forecast.surrogate.model import FORMAT, Surrogate
+from samplecast.outputs import output_file_problem
 
 #: Suffix of a weights file; its description is the file of the same name with ``.json``.
 WEIGHTS_SUFFIX = ".npz"
@@ -47,7 +48,7 @@ def check_output(path: str | Path) -> Path:
     if path.suffix.lower() != WEIGHTS_SUFFIX:
         raise InputError(f"{path}: surrogate weights are written to a {WEIGHTS_SUFFIX} file, with their description "
                          f"in the .json of the same name beside it; got {path.suffix or 'no suffix'}")
-    problem = _unwritable(path) or _unwritable(path.with_suffix(".json"))  # one line when both share a folder
+    problem = output_file_problem(path) or output_file_problem(path.with_suffix(".json"))  # one line for one folder
     if problem:
         raise InputError(problem)
     return path
@@ -185,17 +186,3 @@ def _numbers(values: Any, min_length: int = 0) -> bool:
 
 def _increasing(values: list) -> bool:
     return all(a < b for a, b in zip(values, values[1:]))
-
-
-def _unwritable(path: Path) -> str | None:
-    """Why ``path`` cannot be written, or ``None`` when it can (an existing file or a file creatable in its folder)."""
-    if path.is_dir():
-        return f"{path}: is a folder; expected a file to write"
-    if path.exists():
-        return None if os.access(path, os.W_OK) else f"{path}: file is not writable"
-    folder = path.parent
-    while not folder.exists():  # save creates missing folders: check the nearest one that exists
-        folder = folder.parent
-    if not folder.is_dir():
-        return f"{path}: cannot be created, {folder} is a file, not a folder"
-    return None if os.access(folder, os.W_OK | os.X_OK) else f"{path}: cannot be created, {folder} is not writable"
