@@ -14,6 +14,9 @@ from scipy.special import erf, expit, log_softmax, logit
 
 from samplecast.forecast.surrogate.architecture import EPS, RATES, SurrogateConfig
 
+#: The decay rates as the network holds them (float32 values), widened for the computation.
+_RATES = np.asarray(RATES, np.float32).astype(np.float64)
+
 
 def forward(weights: Mapping[str, np.ndarray], config: SurrogateConfig, features: np.ndarray, lengths: np.ndarray,
             last: np.ndarray, query: np.ndarray) -> np.ndarray:
@@ -35,8 +38,7 @@ def forward(weights: Mapping[str, np.ndarray], config: SurrogateConfig, features
     start = expit(anchor + offsets[:, :1] + steps)
     mix = np.exp(log_softmax(raw[:, levels:].reshape(-1, levels, len(RATES)), -1))
     ahead = np.clip(query, 0.0, None)[..., None, None]
-    rates = np.asarray(RATES, np.float32).astype(np.float64)  # as the network holds them
-    remaining = np.cumprod((mix[:, None] * np.exp(-rates * ahead)).sum(-1), -1)
+    remaining = np.cumprod((mix[:, None] * np.exp(-_RATES * ahead)).sum(-1), -1)
     return 1.0 - (1.0 - start)[:, None, :] * remaining
 
 
