@@ -59,6 +59,8 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--python-version", default="3.12", help="the device image's Python")
     args = parser.parse_args()
+    if not (args.data / "kvasir-seg" / "images").is_dir():
+        parser.error(f"--data {args.data}: no kvasir-seg/images folder in it")
     n = resize_folder_dataset(args.data / "kvasir-seg", args.out / f"kvasir-seg{args.size}", args.size)
     download_wheels(args.out / "wheels", args.python_version)
     total = sum(p.stat().st_size for p in args.out.rglob("*") if p.is_file())
