@@ -3,9 +3,9 @@
 The device machine starts bare, reaches nothing outside it and takes at most 64 MiB of working tree, so this writes,
 into ``.gpu-carry/`` (ignored by git):
 
-- ``kvasir-seg256/``: Kvasir-SEG resized once to 256x256 px, the protocol of ``data/kvasir_h100_curves.csv``
-  (images bilinear, JPEG quality 95; masks thresholded at half scale, area-resized, thresholded again, PNG), so
-  the sweep there decodes small files and its own resize to 256 px is the identity;
+- ``kvasir-seg256/``: Kvasir-SEG at 256x256 px as samplecast's own reader resizes it (the protocol of
+  ``data/kvasir_h100_curves.csv``: images as JPEG quality 95, binary masks as PNG), so the sweep there decodes small
+  files and its own resize to 256 px is the identity;
 - ``wheels/``: the pure-Python wheels of samplecast's dependencies that the machine's image lacks (from PyPI).
 
     python benchmarks/gpu_prepare.py --data ../shared/data
@@ -23,27 +23,38 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from samplecast.data.folder2d import Folder2D
+from samplecast.data.layout import CaseCheck, CaseFiles
+
 #: On the device image (torch, lightning, pandas, scipy, statsmodels, matplotlib, click, rich, pillow are there).
 MISSING_PACKAGES = ("monai", "nibabel", "fpdf2", "defusedxml", "submitit")
 
 
 def resize_folder_dataset(source: Path, target: Path, size: int) -> int:
-    """Write every image/mask pair of a Kvasir-layout folder at ``size`` px a side; returns how many."""
-    images = sorted(p for p in (source / "images").iterdir() if p.suffix.lower() in {".jpg", ".jpeg", ".png"})
+    """Write every case of a 2D folder dataset at ``size`` px a side, read by :class:`Folder2D` as a sweep reads
+    them (its pairing, decoding and mask rules); returns how many. Raises ``ValueError`` with every problem, one
+    per line."""
+    layout = Folder2D()
+    listing = layout.find(source)
+    checks = [layout.check_case(case, None, size) for case in listing.cases]
+    problems = listing.problems + [problem for check in checks for problem in check.problems]
+    if problems:
+        raise ValueError("\n".join(problems))
+    channels, _ = layout.resolve_channels(listing.cases, checks)
     (target / "images").mkdir(parents=True, exist_ok=True)
     (target / "masks").mkdir(parents=True, exist_ok=True)
 
-    def one(path: Path) -> None:
-        mask_path = next((source / "masks").glob(path.stem + ".*"))
-        image = Image.open(path).convert("RGB").resize((size, size), Image.Resampling.BILINEAR)
-        image.save(target / "images" / f"{path.stem}.jpg", quality=95)
-        foreground = np.asarray(Image.open(mask_path).convert("L")) > 127
-        mask = Image.fromarray(foreground.astype(np.uint8) * 255).resize((size, size), Image.Resampling.BOX)
-        Image.fromarray(((np.asarray(mask) > 127) * 255).astype(np.uint8)).save(target / "masks" / f"{path.stem}.png")
+    def one(case_and_check: tuple[CaseFiles, CaseCheck]) -> None:
+        case, check = case_and_check
+        image = layout.read_image(case, size, channels)
+        pixels = image[0] if channels == 1 else image.transpose(1, 2, 0)
+        Image.fromarray(np.clip(np.round(pixels), 0, 255).astype(np.uint8)).save(
+            target / "images" / f"{case.case_id}.jpg", quality=95)
+        Image.fromarray(check.mask[0] * 255).save(target / "masks" / f"{case.case_id}.png")
 
     with ThreadPoolExecutor(4) as pool:
-        list(pool.map(one, images))
-    return len(images)
+        list(pool.map(one, zip(listing.cases, checks)))
+    return len(listing.cases)
 
 
 def download_wheels(target: Path, python_version: str) -> None:
@@ -59,9 +70,10 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--python-version", default="3.12", help="the device image's Python")
     args = parser.parse_args()
-    if not (args.data / "kvasir-seg" / "images").is_dir():
-        parser.error(f"--data {args.data}: no kvasir-seg/images folder in it")
-    n = resize_folder_dataset(args.data / "kvasir-seg", args.out / f"kvasir-seg{args.size}", args.size)
+    try:
+        n = resize_folder_dataset(args.data / "kvasir-seg", args.out / f"kvasir-seg{args.size}", args.size)
+    except ValueError as exc:
+        parser.exit(2, "".join(f"error: {line}\n" for line in str(exc).splitlines()))
     download_wheels(args.out / "wheels", args.python_version)
     total = sum(p.stat().st_size for p in args.out.rglob("*") if p.is_file())
     print(f"{args.out}: {n} Kvasir-SEG cases at {args.size} px and {len(list((args.out / 'wheels').iterdir()))} "
