@@ -2,8 +2,8 @@
 
     nice python benchmarks/forecast_accuracy.py --lcpfn /work/lcpfn/lcpfn.pt
 
-Two processes, one torch thread each; on the 41 curves of four image sets, with the LSTM and LC-PFN, it took 1.0 min
-wall on a busy 2-core x86_64 machine (CPU: 1.0 min in the backtest, 0.3 min in the second process), growing about in
+Two processes, one torch thread each; on the 43 curves of four image sets, with the LSTM and LC-PFN, it took 1.1 min
+wall on a busy 2-core x86_64 machine (CPU: 1.1 min in the backtest, 0.3 min in the second process), growing about in
 proportion to the number of curves.
 
 Writes ``forecast_accuracy.md`` (keeping its hand-written ``## Findings`` section) and ``forecast_accuracy.csv`` (every

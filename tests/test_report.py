@@ -95,7 +95,7 @@ def test_trust_and_provenance_content(report, curves_csv):
     assert "never learned from" in text
     assert f"On your own curves (2 curves of {curves_csv}), each cut at 20% and 50% of its largest size" in text
     assert "Method 'pow3', leave-one-dataset-out on the real learning curves shipped with samplecast: acdc " \
-        "(12 curves" in text and "kvasir-seg (13 curves" in text  # the shipped backtest, its image sets in order
+        "(12 curves" in text and "kvasir-seg (15 curves" in text  # the shipped backtest, its image sets in order
     assert "80% interval held" in text and "Caveats" in text
     assert str(curves_csv) in text and "16 (rows with status ok)" in text
     assert "averaged into one curve per configuration" in text
