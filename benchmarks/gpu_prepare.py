@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from samplecast.data.dataset import check_cases
 from samplecast.data.folder2d import Folder2D
 from samplecast.data.layout import CaseCheck, CaseFiles
 
@@ -31,16 +32,14 @@ MISSING_PACKAGES = ("monai", "nibabel", "fpdf2", "defusedxml", "submitit")
 
 
 def resize_folder_dataset(source: Path, target: Path, size: int) -> int:
-    """Write every case of a 2D folder dataset at ``size`` px a side, read by :class:`Folder2D` as a sweep reads
-    them (its pairing, decoding and mask rules); returns how many. Raises ``ValueError`` with every problem, one
-    per line."""
+    """Write every case of a 2D folder dataset at ``size`` px a side, checked (:func:`check_cases`) and read by
+    :class:`Folder2D` as a sweep reads them (its pairing, decoding and mask rules); returns how many. Raises
+    ``ValueError`` with every problem, one per line."""
     layout = Folder2D()
     listing = layout.find(source)
-    checks = [layout.check_case(case, None, size) for case in listing.cases]
-    problems = listing.problems + [problem for check in checks for problem in check.problems]
+    checks, channels, problems = check_cases(layout, listing, source, None, size)
     if problems:
         raise ValueError("\n".join(problems))
-    channels, _ = layout.resolve_channels(listing.cases, checks)
     (target / "images").mkdir(parents=True, exist_ok=True)
     (target / "masks").mkdir(parents=True, exist_ok=True)
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from samplecast.data.cache import DatasetCache
 from samplecast.data.folder2d import Folder2D
-from samplecast.data.layout import CaseFiles, Layout
+from samplecast.data.layout import CaseCheck, CaseFiles, Layout, Listing, Targets
 from samplecast.data.nifti import Brats, Decathlon
 from samplecast.data.validate import check_foreground, describe_error, parse_label
 from samplecast.errors import InputError, raise_if_any
@@ -147,13 +147,8 @@ def load_dataset(
     raise_if_any(_memory_problems(cases, layout, size))  # before any file is resized to that size
     total = 2 * len(cases)
     report = progress or (lambda done, total: None)
-    checks = list(_in_threads(lambda case: layout.check_case(case, targets, size), cases, workers,
-                              lambda done: report(done, total)))
-    channels, channel_problems = layout.resolve_channels(cases, checks)
-    problems = listing.problems + [p for check in checks for p in check.problems] + channel_problems
-    problems += check_foreground(checks, root, targets, size)
-    if not cases and not problems:
-        problems.append(f"{root}: no cases found")
+    checks, channels, problems = check_cases(layout, listing, root, targets, size, workers,
+                                             lambda done: report(done, total))
 
     # every image is decoded even when problems were found, so files that fail only when decoded (a truncated
     # PNG) are reported with the others instead of after they are fixed
@@ -173,6 +168,22 @@ def load_dataset(
     masks = np.stack([check.mask for check in checks]).astype(np.uint8)
     cache.save({"images": images, "masks": masks, "case_ids": np.array(case_ids)})
     return _dataset(root, layout, case_ids, images, masks)
+
+
+def check_cases(layout: Layout, listing: Listing, root: Path, targets: Targets, size: int,
+                workers: int | None = None, advanced: Callable[[int], None] = lambda done: None,
+                ) -> tuple[list[CaseCheck], int, list[str]]:
+    """Check every case of ``listing`` at ``size`` (pairs, headers, masks, channels, some foreground) in threads;
+    returns the checks in case order, the number of image channels and every problem found, each naming its file.
+    ``advanced(done)`` is called after each case."""
+    cases = listing.cases
+    checks = list(_in_threads(lambda case: layout.check_case(case, targets, size), cases, workers, advanced))
+    channels, channel_problems = layout.resolve_channels(cases, checks)
+    problems = listing.problems + [p for check in checks for p in check.problems] + channel_problems
+    problems += check_foreground(checks, root, targets, size)
+    if not cases and not problems:
+        problems.append(f"{root}: no cases found")
+    return checks, channels, problems
 
 
 def normalise(image: np.ndarray) -> np.ndarray:
