@@ -44,7 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from corpora import IMAGES, REAL_DATASETS, real_curves  # noqa: E402
 
 from samplecast.curves import Curve  # noqa: E402
-from samplecast.forecast.backtest import summarize  # noqa: E402
+from samplecast.forecast.evaluate import summarize  # noqa: E402
 from samplecast.forecast.build import LearnedParts, held_out_folds, scored, with_other_seeds  # noqa: E402
 from samplecast.forecast.calibration import SpreadCalibration  # noqa: E402
 from samplecast.forecast.ensemble import default_members  # noqa: E402

@@ -9,7 +9,7 @@ from datetime import date
 from pathlib import Path
 
 from samplecast.curves import load_curves
-from samplecast.forecast.backtest import DEFAULT_CUTOFFS, backtest, summarize
+from samplecast.forecast.evaluate import DEFAULT_CUTOFFS, backtest, summarize
 from samplecast.forecast.methods import make_forecaster
 
 

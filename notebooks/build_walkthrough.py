@@ -91,11 +91,11 @@ pd.DataFrame([
      "plateau from": p.recommendation.n_plateau, "Dice at 3,000": p.recommendation.dice_at_pool["q50"]}
     for p in plans
 ]).set_index("curve").convert_dtypes()"""),
-    ("md", """The report's table of target levels is read off the forecast by the same search as the recommendation,
-so it matches it exactly:"""),
-    ("code", """from samplecast.plan import target_levels, target_table
+    ("md", """The report's table of target levels is read off the forecast by the same search as the recommendation
+(one search per curve), so it matches it exactly:"""),
+    ("code", """from dataclasses import asdict
 
-pd.DataFrame(target_table(plans[1], target_levels(0.80))).set_index("target_dice")"""),
+pd.DataFrame([asdict(row) for row in plans[1].targets]).set_index("target_dice")"""),
     ("md", """## 5. Plot
 
 A learning curve with its forecast, drawn from `predict_quantiles` on a fine grid (log-scaled size axis: each step
@@ -114,14 +114,15 @@ ax.axhline(0.80, color="grey", ls="--", lw=0.8)
 ax.set(xscale="log", xlabel="training cases (n)", ylabel="test Dice", title="Kvasir-SEG: forecast with 80% intervals")
 ax.legend(frameon=False)
 plt.show()"""),
-    ("md", """`plan_document` computes everything the report shows into one JSON-ready document (what
-`samplecast forecast --json` writes); the report's figures draw it without calling the model again. Its own figure,
-one panel per configuration, with the target and the recommended sizes marked:"""),
+    ("md", """`plan_document` computes everything the report shows into one typed document, a `PlanDocument` (what
+`samplecast forecast --json` writes with `to_json()`, and `report --plan` reads back with `PlanDocument.read`); the
+report's figures draw it without calling the model again. Its own figure, one panel per configuration, with the target
+and the recommended sizes marked:"""),
     ("code", """from samplecast.plan import plan_document
 from samplecast.report.figures import learning_curves_figure
 
 document = plan_document(plans, DEFAULT_METHOD, source=CURVES)
-learning_curves_figure(document["curves"])"""),
+learning_curves_figure(document.curves)"""),
     ("md", """## 6. How wrong has the forecaster been?
 
 A backtest cuts complete curves short, forecasts the largest size from the part kept, and scores the forecast
@@ -129,7 +130,7 @@ against the measurement. Here the classical methods and the default one on these
 learned from them, so its line is in-sample: the figures a report quotes come from the leave-one-dataset-out backtest
 shipped with the package (written by `samplecast surrogate build`), where every image set is scored by a method learned
 without it)."""),
-    ("code", """from samplecast.forecast.backtest import backtest, summarize
+    ("code", """from samplecast.forecast.evaluate import backtest, summarize
 
 results = backtest(curves, [make_forecaster(m) for m in ("last1", "pow3", DEFAULT_METHOD)], cutoffs=[0.2, 0.5])
 summarize(results).round(3)"""),

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from samplecast.curves import Curve
-from samplecast.forecast.backtest import backtest, data_needed, summarize
+from samplecast.forecast.evaluate import backtest, data_needed, summarize
 from samplecast.forecast.parametric import LastValue, ParametricForecaster
 
 N = np.array([20.0, 40, 80, 160, 320, 640])

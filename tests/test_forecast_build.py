@@ -34,7 +34,7 @@ from samplecast.forecast.surrogate import (
     load_surrogate,
     train_surrogate,
 )
-from samplecast.report.trust import BacktestSummary
+from samplecast.forecast.evaluate import BacktestSummary
 
 SIZES = np.array([10.0, 20, 40, 80, 160, 320])
 

@@ -13,6 +13,7 @@ from samplecast.cli import cli
 from samplecast.forecast.ensemble import EnsembleForecaster, load_stacking_weights
 from samplecast.forecast.folder import REQUIRED
 from samplecast.forecast.surrogate import LSTMForecaster, load_surrogate
+from samplecast.plan import PlanDocument
 from samplecast.report.provenance import report_command
 
 SIZES = (10, 20, 40, 80, 160, 320)
@@ -76,7 +77,7 @@ def test_forecast_uses_the_built_weights_and_its_backtest(built, tmp_path):
     assert load_stacking_weights() != weights and np.abs(np.array(got) - shipped).max() > 1e-3
     assert document["forecaster"] == str(built / "fc")
     assert [d["name"] for d in document["trust"]["shipped"]["datasets"]] == ["kvasir", "other"]
-    assert f"--forecaster {built / 'fc'}" in report_command(document, "r.pdf")
+    assert f"--forecaster {built / 'fc'}" in report_command(PlanDocument.read(out), "r.pdf")
 
 
 def test_forecast_with_the_built_lstm(built, tmp_path, one_thread):
@@ -90,8 +91,8 @@ def test_forecast_with_the_built_lstm(built, tmp_path, one_thread):
     expected = LSTMForecaster(load_surrogate(built / "fc" / "surrogate.npz")).fit(
         [10, 20, 40], [0.62, 0.70, 0.76]).predict_quantiles([320])[0]
     np.testing.assert_allclose([row["q05"], row["q50"], row["q95"]], expected[[0, 3, 6]], atol=1e-4)
-    lstm = json.loads(out.read_text())["trust"]["shipped"]["rows"]
-    assert {r["held_out"] for r in lstm} == {"kvasir", "other", "all"}
+    shipped = json.loads(out.read_text())["trust"]["shipped"]
+    assert {r["held_out"] for r in shipped["pooled"] + shipped["per_set"]} == {"kvasir", "other", "all"}
 
 
 @pytest.mark.slow

@@ -9,7 +9,7 @@ from scipy import stats
 from samplecast.curves import Curve
 from samplecast.errors import InputError
 from samplecast.forecast.base import CurveForecaster, as_sizes, tidy_quantiles
-from samplecast.forecast.backtest import data_needed
+from samplecast.forecast.evaluate import data_needed
 from samplecast.forecast.reach import search, size_reaching
 from samplecast.plan import PlanOptions, chances, curve_warnings, recommend
 

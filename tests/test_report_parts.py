@@ -10,11 +10,13 @@ from pypdf import PdfReader
 
 from samplecast.curves import Curve, load_curves
 from samplecast.errors import InputError
-from samplecast.forecast.backtest import backtest
+from samplecast.forecast.evaluate import ROW_FIELDS, BacktestSummary, backtest, read_summary, summarize_backtest
 from samplecast.forecast.methods import DEFAULT_METHOD, make_forecaster
 from samplecast.plan import (
+    PlanDocument,
     PlanOptions,
     marginal_value,
+    own_trust,
     plan_curves,
     plan_document,
     short_labels,
@@ -22,9 +24,8 @@ from samplecast.plan import (
     target_table,
     value_step,
 )
-from samplecast.report import BacktestSummary, check_document, render_report, summarize_backtest, write_report
+from samplecast.report import render_report
 from samplecast.report.figures import learning_curves_figure, marginal_value_figure
-from samplecast.report.trust import ROW_FIELDS
 
 #: A small backtest summary of format 2: two held-out datasets and their union, two cutoffs.
 SUMMARY = {
@@ -52,7 +53,12 @@ def plans():
 
 @pytest.fixture(scope="module")
 def document(plans):
-    return json.loads(json.dumps(plan_document(plans, "pow3", backtest_summary=SUMMARY)))
+    """The plan document as `forecast --json` writes it and `report --plan` reads it back."""
+    return PlanDocument.from_json(plan_document(plans, "pow3", backtest_summary=SUMMARY).to_json())
+
+
+def write_report(plans, method, path, backtest):
+    return render_report(plan_document(plans, method, backtest_summary=backtest), path)
 
 
 def pdf_text(path) -> str:
@@ -60,17 +66,17 @@ def pdf_text(path) -> str:
 
 
 def test_target_row_equals_the_recommendation(plans, document):
-    for plan, view in zip(plans, document["curves"]):
+    for plan, view in zip(plans, document.curves):
         rec = plan.recommendation
-        (row,) = [r for r in view["targets"] if r["target_dice"] == rec.target_dice]
-        assert row["n_needed"] == rec.n_for_target and row["n_median"] == rec.n_target_median
-        assert (row["n_low"], row["n_high"]) == rec.n_target_range
-        assert row["additional"] == rec.additional_to_target and row["cost"] == rec.cost_to_target
+        (row,) = [r for r in view.targets if r.target_dice == rec.target_dice]
+        assert row.n_needed == rec.n_for_target and row.n_median == rec.n_target_median
+        assert (row.n_low, row.n_high) == rec.n_target_range
+        assert row.additional == rec.additional_to_target and row.cost == rec.cost_to_target
 
 
 def test_higher_targets_need_more_cases(plans):
     table = target_table(plans[1], target_levels(0.78))
-    needed = [r["n_needed"] for r in table if r["n_needed"] is not None]
+    needed = [r.n_needed for r in table if r.n_needed is not None]
     assert len(needed) >= 3 and needed == sorted(needed)
     assert all(isinstance(n, int) for n in needed)
 
@@ -98,19 +104,19 @@ def test_short_labels_keep_what_differs():
 
 def test_marginal_value_falls_as_data_grows(plans):
     value = marginal_value(plans[0].forecast.model, [40, 160, 640], step=value_step(160))
-    assert np.all(np.array(value["gain_per_step"]) > 0) and np.all(np.diff(value["gain_per_step"]) < 0)
-    assert np.all(np.diff(value["gain_per_doubling"]) < 0)
+    assert np.all(np.array(value.gain_per_step) > 0) and np.all(np.diff(value.gain_per_step) < 0)
+    assert np.all(np.diff(value.gain_per_doubling) < 0)
 
 
 def test_the_document_holds_no_size_beyond_the_pool(document):
-    for view in document["curves"]:
-        assert max(view["band"]["n"]) <= 1500 and max(view["marginal"]["n"]) <= 1500
-        assert all(r["n_needed"] is None or r["n_needed"] <= 1500 for r in view["targets"])
-        assert all(r["cost"] is None or r["cost"] <= 2.0 * 1500 for r in view["targets"])
+    for view in document.curves:
+        assert max(view.band.n) <= 1500 and max(view.marginal.n) <= 1500
+        assert all(r.n_needed is None or r.n_needed <= 1500 for r in view.targets)
+        assert all(r.cost is None or r.cost <= 2.0 * 1500 for r in view.targets)
 
 
 def test_learning_curve_figure_has_a_labelled_log_panel_per_curve(document):
-    fig = learning_curves_figure(document["curves"])
+    fig = learning_curves_figure(document.curves)
     axes = [ax for ax in fig.axes if ax.get_visible()]
     assert len(axes) == 2
     assert all(ax.get_xscale() == "log" and ax.get_xlabel() == "training cases (n)" for ax in axes)
@@ -119,13 +125,15 @@ def test_learning_curve_figure_has_a_labelled_log_panel_per_curve(document):
 
 
 def test_marginal_figure_prices_the_step(document):
-    per_step, _ = marginal_value_figure(document["curves"], document["value_step"]).axes
+    per_step, _ = marginal_value_figure(document.curves, document.value_step).axes
     assert "Dice gained by 20 more cases" in per_step.get_ylabel() and "costing 40" in per_step.get_ylabel()
 
 
 def test_trust_figures_name_datasets_cutoffs_and_counts(document, tmp_path):
-    shipped = document["trust"]["shipped"]
-    assert [r["held_out"] for r in shipped["rows"]][:2] == ["all", "all"]  # the union first, by cutoff
+    shipped = document.trust.shipped
+    assert [r.held_out for r in shipped.pooled] == ["all", "all"]  # the union, by cutoff
+    assert [r.cutoff for r in shipped.pooled] == [0.1, 0.2]
+    assert [r.held_out for r in shipped.per_set] == ["Kvasir-SEG", "Kvasir-SEG", "LA-2018", "LA-2018"]
     text = pdf_text(render_report(document, tmp_path / "r.pdf"))
     assert "leave-one-dataset-out" in text
     assert "Kvasir-SEG (12 curves: data/kv_a.csv, data/kv_b.csv), LA-2018 (9 curves: data/la.csv)" in text
@@ -136,41 +144,43 @@ def test_trust_figures_name_datasets_cutoffs_and_counts(document, tmp_path):
 def test_own_curves_are_backtested_when_they_are_long_enough(tmp_path):
     curves = [power_curve(d, a, sizes=(10, 20, 40, 80, 160, 320)) for d, a in ((4, 0.8), (5, 0.86))]
     plans = plan_curves(curves, PlanOptions(target_dice=0.75), make_forecaster("pow3"))
-    own = plan_document(plans, "pow3", backtest_summary=SUMMARY)["trust"]["own"]
-    assert own["curves"] == 2 and [r["cutoff"] for r in own["rows"]] == [0.2, 0.5]
-    assert max(r["mae"] for r in own["rows"]) < 0.01  # an exact power law: pow3 is right
-    text = pdf_text(write_report(plans, "pow3", tmp_path / "own.pdf", backtest=SUMMARY))
+    own = plan_document(plans, "pow3", backtest_summary=SUMMARY).trust.own
+    assert own.curves == 2 and [r.cutoff for r in own.rows] == [0.2, 0.5]
+    assert max(r.mae for r in own.rows) < 0.01  # an exact power law: pow3 is right
+    text = pdf_text(write_report(plans, "pow3", tmp_path / "own.pdf", SUMMARY))
     assert "On your own curves (2 curves of this plan), each cut at 20% and 50% of its largest size" in text
 
 
 def test_report_says_when_the_method_was_not_backtested(plans, tmp_path):
     only_lstm = {**SUMMARY, "rows": [{**r, "method": "lstm"} for r in SUMMARY["rows"]]}
-    text = pdf_text(write_report(plans, "pow3", tmp_path / "r.pdf", backtest=only_lstm))
+    text = pdf_text(write_report(plans, "pow3", tmp_path / "r.pdf", only_lstm))
     assert "does not cover the method 'pow3'" in text and "samplecast backtest CURVES.csv --methods pow3" in text
     assert "curves in memory" in text
 
 
 def test_a_backtest_of_another_format_is_not_quoted(plans):
-    trust = plan_document(plans, "pow3", backtest_summary={"format": 1, "rows": []})["trust"]
-    assert trust["shipped"] is None and "never learned from" in trust["shipped_note"]
+    trust = plan_document(plans, "pow3", backtest_summary={"format": 1, "rows": []}).trust
+    assert trust.shipped is None and "never learned from" in trust.shipped_note
 
 
 def test_curves_of_the_shipped_backtest_are_not_scored_again(tmp_path):
-    from samplecast.plan import own_trust
-
     curves = [power_curve(4, 0.8, sizes=(10, 20, 40, 80, 160, 320))]
     source = tmp_path / "kv_a.csv"
     source.write_text("n_train,dice\n")
-    trust = own_trust(curves, make_forecaster("pow3"), source, SUMMARY)
-    assert trust["own"] is None and "kv_a.csv is among the curves of the backtest above" in trust["own_note"]
-    assert own_trust(curves, make_forecaster("pow3"), tmp_path / "mine.csv", SUMMARY)["own"]["curves"] == 1
+    own, note = own_trust(curves, make_forecaster("pow3"), source, read_summary(SUMMARY))
+    assert own is None and "kv_a.csv is among the curves of the backtest above" in note
+    assert own_trust(curves, make_forecaster("pow3"), tmp_path / "mine.csv", read_summary(SUMMARY))[0].curves == 1
 
 
 def test_a_file_that_is_not_a_plan_document_is_refused():
     with pytest.raises(InputError, match="not a samplecast plan document"):
-        check_document({"format": 99}, "x.json")
-    with pytest.raises(InputError, match="plan document lacks"):
-        check_document({"format": 1, "curves": []}, "x.json")
+        PlanDocument.from_dict({"format": 99}, "x.json")
+    with pytest.raises(InputError, match="not a samplecast plan document of format 2"):
+        PlanDocument.from_dict({"format": 1, "curves": []}, "x.json")
+    with pytest.raises(InputError) as lacking:
+        PlanDocument.from_dict({"format": 2, "curves": []}, "x.json")
+    assert "x.json: curves: expected at least 1 item, got none" in lacking.value.problems
+    assert "x.json: method: missing" in lacking.value.problems
 
 
 @pytest.mark.slow
@@ -178,8 +188,8 @@ def test_many_curves_are_drawn_in_several_figures(tmp_path):
     curves = [power_curve(depth, 0.7 + 0.01 * depth) for depth in range(2, 12)]
     plans = plan_curves(curves, PlanOptions(target_dice=0.7), make_forecaster("pow3"))
     with pytest.raises(ValueError, match="1 to 9 curves"):
-        learning_curves_figure(plan_document(plans, "pow3", backtest_summary=SUMMARY)["curves"])
-    reader = PdfReader(write_report(plans, "pow3", tmp_path / "many.pdf", backtest=SUMMARY))
+        learning_curves_figure(plan_document(plans, "pow3", backtest_summary=SUMMARY).curves)
+    reader = PdfReader(write_report(plans, "pow3", tmp_path / "many.pdf", SUMMARY))
     assert sum(len(page.images) for page in reader.pages) == 3  # learning curves in two figures, marginal value
 
 

@@ -247,7 +247,7 @@ def forecast(curves, at, method, target_dice, confidence, plateau_gain, pool_siz
     if json_path is not None:
         from samplecast.plan import plan_document
 
-        _write_json(json_path, plan_document(plans, method, source=curves, folder=folder))
+        plan_document(plans, method, source=curves, folder=folder).write(json_path)
         console.print(f"Wrote {json_path}")
 
 
@@ -266,7 +266,7 @@ def backtest(curves, cutoffs, methods, json_path):
     the truth.
     """
     from samplecast.curves import load_curves
-    from samplecast.forecast import backtest as bt
+    from samplecast.forecast import evaluate as bt
     from samplecast.forecast.methods import METHOD_NAMES, make_forecaster
 
     methods = methods or list(bt.DEFAULT_METHODS)
@@ -641,7 +641,8 @@ def report(ctx, curves, plan_path, output, method, target_dice, confidence, plat
     Example: samplecast report data/kvasir_reference_curves.csv -o report.pdf --target-dice 0.8 --pool-size 3000
     --cost-per-case 5
     """
-    from samplecast.report import check_document, render_report
+    from samplecast.plan import PlanDocument, plan_document
+    from samplecast.report import render_report
 
     if (curves is None) == (plan_path is None):
         raise click.UsageError("give either a curves table (CURVES) or a plan document (--plan), not both")
@@ -652,10 +653,9 @@ def report(ctx, curves, plan_path, output, method, target_dice, confidence, plat
         if given:
             raise click.UsageError(f"{', '.join(given)}: the plan document fixes the forecast options; "
                                    "write a new one with samplecast forecast --json")
-        document = check_document(_read_json(plan_path), str(plan_path))
+        document = PlanDocument.read(plan_path)
     else:
         from samplecast.forecast.folder import ForecasterFolder
-        from samplecast.plan import plan_document
 
         folder = ForecasterFolder.open(forecaster)
         plans = _plan(curves, method, target_dice, confidence, plateau_gain, pool_size, cost_per_case, average_seeds,
@@ -667,15 +667,6 @@ def report(ctx, curves, plan_path, output, method, target_dice, confidence, plat
         render_report(document, output, title=title,
                       progress=lambda section: status.update(f"Writing the report: {section.lower()}"))
     console.print(f"Wrote {output}")
-
-
-def _read_json(path: Path) -> dict:
-    try:
-        return json.loads(path.read_text())
-    except FileNotFoundError:
-        raise InputError(f"{path}: file not found") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: not valid JSON ({exc})") from None
 
 
 @cli.command()

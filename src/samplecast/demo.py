@@ -124,8 +124,8 @@ def run_demo(out: str | Path, settings: DemoSettings = DemoSettings(), *,
     # Imported here so that reading DemoSettings (the command line's defaults) does not load torch and matplotlib.
     from samplecast.curves import load_curves
     from samplecast.data.synthetic import write_synthetic_2d
-    from samplecast.plan import plan_curves
-    from samplecast.report.pdf import write_report
+    from samplecast.plan import plan_curves, plan_document
+    from samplecast.report import render_report
     from samplecast.train.sweep import SweepProgress, run_sweep
 
     raise_if_any(settings.problems())
@@ -156,6 +156,6 @@ def run_demo(out: str | Path, settings: DemoSettings = DemoSettings(), *,
     tell(DemoProgress("forecast", f"fitting '{settings.method}' to each learning curve"))
     plans = plan_curves(load_curves(curves_path), settings.plan_options(), make_forecaster(settings.method))
 
-    report = write_report(plans, settings.method, out / REPORT_FILE, source=curves_path,
-                          progress=lambda section: tell(DemoProgress("report", section)))
+    report = render_report(plan_document(plans, settings.method, source=curves_path), out / REPORT_FILE,
+                           progress=lambda section: tell(DemoProgress("report", section)))
     return DemoResult(out, data, curves_path, report, plans, time.perf_counter() - started)

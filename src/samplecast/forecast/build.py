@@ -40,7 +40,7 @@ import pandas as pd
 from samplecast import __version__
 from samplecast.curves import GROUP_DEFAULTS, Curve
 from samplecast.errors import InputError, raise_if_any
-from samplecast.forecast.backtest import DEFAULT_CUTOFFS, backtest
+from samplecast.forecast.evaluate import DEFAULT_CUTOFFS, BacktestSummary, backtest, summarize_backtest
 from samplecast.forecast.base import CurveForecaster
 from samplecast.forecast.ensemble import EnsembleForecaster, StackingWeights, default_members
 from samplecast.forecast.folder import (
@@ -55,7 +55,6 @@ from samplecast.versions import package_versions
 
 if TYPE_CHECKING:
     from samplecast.forecast.surrogate import Surrogate
-    from samplecast.report.trust import BacktestSummary
 
 #: Methods scored beside the ensemble: the flat baseline, the families, the model average and the LSTM.
 BESIDE: tuple[str, ...] = ("last1", "pow3", "pow2", "pow4", "mmf4", "wbl4", "exp3", "average", "lstm")
@@ -381,7 +380,6 @@ def build_forecaster(
             too short to learn from.
     """
     from samplecast.forecast.surrogate import save_surrogate
-    from samplecast.report.trust import summarize_backtest
 
     started = time.perf_counter()
     out = check_output_folder(out_dir)

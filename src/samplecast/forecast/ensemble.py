@@ -10,7 +10,7 @@ them by construction. (Weights that switched with the extrapolation distance gav
 plateau and made the median speed up at large sizes.)
 
 The weights minimise the mean absolute error of the stacked median at the final size of held-out curves
-(:func:`samplecast.forecast.backtest.backtest`); a single member is a vertex of that simplex, so on the curves it was
+(:func:`samplecast.forecast.evaluate.backtest`); a single member is a vertex of that simplex, so on the curves it was
 learned on the stack's median is never worse than its best member's. The correction is then learned for the pinball
 loss of all the stacked quantiles.
 

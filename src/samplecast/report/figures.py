@@ -1,6 +1,6 @@
 """The report's figures, drawn with matplotlib's object API (no global pyplot state, Agg only): the learning curves
 with their forecasts, and what more data buys. They draw the curve views of a plan document
-(:func:`samplecast.plan.plan_document`) and never call a forecaster.
+(:class:`samplecast.plan.CurveView`) and never call a forecaster.
 
 Figures are as wide as the report's text block (:data:`~samplecast.report.page.TEXT_WIDTH_IN`), so text is printed at
 the size it was drawn.
@@ -17,10 +17,8 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, LogLocator
 
+from samplecast.plan import CurveView
 from samplecast.report.page import TEXT_WIDTH_IN
-
-#: One curve's view in a plan document (``document["curves"][i]``).
-CurveView = dict
 
 #: Most panels per row, and per figure, of the learning-curve figure (a report draws more curves as more figures).
 MAX_COLUMNS = 3
@@ -70,7 +68,7 @@ def learning_curves_figure(views: Sequence[CurveView], colors: Sequence[str] | N
         axes[0, 0].set_ylim(*_dice_limits(views))
         for ax, view, color in zip(axes.flat, views, colors):
             _draw_curve(ax, view, color, columns)
-            ax.set_title(view["short_label"], loc="left", fontweight="bold")
+            ax.set_title(view.short_label, loc="left", fontweight="bold")
             ax.set_xlabel("training cases (n)")
         for ax in axes.flat[count:]:
             ax.set_visible(False)
@@ -83,34 +81,33 @@ def learning_curves_figure(views: Sequence[CurveView], colors: Sequence[str] | N
 
 def _dice_limits(views: Sequence[CurveView]) -> tuple[float, float]:
     """A Dice range holding every measured point, band and target, with a margin, inside [0, 1]."""
-    values = [v for view in views for v in (*view["observed"]["dice"], min(view["band"]["q10"]),
-                                             max(view["band"]["q90"]))]
-    targets = [v["recommendation"]["target_dice"] for v in views if v["recommendation"]["target_dice"] is not None]
+    values = [v for view in views for v in (*view.observed.dice, min(view.band.q10), max(view.band.q90))]
+    targets = [v.recommendation.target_dice for v in views if v.recommendation.target_dice is not None]
     low, high = min(values + targets), max(values + targets)
     margin = 0.06 * (high - low) + 0.01
     return max(0.0, low - margin), min(1.0, high + margin)
 
 
 def _draw_curve(ax, view: CurveView, color: str, columns: int) -> None:
-    observed, rec, band = view["observed"], view["recommendation"], view["band"]
-    n = np.asarray(band["n"])
-    q = np.column_stack([band[k] for k in _BAND])
+    observed, rec, band = view.observed, view.recommendation, view.band
+    n = np.asarray(band.n)
+    q = np.column_stack([getattr(band, k) for k in _BAND])
     ax.fill_between(n, q[:, 0], q[:, 4], color=color, alpha=0.14, lw=0)
     ax.fill_between(n, q[:, 1], q[:, 3], color=color, alpha=0.28, lw=0)
     ax.plot(n, q[:, 2], color=color, lw=1.4)
-    sd = np.array([np.nan if v is None else v for v in observed["sd"]], dtype=float)
-    spread = np.where(np.asarray(observed["count"]) >= 2, np.nan_to_num(sd), 0.0)
-    ax.errorbar(observed["n"], observed["dice"], yerr=spread if np.any(spread > 0) else None, **_MEASURED)
-    ax.axvline(observed["n"][-1], **_LAST_MEASURED)
-    if rec["pool_size"] is not None and rec["pool_size"] <= n[-1] * 1.001:
-        ax.axvline(rec["pool_size"], **_POOL)
-    if rec["target_dice"] is not None:
-        ax.axhline(rec["target_dice"], **_TARGET)
-        needed = rec["n_for_target"]
+    sd = np.array([np.nan if v is None else v for v in observed.sd], dtype=float)
+    spread = np.where(np.asarray(observed.count) >= 2, np.nan_to_num(sd), 0.0)
+    ax.errorbar(observed.n, observed.dice, yerr=spread if np.any(spread > 0) else None, **_MEASURED)
+    ax.axvline(observed.n[-1], **_LAST_MEASURED)
+    if rec.pool_size is not None and rec.pool_size <= n[-1] * 1.001:
+        ax.axvline(rec.pool_size, **_POOL)
+    if rec.target_dice is not None:
+        ax.axhline(rec.target_dice, **_TARGET)
+        needed = rec.n_for_target
         if needed is not None:
             bottom = ax.get_ylim()[0]
-            ax.plot([needed] * 2, [bottom, rec["target_dice"]], **_RECOMMENDED)
-            ax.plot(needed, rec["target_dice"], "v", color=_RED, ms=5, zorder=6)
+            ax.plot([needed] * 2, [bottom, rec.target_dice], **_RECOMMENDED)
+            ax.plot(needed, rec.target_dice, "v", color=_RED, ms=5, zorder=6)
             left_half = needed < np.sqrt(n[0] * n[-1])
             ax.annotate(f"n ≈ {needed:,}", (needed, bottom), xytext=(3 if left_half else -3, 4),
                         textcoords="offset points", color=_RED, fontsize=7, fontweight="bold",
@@ -121,8 +118,8 @@ def _draw_curve(ax, view: CurveView, color: str, columns: int) -> None:
 
 def _curve_legend(views: Sequence[CurveView]) -> tuple[list, list[str]]:
     """Neutral-coloured legend entries for what the learning-curve panels show."""
-    rec = views[0]["recommendation"]
-    replicated = any(max(v["observed"]["count"]) >= 2 for v in views)
+    rec = views[0].recommendation
+    replicated = any(max(v.observed.count) >= 2 for v in views)
     entries = [
         (Line2D([], [], marker="o", ls="none", ms=3.5, color="black", mfc="white"),
          "measured (bars: ±1 sd across seeds)" if replicated else "measured"),
@@ -131,12 +128,12 @@ def _curve_legend(views: Sequence[CurveView]) -> tuple[list, list[str]]:
         (Patch(color="#555555", alpha=0.14, lw=0), "80% interval"),
         (Line2D([], [], **_LAST_MEASURED), "largest size measured"),
     ]
-    if rec["target_dice"] is not None:
-        entries.append((Line2D([], [], **_TARGET), f"target Dice {rec['target_dice']:.2f}"))
-    if any(v["recommendation"]["n_for_target"] is not None for v in views):
-        entries.append((Line2D([], [], **_RECOMMENDED), f"cases needed ({rec['confidence']:.0%} confidence)"))
-    if rec["pool_size"] is not None:
-        entries.append((Line2D([], [], **_POOL), f"pool size ({rec['pool_size']:,})"))
+    if rec.target_dice is not None:
+        entries.append((Line2D([], [], **_TARGET), f"target Dice {rec.target_dice:.2f}"))
+    if any(v.recommendation.n_for_target is not None for v in views):
+        entries.append((Line2D([], [], **_RECOMMENDED), f"cases needed ({rec.confidence:.0%} confidence)"))
+    if rec.pool_size is not None:
+        entries.append((Line2D([], [], **_POOL), f"pool size ({rec.pool_size:,})"))
     handles, names = zip(*entries)
     return list(handles), list(names)
 
@@ -145,33 +142,33 @@ def marginal_value_figure(views: Sequence[CurveView], step: int) -> Figure:
     """Two panels over training-set size: median Dice gained per ``step`` more cases (priced when a cost per case is
     known), and Dice gained by doubling the data against the plateau threshold; one line per curve, coloured as in
     :func:`learning_curves_figure`."""
-    rec = views[0]["recommendation"]
+    rec = views[0].recommendation
     with rc_context(STYLE):
         fig = Figure(figsize=(TEXT_WIDTH_IN, 2.9), layout="constrained")
         per_step, per_doubling = fig.subplots(1, 2)
         low, high = np.inf, 0.0
         for view, color in zip(views, curve_colors(len(views))):
-            value = {k: np.asarray(v) for k, v in view["marginal"].items()}
+            value = {k: np.asarray(getattr(view.marginal, k)) for k in ("n", "gain_per_step", "gain_per_doubling")}
             n = value["n"]
             low, high = min(low, n[0]), max(high, n[-1])
-            measured = n <= view["observed"]["n"][-1]
+            measured = n <= view.observed.n[-1]
             local = n >= step  # below ``step`` cases, "step more" is no longer a small change
             for ax, column, shown in ((per_step, "gain_per_step", local), (per_doubling, "gain_per_doubling", True)):
                 ax.plot(n[measured & shown], value[column][measured & shown], color=color, lw=1.4,
-                        label=view["short_label"])
+                        label=view.short_label)
                 ax.plot(n[~measured & shown], value[column][~measured & shown], color=color, lw=1.4,
                         ls=(0, (4, 2)))
-            if view["recommendation"]["n_plateau"] is not None:
-                per_doubling.plot(view["recommendation"]["n_plateau"], rec["plateau_gain"], "o", color=color, ms=4,
+            if view.recommendation.n_plateau is not None:
+                per_doubling.plot(view.recommendation.n_plateau, rec.plateau_gain, "o", color=color, ms=4,
                                   zorder=5)
-        cost = f"\n(costing {step * rec['cost_per_case']:,.0f})" if rec["cost_per_case"] else ""
+        cost = f"\n(costing {step * rec.cost_per_case:,.0f})" if rec.cost_per_case else ""
         per_step.set_ylabel(f"Dice gained by {step:,} more cases{cost}")
         per_step.set_yscale("log")
         per_step.set_ylim(bottom=max(per_step.get_ylim()[0], 1e-4))
         per_step.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
         per_doubling.set_ylabel("Dice gained by doubling the data")
         per_doubling.set_ylim(0, per_doubling.get_ylim()[1] * 1.3)
-        per_doubling.axhline(rec["plateau_gain"], **_TARGET)
+        per_doubling.axhline(rec.plateau_gain, **_TARGET)
         for ax in (per_step, per_doubling):
             ax.set_xlabel("training cases (n)")
             _log_x(ax, low, high, crowded=False)
@@ -185,7 +182,7 @@ def marginal_value_figure(views: Sequence[CurveView], step: int) -> Figure:
         per_doubling.legend(
             [Line2D([], [], color="black", lw=1.4), Line2D([], [], color="black", lw=1.4, ls=(0, (4, 2))),
              Line2D([], [], **_TARGET), Line2D([], [], marker="o", ls="none", color="black", ms=4)],
-            ["measured range", "forecast", f"plateau threshold ({rec['plateau_gain']:.3f})", "plateau point"],
+            ["measured range", "forecast", f"plateau threshold ({rec.plateau_gain:.3f})", "plateau point"],
             loc="upper right", frameon=False)
     return fig
 

@@ -4,24 +4,25 @@ from __future__ import annotations
 
 import shlex
 from pathlib import Path
-from typing import Any
+
+from samplecast.plan import PlanDocument
 
 
-def report_command(document: dict[str, Any], output: str | Path, title: str | None = None) -> str:
+def report_command(document: PlanDocument, output: str | Path, title: str | None = None) -> str:
     """The ``samplecast report`` command line that writes the report of ``document`` again (a placeholder for the
     curves file of a plan made in memory)."""
-    o, source = document["options"], document["source"]
-    words = ["samplecast", "report", source["file"] or "CURVES.csv", "-o", str(output), "--method", document["method"]]
-    if document.get("forecaster", "shipped") != "shipped":
-        words += ["--forecaster", document["forecaster"]]
-    if o["target_dice"] is not None:
-        words += ["--target-dice", f"{o['target_dice']:g}"]
-    words += ["--confidence", f"{o['confidence']:g}", "--plateau-gain", f"{o['plateau_gain']:g}"]
-    if o["pool_size"] is not None:
-        words += ["--pool-size", f"{o['pool_size']:g}"]
-    if o["cost_per_case"] is not None:
-        words += ["--cost-per-case", f"{o['cost_per_case']:g}"]
-    if source["average_seeds"]:
+    o, source = document.options, document.source
+    words = ["samplecast", "report", source.file or "CURVES.csv", "-o", str(output), "--method", document.method]
+    if document.forecaster != "shipped":
+        words += ["--forecaster", document.forecaster]
+    if o.target_dice is not None:
+        words += ["--target-dice", f"{o.target_dice:g}"]
+    words += ["--confidence", f"{o.confidence:g}", "--plateau-gain", f"{o.plateau_gain:g}"]
+    if o.pool_size is not None:
+        words += ["--pool-size", f"{o.pool_size:g}"]
+    if o.cost_per_case is not None:
+        words += ["--cost-per-case", f"{o.cost_per_case:g}"]
+    if source.average_seeds:
         words.append("--average-seeds")
     if title:
         words += ["--title", title]

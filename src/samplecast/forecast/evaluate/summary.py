@@ -1,4 +1,5 @@
-"""How far to trust a forecast: the backtest numbers shipped with the package, and the caveats every report states.
+"""The one summary of a backtest: error and interval coverage per method, held-out image set and cutoff, and its
+one reader (:meth:`BacktestSummary.from_dict`, :func:`read_summary`).
 
 The numbers live in the ``backtest_summary.json`` of a forecaster folder (``samplecast/assets/`` for the shipped one),
 written by :func:`samplecast.forecast.build.build_forecaster` (``samplecast surrogate build``): a leave-one-dataset-out
@@ -38,6 +39,7 @@ from typing import Any
 import pandas as pd
 
 from samplecast.errors import InputError
+from samplecast.forecast.evaluate.forecasts import summarize
 
 FORMAT = 2
 PROTOCOL = "leave-one-dataset-out"
@@ -46,21 +48,6 @@ ROW_FIELDS: tuple[str, ...] = ("method", "held_out", "cutoff", "curves", "mae", 
 #: The ``held_out`` value of rows pooled over every held-out image set.
 POOLED = "all"
 SHIPPED = "backtest_summary.json"
-
-#: What every forecast assumes, stated in every report.
-CAVEATS: tuple[str, ...] = (
-    "The forecast assumes the cases still to be annotated are trained on with the same protocol (network, "
-    "steps, image size, augmentation) as the runs measured here; a different protocol has a different curve.",
-    "It assumes the same annotation quality: new labels drawn the same way, by annotators as careful, on cases "
-    "from the same population (scanner, site, disease mix).",
-    "It assumes the fixed test split represents the cases the model will meet; Dice on an unrepresentative "
-    "test split forecasts the wrong thing precisely.",
-    "The further a forecast reaches beyond the largest size measured, the less certain it is: the intervals widen, "
-    "and the backtest above measured errors only as far as the reference curves reached.",
-    "Seed-to-seed spread is part of the measurement: with one seed per size the noise is assumed, not measured; "
-    "more seeds (--average-seeds) give better-founded intervals.",
-)
-
 
 @dataclass(frozen=True)
 class BacktestSummary:
@@ -129,6 +116,14 @@ class BacktestSummary:
         rows = self.rows[(self.rows["method"] == method) & (self.rows["held_out"] == held_out)]
         return rows.sort_values("cutoff").reset_index(drop=True)
 
+    def method_rows(self, method: str) -> list[dict[str, Any]]:
+        """Every row of ``method`` as plain values without the method: the pooled rows first, then each held-out set,
+        each by increasing cutoff; empty when the method was not backtested."""
+        rows = self.rows[self.rows["method"] == method].drop(columns="method")
+        rows = rows.sort_values(["held_out", "cutoff"], key=lambda c: c.map(_pooled_first) if c.name == "held_out"
+                                else c, kind="stable")
+        return [{k: _plain(v) for k, v in row.items()} for row in rows.to_dict(orient="records")]
+
     def provenance(self, method: str | None = None) -> str:
         """Where the figures come from, in one sentence for a report: the protocol, the image sets with their files
         and curve counts, the cutoffs (with the forecasts scored at each, for ``method``), and the date."""
@@ -157,12 +152,10 @@ class BacktestSummary:
 
 def summarize_backtest(results: pd.DataFrame, *, source: dict[str, Any] | None = None, description: str = "",
                        protocol: str = PROTOCOL) -> BacktestSummary:
-    """Summarise backtest rows (from :func:`samplecast.forecast.backtest.backtest` or
+    """Summarise backtest rows (from :func:`samplecast.forecast.evaluate.forecasts.backtest` or
     :func:`samplecast.forecast.build.held_out_folds`) per method, held-out set and cutoff, plus the rows pooled
     over every held-out set (``held_out`` = ``"all"``), rounded to 4 places. Rows without a ``held_out`` column are
     all pooled."""
-    from samplecast.forecast.backtest import summarize
-
     if "held_out" not in results:
         results = results.assign(held_out=POOLED)
     parts = [summarize(results, by=("method", "held_out", "cutoff"))] if results["held_out"].ne(POOLED).any() else []
@@ -173,6 +166,23 @@ def summarize_backtest(results: pd.DataFrame, *, source: dict[str, Any] | None =
     table = table.sort_values(["method", "held_out", "cutoff"], key=lambda c: c.map(_order) if c.name == "held_out"
                               else c, kind="stable")
     return BacktestSummary(table.reset_index(drop=True), dict(source or {}), description, protocol)
+
+
+def read_summary(document: dict[str, Any], origin: str = "backtest summary") -> BacktestSummary | None:
+    """The summary in a JSON document, or ``None`` for a document of another format (a forecaster built by another
+    version of samplecast), which a report names rather than quotes.
+
+    Raises:
+        InputError: for a document of this format whose rows lack fields (see :meth:`BacktestSummary.from_dict`).
+    """
+    if document.get("format") != FORMAT:
+        return None
+    return BacktestSummary.from_dict(document, origin)
+
+
+def _pooled_first(held_out: str) -> str:
+    """Sort key putting the pooled rows before the image sets."""
+    return "" if held_out == POOLED else held_out
 
 
 def _order(held_out: str) -> str:

@@ -1,0 +1,23 @@
+"""How wrong forecasts have been: backtests of forecasts on complete curves cut short (:mod:`.forecasts`) and the one
+summary type of a backtest with its one reader (:mod:`.summary`). May import curves, errors and the rest of forecast.
+"""
+
+from samplecast.forecast.evaluate.forecasts import (
+    DEFAULT_CUTOFFS,
+    DEFAULT_METHODS,
+    backtest,
+    data_needed,
+    summarize,
+)
+from samplecast.forecast.evaluate.summary import (
+    FORMAT,
+    POOLED,
+    PROTOCOL,
+    ROW_FIELDS,
+    BacktestSummary,
+    read_summary,
+    summarize_backtest,
+)
+
+__all__ = ["DEFAULT_CUTOFFS", "DEFAULT_METHODS", "FORMAT", "POOLED", "PROTOCOL", "ROW_FIELDS", "BacktestSummary",
+           "backtest", "data_needed", "read_summary", "summarize", "summarize_backtest"]

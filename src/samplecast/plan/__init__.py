@@ -1,0 +1,52 @@
+"""The plan: options, the recommendation search, curve views, trust figures, every sentence a planner reads, and the
+typed, versioned plan document. May import curves, forecast and errors; never report or cli.
+"""
+
+from samplecast.plan.document import DOCUMENT_FORMAT, MAX_BYTES, PlanDocument, Source, plan_document
+from samplecast.plan.options import HORIZON_FACTOR, PlanOptions, check_pool, interval_levels
+from samplecast.plan.recommend import (
+    CurvePlan,
+    PlanProgress,
+    Recommendation,
+    TargetRow,
+    curve_warnings,
+    dice_at,
+    plan_curves,
+    reach,
+    recommend,
+    target_levels,
+    target_table,
+)
+from samplecast.plan.sentences import CAVEATS, chances, confidence_words
+from samplecast.plan.trust import (
+    OWN_CUTOFFS,
+    BacktestSet,
+    OwnTrust,
+    ShippedTrust,
+    Trust,
+    TrustRow,
+    own_trust,
+    shipped_trust,
+)
+from samplecast.plan.views import (
+    DEFAULT_REACH,
+    Band,
+    CurveView,
+    Expected,
+    Marginal,
+    MarginalPoint,
+    Observed,
+    default_title,
+    marginal_value,
+    short_labels,
+    value_step,
+)
+
+__all__ = [
+    "CAVEATS", "DEFAULT_REACH", "DOCUMENT_FORMAT", "HORIZON_FACTOR", "MAX_BYTES", "OWN_CUTOFFS", "Band", "BacktestSet",
+    "CurvePlan", "CurveView", "Expected", "Marginal", "MarginalPoint", "Observed", "OwnTrust", "PlanDocument",
+    "PlanOptions", "PlanProgress", "Recommendation", "ShippedTrust", "Source", "TargetRow", "Trust", "TrustRow",
+    "chances", "check_pool", "confidence_words", "curve_warnings", "default_title", "dice_at", "interval_levels",
+    "marginal_value", "own_trust", "plan_curves", "plan_document", "reach", "recommend", "shipped_trust",
+    "short_labels", "target_levels", "target_table", "value_step"
+]

@@ -1,0 +1,214 @@
+"""The plan document: every number and sentence a report shows, computed once by :func:`plan_document`, written as
+versioned JSON by ``samplecast forecast --json`` and read back, checked field by field, by
+:meth:`PlanDocument.read` for ``samplecast report --plan``, so the PDF and the JSON cannot disagree.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import stat
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from samplecast import __version__
+from samplecast.errors import InputError
+from samplecast.forecast.base import QUANTILES
+from samplecast.forecast.folder import ForecasterFolder
+from samplecast.plan import schema, sentences
+from samplecast.plan.options import PlanOptions
+from samplecast.plan.recommend import CurvePlan
+from samplecast.plan.schema import NON_EMPTY, SIZE, UNIT
+from samplecast.plan.trust import Trust, trust_figures
+from samplecast.plan.views import CurveView, curve_view, default_title, short_labels, value_step
+
+#: Version of the plan document's layout.
+DOCUMENT_FORMAT = 2
+#: The largest plan document read, in bytes (a document of 100 curves is under 2 MB).
+MAX_BYTES = 20 * 1024 * 1024
+#: The longest title a document holds.
+MAX_TITLE = 500
+
+
+@dataclass(frozen=True)
+class Source:
+    """The curves file a plan came from (``None`` for curves made in memory), its SHA-256, the runs used, and
+    whether seeds were averaged into one curve per configuration."""
+
+    file: str | None
+    sha256: str | None
+    runs: int = field(metadata=SIZE)
+    average_seeds: bool
+
+
+@dataclass(frozen=True)
+class PlanDocument:
+    """Everything a report shows, and where it came from.
+
+    Args:
+        format: :data:`DOCUMENT_FORMAT`.
+        method: the forecasting method's name.
+        forecaster: ``"shipped"`` or the forecaster folder the plans were forecast with.
+        quantiles: the levels of each curve's forecast table.
+        options: what the planner asked for.
+        title: the report's title (at most :data:`MAX_TITLE` characters).
+        question: the question in words, ending with what the confidence means.
+        best_configuration: the configuration reaching the target with the fewest cases, in words (several curves).
+        source: the curves file, its checksum, the runs used.
+        created: when the plan was made (``YYYY-MM-DD HH:MM UTC``).
+        versions: samplecast, Python and the packages it ran with.
+        value_step: the cases marginal gains are priced in.
+        warnings: the curves' warnings, in one list.
+        curves: one :class:`~samplecast.plan.views.CurveView` per curve (each with its recommendation, whose
+            ``next_round`` is carried as it is).
+        trust: the backtests and caveats (:class:`~samplecast.plan.trust.Trust`).
+
+    Example:
+        >>> document = plan_document(plans, "ensemble", source="curves.csv")   # doctest: +SKIP
+        >>> PlanDocument.from_json(document.to_json()) == document             # doctest: +SKIP
+        True
+    """
+
+    format: int
+    method: str
+    forecaster: str
+    quantiles: tuple[float, ...] = field(metadata=UNIT)
+    options: PlanOptions
+    title: str = field(metadata={"max_length": MAX_TITLE})
+    question: str
+    best_configuration: str | None
+    source: Source
+    created: str
+    versions: dict[str, str]
+    value_step: int = field(metadata=SIZE)
+    warnings: tuple[str, ...]
+    curves: tuple[CurveView, ...] = field(metadata=NON_EMPTY)
+    trust: Trust
+
+    def to_dict(self) -> dict[str, Any]:
+        """The document as plain JSON values."""
+        return schema.dump(self)
+
+    def to_json(self) -> str:
+        """The document as JSON text (what ``samplecast forecast --json`` writes)."""
+        return json.dumps(self.to_dict(), indent=1, allow_nan=False) + "\n"
+
+    @classmethod
+    def from_dict(cls, document: Any, origin: str = "plan") -> PlanDocument:
+        """A document from JSON values, checked field by field.
+
+        Raises:
+            InputError: one line per problem, each naming ``origin`` and the field's path.
+        """
+        if not isinstance(document, dict) or document.get("format") != DOCUMENT_FORMAT:
+            found = document.get("format") if isinstance(document, dict) else type(document).__name__
+            raise InputError(f"{origin}: not a samplecast plan document of format {DOCUMENT_FORMAT} (found "
+                             f"{found!r}); write one with samplecast forecast --json")
+        return schema.load(cls, document, origin)
+
+    @classmethod
+    def from_json(cls, text: str, origin: str = "plan") -> PlanDocument:
+        """A document from JSON text (see :meth:`from_dict`)."""
+        try:
+            return cls.from_dict(json.loads(text), origin)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"{origin}: not valid JSON ({exc.msg}, line {exc.lineno} column {exc.colno})") from None
+        except RecursionError:
+            raise InputError(f"{origin}: nested too deeply to be a plan document") from None
+
+    @classmethod
+    def read(cls, path: str | Path) -> PlanDocument:
+        """The document in the file ``path``: a regular file of at most :data:`MAX_BYTES`, checked before it is
+        parsed, then read as :meth:`from_json`.
+
+        Raises:
+            InputError: one line per problem, each naming ``path``.
+        """
+        path = Path(path)
+        try:
+            info = path.stat()
+        except FileNotFoundError:
+            raise InputError(f"{path}: file not found") from None
+        if not stat.S_ISREG(info.st_mode):
+            raise InputError(f"{path}: not a regular file; a plan document is a JSON file written by samplecast "
+                             "forecast --json")
+        if info.st_size > MAX_BYTES:
+            raise InputError(f"{path}: {info.st_size:,} bytes, over the limit of {MAX_BYTES:,} bytes for a plan "
+                             "document")
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            raise InputError(f"{path}: not valid JSON ({exc.reason} at byte {exc.start})") from None
+        return cls.from_json(text, str(path))
+
+    def write(self, path: str | Path) -> Path:
+        """Write :meth:`to_json` to ``path`` (its folder made if needed)."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(self.to_json())
+        return path
+
+
+def plan_document(
+    plans: Sequence[CurvePlan],
+    method: str,
+    *,
+    source: str | Path | None = None,
+    created: datetime | None = None,
+    folder: ForecasterFolder | None = None,
+    backtest_summary: dict[str, Any] | None = None,
+) -> PlanDocument:
+    """The plan document: every number, sentence and warning the report shows, and where it came from.
+
+    Args:
+        plans: from :func:`~samplecast.plan.recommend.plan_curves`.
+        method: the forecasting method's name.
+        source: the curves file the plans came from (checksummed, named in the report).
+        created: when it was made; default now.
+        folder: the forecaster folder the plans were forecast with (:class:`ForecasterFolder`), named in the document;
+            default the one shipped with the package.
+        backtest_summary: the out-of-sample backtest of the methods as its JSON document (see
+            :mod:`samplecast.forecast.evaluate.summary`); default the one in ``folder``.
+    """
+    from samplecast.forecast.evaluate import read_summary
+
+    if not plans:
+        raise ValueError("a plan document needs at least one curve plan")
+    curves = [p.forecast.curve for p in plans]
+    step = value_step(max(c.n_max for c in curves))
+    views = tuple(curve_view(p, label, step) for p, label in zip(plans, short_labels(curves)))
+    options = plans[0].options
+    created = created or datetime.now(timezone.utc)
+    folder = folder or ForecasterFolder.open()
+    summary = (read_summary(folder.backtest_summary(), str(folder.summary)) if backtest_summary is None
+               else read_summary(backtest_summary))
+    recs = [(v.recommendation, v.label) for v in views]
+    reaches = [(r.n_for_target / r.n_observed, label) for r, label in recs
+               if r.n_for_target is not None and r.n_observed > 0]
+    return PlanDocument(
+        format=DOCUMENT_FORMAT, method=method, forecaster=folder.name, quantiles=tuple(QUANTILES), options=options,
+        title=default_title(curves), question=sentences.question(options),
+        best_configuration=sentences.best_configuration(options, [(v.recommendation.n_for_target, v.short_label)
+                                                                  for v in views]),
+        source=Source(str(source) if source is not None else None,
+                      hashlib.sha256(Path(source).read_bytes()).hexdigest() if source is not None else None,
+                      int(sum(c.count.sum() for c in curves)), all("seed" not in c.key for c in curves)),
+        created=created.strftime("%Y-%m-%d %H:%M UTC"),
+        versions=_versions(),
+        value_step=step,
+        warnings=tuple(w for p in plans for w in p.warnings),
+        curves=views,
+        trust=trust_figures(method, curves, plans[0].forecast.model, source, summary, reaches),
+    )
+
+
+def _versions() -> dict[str, str]:
+    from samplecast.versions import package_versions
+
+    installed = package_versions(("numpy", "scipy", "pandas", "statsmodels", "torch", "matplotlib", "fpdf2"))
+    return {"samplecast": __version__, "python": platform.python_version(),
+            **{k: v or "not installed" for k, v in installed.items()}}

@@ -1,0 +1,82 @@
+"""What the planner asks for (:class:`PlanOptions`), checked when it is made, and the checks of a curve against it."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from samplecast.curves import Curve
+from samplecast.errors import raise_if_any
+
+#: Without a pool size, searches stop at this multiple of the largest observed size.
+HORIZON_FACTOR = 20
+
+
+def _finite(name: str, value: float | None, problems: list[str]) -> bool:
+    if value is not None and not math.isfinite(value):
+        problems.append(f"{name} must be a finite number, got {value}")
+        return False
+    return value is not None
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    """What the planner asks for.
+
+    Args:
+        target_dice: the Dice to reach, or ``None`` for no target.
+        confidence: probability with which the target must be reached (0.5 = median forecast).
+        plateau_gain: Dice gained per doubling of the data below which more data is deemed not to pay.
+        pool_size: cases that could be annotated in all; no answer exceeds it.
+        cost_per_case: cost of annotating one case, in the user's currency.
+        horizon: largest size searched without a pool; default ``HORIZON_FACTOR`` x the largest observed size.
+
+    Raises:
+        InputError: one line per option out of range.
+    """
+
+    target_dice: float | None = None
+    confidence: float = 0.8
+    plateau_gain: float = 0.01
+    pool_size: int | None = None
+    cost_per_case: float | None = None
+    horizon: int | None = None
+
+    def __post_init__(self) -> None:
+        problems: list[str] = []
+        if _finite("target_dice", self.target_dice, problems) and not 0 < self.target_dice < 1:
+            problems.append(f"target_dice {self.target_dice:g} must lie strictly between 0 and 1")
+        if _finite("confidence", self.confidence, problems) and not 0 < self.confidence < 1:
+            problems.append(f"confidence {self.confidence:g} must lie strictly between 0 and 1")
+        if _finite("plateau_gain", self.plateau_gain, problems) and self.plateau_gain <= 0:
+            problems.append(f"plateau_gain {self.plateau_gain:g} must be positive")
+        for name in ("pool_size", "horizon"):
+            value = getattr(self, name)
+            if _finite(name, value, problems) and (value < 1 or value != int(value) or isinstance(value, bool)):
+                problems.append(f"{name} {value!r} must be a whole number of cases, at least 1")
+        if _finite("cost_per_case", self.cost_per_case, problems) and self.cost_per_case < 0:
+            problems.append(f"cost_per_case {self.cost_per_case:g} must not be negative")
+        raise_if_any(problems)
+
+
+def interval_levels(confidence: float) -> tuple[float, float]:
+    """The quantile levels of the central interval holding ``confidence`` of the forecast."""
+    return (1 - confidence) / 2, (1 + confidence) / 2
+
+
+def check_pool(curve: Curve, options: PlanOptions) -> str | None:
+    """The problem with a pool smaller than the training cases a curve already used, or ``None``."""
+    if options.pool_size is not None and options.pool_size < curve.n_max:
+        return (f"pool_size {options.pool_size:,.0f} is smaller than the {curve.n_max:,.0f} training cases curve "
+                f"{curve.label} already used; the pool counts every case that could be annotated, those used included")
+    return None
+
+
+def horizons(curve: Curve, options: PlanOptions) -> tuple[int, int]:
+    """The horizon of every answer (the pool, or a multiple of the largest size) and how far an estimate beyond the
+    pool may look."""
+    n_obs = int(round(curve.n_max))
+    far = int(options.horizon or HORIZON_FACTOR * n_obs)
+    if options.pool_size is not None:
+        return int(options.pool_size), max(far, int(options.pool_size))
+    return far, far

@@ -1,0 +1,183 @@
+"""Typed JSON for the plan's frozen dataclasses: :func:`dump` writes one as plain JSON values and :func:`load` reads
+one back, checking every field against its type hint and limits, with one problem per line naming the field's path
+(``curves[0].observed.n: expected a list of numbers, got str``).
+
+Limits ride on a field's metadata: ``UNIT`` (a Dice or a share, in [0, 1]), ``SIZE`` (not negative), ``NON_EMPTY``
+(a list of at least one item), ``max_length`` (strings; default :data:`MAX_STRING`). A class lists in ``SAME_LENGTH``
+the fields that are columns of one table and must be as long as each other. A bare ``dict`` field is carried as it is
+(any JSON object).
+"""
+
+from __future__ import annotations
+
+import math
+import types
+import typing
+from dataclasses import MISSING, fields, is_dataclass
+from typing import Any
+
+from samplecast.errors import InputError, raise_if_any
+
+#: The longest string a field holds unless its metadata says otherwise.
+MAX_STRING = 5000
+#: Most problems listed; more are counted in one last line.
+MAX_PROBLEMS = 20
+UNIT = {"range": (0.0, 1.0)}
+SIZE = {"range": (0.0, math.inf)}
+NON_EMPTY = {"min_items": 1}
+
+_NAMES = {float: "a number", int: "a whole number", str: "a string", bool: "true or false", type(None): "null"}
+_PLURALS = {float: "numbers", int: "whole numbers", str: "strings", bool: "booleans", type(None): "nulls"}
+
+
+def dump(value: Any) -> Any:
+    """A dataclass (and the tuples and dicts in it) as plain JSON values: objects, lists, numbers, strings, null."""
+    if is_dataclass(value):
+        return {f.name: dump(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, (tuple, list)):
+        return [dump(v) for v in value]
+    if isinstance(value, dict):
+        return {k: dump(v) for k, v in value.items()}
+    return value
+
+
+def load(cls: type, value: Any, origin: str) -> Any:
+    """Read an instance of the dataclass ``cls`` from JSON values.
+
+    Raises:
+        InputError: one line per problem, each ``<origin>: <field path>: <what is wrong>``.
+    """
+    problems: list[str] = []
+    result = _read(cls, value, "", {}, problems)
+    lines = [f"{origin}: {p}" for p in problems[:MAX_PROBLEMS]]
+    if len(problems) > MAX_PROBLEMS:
+        lines.append(f"{origin}: and {len(problems) - MAX_PROBLEMS:,} more problems")
+    raise_if_any(lines)
+    return result
+
+
+def _join(path: str, name: str) -> str:
+    return f"{path}.{name}" if path else name
+
+
+def _describe(tp: Any, plural: bool = False) -> str:
+    args = typing.get_args(tp)
+    if _is_union(tp):
+        return " or ".join(_describe(a, plural) for a in args)
+    if typing.get_origin(tp) is tuple and args[-1:] == (Ellipsis,):
+        return ("lists" if plural else "a list") + f" of {_describe(args[0], True)}"
+    if typing.get_origin(tp) is tuple:
+        return ("lists" if plural else "a list") + f" of {len(args)}"
+    if is_dataclass(tp) or tp is dict or typing.get_origin(tp) is dict:
+        return "objects" if plural else "an object"
+    return (_PLURALS if plural else _NAMES)[tp]
+
+
+def _is_union(tp: Any) -> bool:
+    return typing.get_origin(tp) in (typing.Union, types.UnionType)
+
+
+def _got(value: Any) -> str:
+    return "null" if value is None else type(value).__name__
+
+
+def _read(tp: Any, value: Any, path: str, meta: dict, problems: list[str]) -> Any:
+    """``value`` as type ``tp``; on a problem, appends it and returns ``None``."""
+    where = path or "document"
+    if _is_union(tp):
+        if value is None:
+            if type(None) in typing.get_args(tp):
+                return None
+            problems.append(f"{where}: expected {_describe(tp)}, got null")
+            return None
+        options = [a for a in typing.get_args(tp) if a is not type(None)]
+        if len(options) == 1:  # a wrong type is named with its alternative: "expected a number or null"
+            trial = []
+            result = _read(options[0], value, path, meta, trial)
+            wrong = f"{where}: expected {_describe(options[0])}, got "
+            problems.extend(f"{where}: expected {_describe(tp)}, got {p[len(wrong):]}" if p.startswith(wrong) else p
+                            for p in trial)
+            return result
+        for option in options:
+            trial: list[str] = []
+            result = _read(option, value, path, meta, trial)
+            if not trial:
+                return result
+        problems.append(f"{where}: expected {_describe(tp)}, got {_got(value)}")
+        return None
+    if is_dataclass(tp):
+        return _read_object(tp, value, path, problems)
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin is tuple:
+        return _read_list(tp, args, value, path, meta, problems)
+    if tp is dict or origin is dict:
+        if not isinstance(value, dict):
+            problems.append(f"{where}: expected an object, got {_got(value)}")
+            return None
+        if tp is dict:
+            return value
+        return {k: _read(args[1], v, f"{where}.{k}", {}, problems) for k, v in value.items()}
+    return _read_scalar(tp, value, where, meta, problems)
+
+
+def _read_list(tp: Any, args: tuple, value: Any, path: str, meta: dict, problems: list[str]) -> tuple | None:
+    where = path or "document"
+    if not isinstance(value, list):
+        problems.append(f"{where}: expected {_describe(tp)}, got {_got(value)}")
+        return None
+    if args[-1:] == (Ellipsis,):
+        if len(value) < meta.get("min_items", 0):
+            problems.append(f"{where}: expected at least {meta['min_items']} item, got none")
+        return tuple(_read(args[0], v, f"{where}[{i}]", meta, problems) for i, v in enumerate(value))
+    if len(value) != len(args):
+        problems.append(f"{where}: expected {_describe(tp)}, got a list of {len(value)}")
+        return None
+    return tuple(_read(a, v, f"{where}[{i}]", meta, problems) for i, (a, v) in enumerate(zip(args, value)))
+
+
+def _read_scalar(tp: type, value: Any, where: str, meta: dict, problems: list[str]) -> Any:
+    numeric = tp in (int, float)
+    if isinstance(value, bool) != (tp is bool) or not isinstance(value, (int, float) if tp is float else tp):
+        problems.append(f"{where}: expected {_describe(tp)}, got {_got(value)}")
+        return None
+    if numeric and not math.isfinite(value):
+        problems.append(f"{where}: expected a finite number, got {value}")
+        return None
+    low, high = meta.get("range", (-math.inf, math.inf))
+    if numeric and not low <= value <= high:
+        bounds = "must not be negative" if high == math.inf else f"is outside [{low:g}, {high:g}]"
+        problems.append(f"{where}: {value:g} {bounds}")
+        return None
+    if tp is str and len(value) > meta.get("max_length", MAX_STRING):
+        problems.append(f"{where}: {len(value):,} characters, more than the {meta.get('max_length', MAX_STRING):,} "
+                        "allowed")
+        return None
+    return value
+
+
+def _read_object(cls: type, value: Any, path: str, problems: list[str]) -> Any:
+    where = path or "document"
+    if not isinstance(value, dict):
+        problems.append(f"{where}: expected an object, got {_got(value)}")
+        return None
+    hints = typing.get_type_hints(cls)
+    before = len(problems)
+    values = {}
+    for f in fields(cls):
+        if f.name in value:
+            values[f.name] = _read(hints[f.name], value[f.name], _join(path, f.name), dict(f.metadata), problems)
+        elif f.default is MISSING and f.default_factory is MISSING:
+            problems.append(f"{_join(path, f.name)}: missing")
+    known = {f.name for f in fields(cls)}
+    problems.extend(f"{_join(path, str(k))}: not a field of a plan document" for k in value if k not in known)
+    lengths = {name: len(values[name]) for name in getattr(cls, "SAME_LENGTH", ()) if values.get(name) is not None}
+    if len(set(lengths.values())) > 1:
+        problems.append(f"{where}: {', '.join(lengths)} must be as long as each other (got "
+                        f"{', '.join(str(n) for n in lengths.values())})")
+    if len(problems) > before:
+        return None
+    try:
+        return cls(**values)
+    except InputError as exc:
+        problems.extend(f"{where}: {line}" for line in exc.problems)
+        return None

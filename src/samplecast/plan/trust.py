@@ -1,0 +1,139 @@
+"""How far to trust a plan, measured only on curves the method never learned from: the forecaster's own
+leave-one-dataset-out backtest (read from its summary, :mod:`samplecast.forecast.evaluate.summary`), and a backtest
+of the method on the planner's own curves."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from samplecast.curves import Curve
+from samplecast.errors import InputError
+from samplecast.forecast.base import CurveForecaster
+from samplecast.plan import sentences
+from samplecast.plan.schema import NON_EMPTY, SIZE, UNIT
+
+if TYPE_CHECKING:
+    from samplecast.forecast.evaluate import BacktestSummary
+
+#: Cutoffs at which a user's own curves are backtested (fractions of each curve's largest size).
+OWN_CUTOFFS: tuple[float, ...] = (0.2, 0.5)
+
+
+@dataclass(frozen=True)
+class TrustRow:
+    """Backtest figures at one cutoff (and, for the forecaster's backtest, one held-out image set or ``"all"``):
+    forecasts scored, mean absolute and signed error of the median, share inside the 80% and 90% intervals, and
+    the mean width of the 80% interval."""
+
+    cutoff: float = field(metadata=UNIT)
+    curves: int = field(metadata=SIZE)
+    mae: float = field(metadata=SIZE)
+    bias: float
+    coverage80: float = field(metadata=UNIT)
+    coverage90: float = field(metadata=UNIT)
+    width80: float = field(metadata=SIZE)
+    held_out: str | None = None
+
+
+@dataclass(frozen=True)
+class BacktestSet:
+    """An image set of the forecaster's backtest: its name, curves files and number of curves."""
+
+    name: str
+    files: tuple[str, ...]
+    curves: int = field(metadata=SIZE)
+
+
+@dataclass(frozen=True)
+class ShippedTrust:
+    """The forecaster's leave-one-dataset-out backtest of the method: its protocol, image sets and provenance, the
+    rows pooled over every held-out set, and the rows of each held-out set (each by increasing cutoff)."""
+
+    protocol: str
+    datasets: tuple[BacktestSet, ...]
+    command: str | None
+    created: str | None
+    machine: str | None
+    pooled: tuple[TrustRow, ...] = field(metadata=NON_EMPTY)
+    per_set: tuple[TrustRow, ...]
+
+
+@dataclass(frozen=True)
+class OwnTrust:
+    """The backtest of the method on the planner's curves, each cut at ``cutoffs`` of its largest size."""
+
+    cutoffs: tuple[float, ...] = field(metadata=UNIT)
+    curves: int = field(metadata=SIZE)
+    rows: tuple[TrustRow, ...]
+
+
+@dataclass(frozen=True)
+class Trust:
+    """How far to trust the plan: each backtest, or the sentence saying why there is none; the pooled backtest in
+    words (``summary``); and the caveats every forecast carries."""
+
+    method: str
+    shipped: ShippedTrust | None
+    shipped_note: str | None
+    own: OwnTrust | None
+    own_note: str | None
+    summary: str | None
+    caveats: tuple[str, ...]
+
+
+def shipped_trust(summary: BacktestSummary | None, method: str) -> tuple[ShippedTrust | None, str | None]:
+    """The forecaster's backtest of ``method``, or ``None`` and why (no summary of this format, or the method not
+    backtested)."""
+    from samplecast.forecast.evaluate import POOLED
+
+    if summary is None:
+        return None, sentences.NO_SHIPPED_BACKTEST
+    rows = [TrustRow(**r) for r in summary.method_rows(method)]
+    if not rows:
+        return None, sentences.method_not_backtested(method, summary.methods)
+    source = summary.source
+    datasets = tuple(BacktestSet(str(d["name"]), tuple(d.get("files", [])), int(d["curves"]))
+                     for d in source.get("datasets", []))
+    return ShippedTrust(summary.protocol, datasets, source.get("command"), source.get("created"),
+                        source.get("machine"), tuple(r for r in rows if r.held_out == POOLED),
+                        tuple(r for r in rows if r.held_out != POOLED)), None
+
+
+def own_trust(curves: Sequence[Curve], forecaster: CurveForecaster, source: str | Path | None,
+              summary: BacktestSummary | None) -> tuple[OwnTrust | None, str | None]:
+    """The backtest of ``forecaster`` (cloned unfitted for each prefix) on the user's own curves (each cut at
+    :data:`OWN_CUTOFFS` of its largest size and forecast to it), or ``None`` and why.
+
+    Left out for a curves file of the forecaster's backtest: its curves were scored there, held out from what the
+    method learned, while the method forecasting has learned from them, so scoring it on them again would flatter
+    it."""
+    from samplecast.forecast.evaluate import backtest, summarize
+
+    datasets = summary.source.get("datasets", []) if summary is not None else []
+    shipped = {Path(f).name for d in datasets for f in d.get("files", [])}
+    if source is not None and Path(source).name in shipped:
+        return None, sentences.scored_in_the_backtest(Path(source).name)
+    try:
+        results = backtest(curves, [forecaster], OWN_CUTOFFS)
+    except InputError:
+        return None, sentences.too_short_to_backtest(max(OWN_CUTOFFS))
+    rows = tuple(TrustRow(float(r.cutoff), int(r.curves), round(float(r.mae), 4), round(float(r.bias), 4),
+                          round(float(r.coverage80), 4), round(float(r.coverage90), 4), round(float(r.width80), 4))
+                 for r in summarize(results).itertuples())
+    return OwnTrust(OWN_CUTOFFS, len({*results["curve"]}), rows), None
+
+
+def trust_figures(method: str, curves: Sequence[Curve], forecaster: CurveForecaster, source: str | Path | None,
+                  summary: BacktestSummary | None, reaches: Sequence[tuple[float, str]]) -> Trust:
+    """Both backtests, and the pooled one in words against how far the plan reaches (``reaches``: each curve's
+    recommended size over its largest measured size, with its label)."""
+    shipped, shipped_note = shipped_trust(summary, method)
+    own, own_note = own_trust(curves, forecaster, source, summary)
+    words = None
+    if shipped is not None and shipped.pooled:
+        widest = min(shipped.pooled, key=lambda r: r.cutoff)
+        words = sentences.trust_summary(widest.cutoff, widest.mae, widest.bias, widest.coverage80, reaches)
+    return Trust(method, shipped, shipped_note, own, own_note, words, sentences.CAVEATS)
