@@ -200,3 +200,18 @@ def test_warnings_name_curves_that_cannot_support_a_forecast():
     calm = Curve({"dataset": "calm"}, n, [0.5, 0.6, 0.7], sd=[0.004] * 3, count=[2] * 3, n_test=[400] * 3,
                  dice_sd=[0.1] * 3)
     assert curve_warnings(calm, model) == []
+
+
+def test_a_curve_is_searched_once_for_its_recommendation_and_target_table(monkeypatch):
+    import samplecast.plan.recommendation as planner
+    from samplecast.plan import plan_curves, plan_document
+
+    searches = []
+    real = planner.search
+    monkeypatch.setattr(planner, "search", lambda *args, **kwargs: searches.append(args[1]) or real(*args, **kwargs))
+    plans = plan_curves([CURVE], PlanOptions(target_dice=0.8, pool_size=6400), KnownCurve())
+    plan_document(plans, "known", backtest_summary={"format": 1})
+    assert len(searches) == 1
+    (row,) = [r for r in plans[0].targets if r.target_dice == 0.8]
+    assert row.n_needed == plans[0].recommendation.n_for_target == n_reaching(0.8, stats.norm.ppf(0.2))
+    assert [r.target_dice for r in plans[0].targets] == [0.76, 0.78, 0.8, 0.82, 0.84]

@@ -2,9 +2,9 @@
 typed, versioned plan document. May import curves, forecast and errors; never report or cli.
 """
 
-from samplecast.plan.document import DOCUMENT_FORMAT, MAX_BYTES, PlanDocument, Source, plan_document
+from samplecast.plan.document import DOCUMENT_FORMAT, MAX_BYTES, Captions, PlanDocument, Source, plan_document
 from samplecast.plan.options import HORIZON_FACTOR, PlanOptions, check_pool, interval_levels
-from samplecast.plan.recommend import (
+from samplecast.plan.recommendation import (
     CurvePlan,
     PlanProgress,
     Recommendation,
@@ -29,7 +29,6 @@ from samplecast.plan.trust import (
     shipped_trust,
 )
 from samplecast.plan.views import (
-    DEFAULT_REACH,
     Band,
     CurveView,
     Expected,
@@ -43,7 +42,7 @@ from samplecast.plan.views import (
 )
 
 __all__ = [
-    "CAVEATS", "DEFAULT_REACH", "DOCUMENT_FORMAT", "HORIZON_FACTOR", "MAX_BYTES", "OWN_CUTOFFS", "Band", "BacktestSet",
+    "CAVEATS", "DOCUMENT_FORMAT", "HORIZON_FACTOR", "MAX_BYTES", "OWN_CUTOFFS", "Band", "BacktestSet", "Captions",
     "CurvePlan", "CurveView", "Expected", "Marginal", "MarginalPoint", "Observed", "OwnTrust", "PlanDocument",
     "PlanOptions", "PlanProgress", "Recommendation", "ShippedTrust", "Source", "TargetRow", "Trust", "TrustRow",
     "chances", "check_pool", "confidence_words", "curve_warnings", "default_title", "dice_at", "interval_levels",

@@ -19,9 +19,10 @@ from samplecast import __version__
 from samplecast.errors import InputError
 from samplecast.forecast.base import QUANTILES
 from samplecast.forecast.folder import ForecasterFolder
+from samplecast.forecast.predict import DEFAULT_REACH
 from samplecast.plan import schema, sentences
 from samplecast.plan.options import PlanOptions
-from samplecast.plan.recommend import CurvePlan
+from samplecast.plan.recommendation import CurvePlan
 from samplecast.plan.schema import NON_EMPTY, SIZE, UNIT
 from samplecast.plan.trust import Trust, trust_figures
 from samplecast.plan.views import CurveView, curve_view, default_title, short_labels, value_step
@@ -46,6 +47,17 @@ class Source:
 
 
 @dataclass(frozen=True)
+class Captions:
+    """What each figure and table of the report shows, in words: the learning curves, the target table, the title
+    of the expected-Dice table, and the marginal value."""
+
+    learning_curves: str
+    targets: str
+    expected: str
+    marginal: str
+
+
+@dataclass(frozen=True)
 class PlanDocument:
     """Everything a report shows, and where it came from.
 
@@ -56,6 +68,7 @@ class PlanDocument:
         quantiles: the levels of each curve's forecast table.
         options: what the planner asked for.
         title: the report's title (at most :data:`MAX_TITLE` characters).
+        subtitle: the line under it: the curves file, the method and the date.
         question: the question in words, ending with what the confidence means.
         best_configuration: the configuration reaching the target with the fewest cases, in words (several curves).
         source: the curves file, its checksum, the runs used.
@@ -63,6 +76,7 @@ class PlanDocument:
         versions: samplecast, Python and the packages it ran with.
         value_step: the cases marginal gains are priced in.
         warnings: the curves' warnings, in one list.
+        captions: what each figure and table shows, in words.
         curves: one :class:`~samplecast.plan.views.CurveView` per curve (each with its recommendation, whose
             ``next_round`` is carried as it is).
         trust: the backtests and caveats (:class:`~samplecast.plan.trust.Trust`).
@@ -79,6 +93,7 @@ class PlanDocument:
     quantiles: tuple[float, ...] = field(metadata=UNIT)
     options: PlanOptions
     title: str = field(metadata={"max_length": MAX_TITLE})
+    subtitle: str
     question: str
     best_configuration: str | None
     source: Source
@@ -86,6 +101,7 @@ class PlanDocument:
     versions: dict[str, str]
     value_step: int = field(metadata=SIZE)
     warnings: tuple[str, ...]
+    captions: Captions
     curves: tuple[CurveView, ...] = field(metadata=NON_EMPTY)
     trust: Trust
 
@@ -165,7 +181,7 @@ def plan_document(
     """The plan document: every number, sentence and warning the report shows, and where it came from.
 
     Args:
-        plans: from :func:`~samplecast.plan.recommend.plan_curves`.
+        plans: from :func:`~samplecast.plan.recommendation.plan_curves`.
         method: the forecasting method's name.
         source: the curves file the plans came from (checksummed, named in the report).
         created: when it was made; default now.
@@ -182,27 +198,33 @@ def plan_document(
     step = value_step(max(c.n_max for c in curves))
     views = tuple(curve_view(p, label, step) for p, label in zip(plans, short_labels(curves)))
     options = plans[0].options
-    created = created or datetime.now(timezone.utc)
+    created = (created or datetime.now(timezone.utc)).strftime("%Y-%m-%d %H:%M UTC")
     folder = folder or ForecasterFolder.open()
     summary = (read_summary(folder.backtest_summary(), str(folder.summary)) if backtest_summary is None
                else read_summary(backtest_summary))
-    recs = [(v.recommendation, v.label) for v in views]
-    reaches = [(r.n_for_target / r.n_observed, label) for r, label in recs
-               if r.n_for_target is not None and r.n_observed > 0]
+    source_file = str(source) if source is not None else None
+    runs = int(sum(c.count.sum() for c in curves))
+    reaches = [(v.recommendation.n_for_target / v.recommendation.n_observed, v.label) for v in views
+               if v.recommendation.n_for_target is not None and v.recommendation.n_observed > 0]
     return PlanDocument(
         format=DOCUMENT_FORMAT, method=method, forecaster=folder.name, quantiles=tuple(QUANTILES), options=options,
-        title=default_title(curves), question=sentences.question(options),
+        title=default_title(curves),
+        subtitle=sentences.subtitle(source_file, len(views), runs, method, created),
+        question=sentences.question(options),
         best_configuration=sentences.best_configuration(options, [(v.recommendation.n_for_target, v.short_label)
                                                                   for v in views]),
-        source=Source(str(source) if source is not None else None,
+        source=Source(source_file,
                       hashlib.sha256(Path(source).read_bytes()).hexdigest() if source is not None else None,
-                      int(sum(c.count.sum() for c in curves)), all("seed" not in c.key for c in curves)),
-        created=created.strftime("%Y-%m-%d %H:%M UTC"),
+                      runs, all("seed" not in c.key for c in curves)),
+        created=created,
         versions=_versions(),
         value_step=step,
         warnings=tuple(w for p in plans for w in p.warnings),
+        captions=Captions(sentences.learning_curves_caption(options, DEFAULT_REACH),
+                          sentences.targets_caption(options), sentences.expected_title(options, DEFAULT_REACH),
+                          sentences.marginal_caption(step, options.plateau_gain)),
         curves=views,
-        trust=trust_figures(method, curves, plans[0].forecast.model, source, summary, reaches),
+        trust=trust_figures(method, curves, plans[0].forecast.model, source, summary, reaches, folder.name),
     )
 
 

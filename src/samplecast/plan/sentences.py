@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from samplecast.plan.options import PlanOptions
-    from samplecast.plan.recommend import Recommendation
+    from samplecast.plan.recommendation import Recommendation
 
 #: What every forecast assumes, stated in every report.
 CAVEATS: tuple[str, ...] = (
@@ -147,6 +147,12 @@ def noisy_curve(label: str, noise: float, between: str, standard_error: float) -
 # --- page 1 of the report -------------------------------------------------------------------------------------
 
 
+def subtitle(file: str | None, curves: int, runs: int, method: str, created: str) -> str:
+    """The line under the report's title: where the curves came from, the method and the date."""
+    return (f"Learning-curve forecast from {file or 'curves in memory'} ({curves} curve{'s' if curves != 1 else ''}, "
+            f"{runs} training runs), method '{method}', written {created}.")
+
+
 def question(options: PlanOptions) -> str:
     """The planner's question in words, ending with what the confidence means."""
     asked = []
@@ -216,3 +222,74 @@ def trust_summary(cutoff: float, mae: float, bias: float, coverage80: float,
         lines.append(f"This report's farthest recommendation ({label}) is {factor:.1f}x the largest size measured, "
                      f"{verdict} the {tested:.0f}x reach the backtest covered.")
     return " ".join(lines)
+
+
+def backtest_intro(method: str) -> str:
+    return ("Forecasts are checked by backtesting: complete learning curves are cut short, the method forecasts Dice "
+            "at the largest size from the part kept, and the forecast is compared with what was measured there. "
+            f"Every figure below comes from curves the method '{method}' never learned from.")
+
+
+def no_reference_figures(note: str) -> str:
+    return f"No reference figures: {note}. Measure the method on complete curves of your own with:"
+
+
+def datasets_words(datasets: Sequence[tuple[str, int, Sequence[str]]]) -> str:
+    """Image sets in words from ``(name, curves, files)``: ``Kvasir-SEG (12 curves: data/a.csv, data/b.csv), ...``."""
+    return ", ".join(f"{name} ({curves} curves: {', '.join(files)})" for name, curves, files in datasets)
+
+
+def shipped_backtest(method: str, protocol: str, forecaster: str, datasets: str, created: str | None,
+                     machine: str | None) -> str:
+    """Where the forecaster's backtest figures come from (``datasets`` from :func:`datasets_words`)."""
+    curves = "shipped with samplecast" if forecaster == "shipped" else f"the forecaster in {forecaster} was built from"
+    return (f"Method '{method}', {protocol} on the real learning curves {curves}: {datasets}. Each dataset's curves "
+            f"were forecast by the method as learned from the other datasets only. Measured "
+            f"{created or 'on an unrecorded date'}" + (f" on {machine}" if machine else "") + ".")
+
+
+def own_backtest(curves: int, file: str | None, cutoffs: Sequence[float]) -> str:
+    return (f"On your own curves ({curves} curve{'s' if curves != 1 else ''} of {file or 'this plan'}), each cut at "
+            f"{' and '.join(f'{c:.0%}' for c in cutoffs)} of its largest size and forecast to it:")
+
+
+def no_own_backtest(note: str) -> str:
+    return f"Your own curves: {note}."
+
+
+# --- what each figure and table of the report shows ---------------------------------------------------------
+
+
+def learning_curves_caption(options: PlanOptions, reach_factor: int) -> str:
+    reach = (f"the pool size ({options.pool_size:,})" if options.pool_size is not None
+             else f"{reach_factor}x the largest size measured (further where the target needs it)")
+    return (f"Test Dice measured on nested training subsets (dots), and the forecast beyond them out to {reach}: the "
+            "median (line) with its 50% and 80% intervals (shading). The size axis is logarithmic: each step to the "
+            "right multiplies the annotated cases."
+            + (" The red line marks the cases needed to reach the target with the chosen confidence."
+               if options.target_dice is not None else ""))
+
+
+def targets_caption(options: PlanOptions) -> str:
+    levels = ("For Dice levels around the target" if options.target_dice is not None else
+              "No target Dice was given, so for Dice levels from just above today's up to the forecast at the reach")
+    limit = f"the pool of {options.pool_size:,} cases" if options.pool_size is not None else "the horizon searched"
+    confidence = f"{options.confidence:.0%}"
+    return (f"{levels}, the training cases needed: with {confidence} confidence (the recommendation), by the "
+            f"median forecast, and the range of that size at the same {confidence}; then how many more cases "
+            "than today that means" + (" and what they cost." if options.cost_per_case is not None else ".")
+            + f" \"> N\" means the level is not reached within {limit} (N cases); \"≥\" marks a range whose upper "
+            "end lies beyond it." + (" Where the pool does not suffice, the last column gives the size the forecast "
+                                     "would need beyond it: an extrapolation to more cases than exist, not a "
+                                     "recommendation." if options.pool_size is not None else ""))
+
+
+def expected_title(options: PlanOptions, reach_factor: int) -> str:
+    return ("Expected Dice with the whole pool" if options.pool_size is not None else
+            f"Expected Dice at {reach_factor}x today's cases (no pool size given)")
+
+
+def marginal_caption(step: int, plateau_gain: float) -> str:
+    return (f"What the next cases buy at each size, by the median forecast. Left: Dice gained by {step:,} more cases "
+            f"(log scale). Right: Dice gained by doubling the data; where it drops below {plateau_gain:.3f} (dashed), "
+            "more data stops paying and the curve has reached its plateau.")

@@ -72,15 +72,20 @@ class OwnTrust:
 
 @dataclass(frozen=True)
 class Trust:
-    """How far to trust the plan: each backtest, or the sentence saying why there is none; the pooled backtest in
-    words (``summary``); and the caveats every forecast carries."""
+    """How far to trust the plan: each backtest, or the note saying why there is none; in words, what a backtest is
+    (``intro``), where the forecaster's figures come from or why there are none (``shipped_words``), the pooled
+    backtest against how far the plan reaches (``summary``), the backtest on the planner's curves or why there is
+    none (``own_words``); and the caveats every forecast carries."""
 
     method: str
     shipped: ShippedTrust | None
     shipped_note: str | None
     own: OwnTrust | None
     own_note: str | None
+    intro: str
+    shipped_words: str
     summary: str | None
+    own_words: str
     caveats: tuple[str, ...]
 
 
@@ -127,13 +132,23 @@ def own_trust(curves: Sequence[Curve], forecaster: CurveForecaster, source: str 
 
 
 def trust_figures(method: str, curves: Sequence[Curve], forecaster: CurveForecaster, source: str | Path | None,
-                  summary: BacktestSummary | None, reaches: Sequence[tuple[float, str]]) -> Trust:
-    """Both backtests, and the pooled one in words against how far the plan reaches (``reaches``: each curve's
-    recommended size over its largest measured size, with its label)."""
+                  summary: BacktestSummary | None, reaches: Sequence[tuple[float, str]],
+                  forecaster_name: str) -> Trust:
+    """Both backtests with their sentences, and the pooled one in words against how far the plan reaches
+    (``reaches``: each curve's recommended size over its largest measured size, with its label);
+    ``forecaster_name`` is ``"shipped"`` or the forecaster folder."""
     shipped, shipped_note = shipped_trust(summary, method)
     own, own_note = own_trust(curves, forecaster, source, summary)
-    words = None
-    if shipped is not None and shipped.pooled:
+    pooled_words = None
+    if shipped is None:
+        shipped_words = sentences.no_reference_figures(shipped_note)
+    else:
+        datasets = sentences.datasets_words([(d.name, d.curves, d.files) for d in shipped.datasets])
+        shipped_words = sentences.shipped_backtest(method, shipped.protocol, forecaster_name, datasets,
+                                                   shipped.created, shipped.machine)
         widest = min(shipped.pooled, key=lambda r: r.cutoff)
-        words = sentences.trust_summary(widest.cutoff, widest.mae, widest.bias, widest.coverage80, reaches)
-    return Trust(method, shipped, shipped_note, own, own_note, words, sentences.CAVEATS)
+        pooled_words = sentences.trust_summary(widest.cutoff, widest.mae, widest.bias, widest.coverage80, reaches)
+    own_words = (sentences.no_own_backtest(own_note) if own is None else
+                 sentences.own_backtest(own.curves, str(source) if source is not None else None, own.cutoffs))
+    return Trust(method, shipped, shipped_note, own, own_note, sentences.backtest_intro(method), shipped_words,
+                 pooled_words, own_words, sentences.CAVEATS)

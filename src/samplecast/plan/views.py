@@ -13,7 +13,7 @@ import numpy as np
 from samplecast.curves import GROUP_DEFAULTS, Curve
 from samplecast.forecast.base import CurveForecaster
 from samplecast.forecast.predict import DEFAULT_REACH
-from samplecast.plan.recommend import CurvePlan, Recommendation, TargetRow, dice_at, reach
+from samplecast.plan.recommendation import CurvePlan, Recommendation, TargetRow, dice_at, reach
 from samplecast.plan.schema import SIZE, UNIT
 
 #: Points of the forecast bands and marginal-value curves a report draws.

@@ -9,9 +9,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-from samplecast.plan import BacktestSet, OwnTrust, PlanDocument, ShippedTrust, TrustRow
+from samplecast.plan import OwnTrust, PlanDocument, ShippedTrust, TrustRow
 
 Rows = list[list[str]]
 
@@ -141,11 +139,6 @@ def shipped_trust_rows(shipped: ShippedTrust) -> tuple[Rows, Rows]:
 def own_trust_rows(own: OwnTrust) -> Rows:
     """The backtest on the user's own curves, one row per cutoff."""
     return [_TRUST_HEADING] + [_trust_row(r) for r in own.rows]
-
-
-def datasets_text(datasets: Sequence[BacktestSet]) -> str:
-    """The datasets of a backtest in words: ``Kvasir-SEG (12 curves: data/a.csv, data/b.csv), ...``."""
-    return ", ".join(f"{d.name} ({d.curves} curves: {', '.join(d.files)})" for d in datasets)
 
 
 def input_rows(document: PlanDocument) -> Rows:
