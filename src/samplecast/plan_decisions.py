@@ -1,0 +1,196 @@
+"""A backtest of decisions: replay the planner's workflow on complete curves and score what it made a planner do.
+
+For each complete curve, prefix (what was annotated when the planner asked) and target (the Dice the curve measures at
+a share of its largest size, minus a margin, so it is reachable within the pool), each policy decides how many cases
+to annotate; the Dice at the sizes it asks for is revealed from the complete curve (interpolated in ``log n`` between
+measured sizes) and, for the round planner, added to the curve it plans the next round from. Scores: whether the
+target was reached, the cases annotated against the fewest that sufficed (the smallest size at which the revealed
+curve reaches the target), "not reachable" answers for targets the curve reaches, rounds used and the total cost with
+the shortfall.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from samplecast.curves import MIN_SIZES, Curve
+from samplecast.errors import raise_if_any
+from samplecast.forecast.base import CurveForecaster, clone
+from samplecast.forecast.parametric import LogLinearPowerLaw
+from samplecast.forecast.reach import size_reaching
+from samplecast.plan_rounds import DEFAULT_SHORTFALL, RoundPlanner, shortfall_amount
+
+#: Prefixes the planner starts from, as fractions of each curve's largest size.
+DECISION_CUTOFFS: tuple[float, ...] = (0.1, 0.2)
+#: Targets: the Dice each curve measures at these fractions of its largest size, minus :data:`TARGET_MARGIN`.
+TARGET_AT: tuple[float, ...] = (0.3, 0.5, 0.75, 1.0)
+TARGET_MARGIN = 0.02
+_TOLERANCE = 1e-9
+
+
+@dataclass(frozen=True)
+class OneShot:
+    """Annotate once, up to the size whose forecast reaches the target with ``confidence`` (the recommendation's
+    ``n_for_target``); "not reachable within the pool" annotates nothing."""
+
+    confidence: float = 0.8
+
+    @property
+    def name(self) -> str:
+        return f"one-shot {self.confidence:.0%}"
+
+
+@dataclass(frozen=True)
+class Rounds:
+    """The round planner with ``rounds`` rounds (:class:`~samplecast.plan_rounds.RoundPlanner`), planned again after
+    each."""
+
+    rounds: int = 3
+    shortfall_cost: float | str = DEFAULT_SHORTFALL
+
+    @property
+    def name(self) -> str:
+        return f"{self.rounds} round{'s' if self.rounds != 1 else ''}"
+
+
+@dataclass(frozen=True)
+class PowerLawOnce:
+    """The classic baseline: a power law fitted to the prefix (``pow2``), annotate once where its median reaches the
+    target."""
+
+    @property
+    def name(self) -> str:
+        return "power law (median)"
+
+
+Policy = OneShot | Rounds | PowerLawOnce
+#: The policies compared by default, side by side.
+DEFAULT_POLICIES: tuple[Policy, ...] = (OneShot(0.5), OneShot(0.8), OneShot(0.95), Rounds(1), Rounds(2), Rounds(3),
+                                        Rounds(5), PowerLawOnce())
+
+
+@dataclass(frozen=True)
+class Revealed:
+    """A complete curve seen through a planner's eyes: the Dice a model trained on ``n`` cases measures, interpolated
+    in ``log n`` between the measured sizes (the largest size is the pool)."""
+
+    curve: Curve
+
+    def dice(self, n: float) -> float:
+        return float(np.interp(math.log(n), np.log(self.curve.n), self.curve.dice))
+
+    def fewest_reaching(self, target: float, start: float) -> int | None:
+        """The smallest whole size from ``start`` to the pool at which the revealed Dice reaches ``target``."""
+        sizes = np.arange(math.ceil(start), int(self.curve.n_max) + 1, dtype=float)
+        hit = np.flatnonzero(np.interp(np.log(sizes), np.log(self.curve.n), self.curve.dice) >= target)
+        return int(sizes[hit[0]]) if hit.size else None
+
+
+def _grown(curve: Curve, n: int, dice: float) -> Curve:
+    """``curve`` with one more measured size (the run a new round trains)."""
+    return Curve(curve.key, np.append(curve.n, float(n)), np.append(curve.dice, dice))
+
+
+def play(policy: Policy, forecaster: CurveForecaster, prefix: Curve, revealed: Revealed, target: float, pool: int,
+         cost_per_case: float = 1.0) -> dict:
+    """Run one policy from ``prefix`` to its last decision; returns the final size, whether the target was reached,
+    whether the policy answered "not reachable" (stopped without reaching it), and the rounds used."""
+    current, rounds_used, said_stop = prefix, 0, False
+    if isinstance(policy, Rounds):
+        for left in range(policy.rounds, 0, -1):
+            model = clone(forecaster).fit_curve(current)
+            plan = RoundPlanner(left, policy.shortfall_cost).plan(model, current, target_dice=target, pool_size=pool,
+                                                                  cost_per_case=cost_per_case)
+            if plan.annotate_to is None:
+                said_stop = plan.stop_reason != "reached"
+                break
+            rounds_used += 1
+            current = _grown(current, plan.annotate_to, revealed.dice(plan.annotate_to))
+            if current.dice[-1] >= target:
+                break
+        final = int(current.n_max)
+    else:
+        model = LogLinearPowerLaw() if isinstance(policy, PowerLawOnce) else clone(forecaster)
+        model.fit_curve(prefix)
+        quantile = 0.5 if isinstance(policy, PowerLawOnce) else 1 - policy.confidence
+        n = size_reaching(model, target, quantile, prefix.n_max, pool)
+        said_stop = n is None
+        final = int(prefix.n_max) if n is None else max(int(n), int(prefix.n_max))
+        rounds_used = int(final > prefix.n_max)
+    return {"final": final, "reached": revealed.dice(final) >= target - _TOLERANCE, "said_unreachable": said_stop,
+            "rounds_used": rounds_used}
+
+
+def replay_decisions(
+    curves: Sequence[Curve],
+    forecaster: CurveForecaster,
+    *,
+    policies: Sequence[Policy] = DEFAULT_POLICIES,
+    cutoffs: Sequence[float] = DECISION_CUTOFFS,
+    target_at: Sequence[float] = TARGET_AT,
+    margin: float = TARGET_MARGIN,
+    shortfall_cost: float | str = DEFAULT_SHORTFALL,
+    progress: Callable[[int, int], None] | None = None,
+) -> pd.DataFrame:
+    """One row per (curve, cutoff, target, policy): the planner's workflow replayed on complete curves.
+
+    Costs are counted in cases (one case costs 1); a missed target costs ``shortfall_cost`` (``"2x"``: twice the
+    pool). Targets already measured in the prefix are skipped (there is nothing to decide). ``forecaster`` is cloned
+    for every fit. ``progress(done, total)`` is called after each curve.
+
+    Raises:
+        InputError: for cutoffs or target shares outside (0, 1], or when no curve gives a decision to replay.
+    """
+    problems = [f"cutoffs must lie strictly between 0 and 1 (got {c:g})" for c in cutoffs if not 0 < c < 1]
+    problems += [f"target_at must lie in (0, 1] (got {t:g})" for t in target_at if not 0 < t <= 1]
+    raise_if_any(problems)
+    rows = []
+    for done, curve in enumerate(curves, start=1):
+        revealed, pool = Revealed(curve), int(curve.n_max)
+        for cutoff in cutoffs:
+            prefix = curve.up_to(cutoff * curve.n_max * (1 + _TOLERANCE))
+            if len(prefix.n) < MIN_SIZES or len(prefix.n) == len(curve.n):
+                continue
+            for share in target_at:
+                target = round(revealed.dice(share * curve.n_max) - margin, 4)
+                if np.max(prefix.dice) >= target:
+                    continue
+                need = revealed.fewest_reaching(target, prefix.n_max)
+                for policy in policies:
+                    outcome = play(policy, forecaster, prefix, revealed, target, pool)
+                    shortfall = shortfall_amount(getattr(policy, "shortfall_cost", shortfall_cost), pool)
+                    rows.append({
+                        **curve.key, "curve": curve.label, "cutoff": cutoff, "target_at": share, "target": target,
+                        "n_cut": int(prefix.n_max), "pool": pool, "need": need, "policy": policy.name, **outcome,
+                        "cases_ratio": outcome["final"] / need if need else math.nan,
+                        "cost": (outcome["final"] - prefix.n_max) + (0.0 if outcome["reached"] else shortfall),
+                    })
+        if progress is not None:
+            progress(done, len(curves))
+    raise_if_any([] if rows else ["no curve gives a decision to replay: a curve needs at least 3 sizes below a "
+                                  "cutoff and a target it has not measured yet"])
+    return pd.DataFrame(rows)
+
+
+def summarize_decisions(rows: pd.DataFrame, by: Sequence[str] = ("policy",)) -> pd.DataFrame:
+    """Per policy: decisions, share of targets reached, median and 90th percentile of cases annotated against the
+    fewest that sufficed (over decisions that reached the target), share of "not reachable" answers, mean rounds
+    used, and mean cost as a share of the pool (annotation plus shortfall)."""
+    reached = rows[rows["reached"]]
+    grouped = rows.groupby(list(by), sort=False)
+    table = grouped.agg(
+        decisions=("reached", "size"),
+        reached=("reached", "mean"),
+        said_unreachable=("said_unreachable", "mean"),
+        rounds_used=("rounds_used", "mean"),
+        cost_share=("cost", lambda c: float(np.mean(c / rows.loc[c.index, "pool"]))),
+    )
+    ratio = reached.groupby(list(by), sort=False)["cases_ratio"]
+    table["cases_ratio_median"] = ratio.median()
+    table["cases_ratio_p90"] = ratio.quantile(0.9)
+    return table.reset_index()
