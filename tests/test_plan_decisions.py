@@ -52,7 +52,7 @@ def test_replay_skips_targets_the_prefix_already_measured_and_never_exceeds_the_
     flat = Curve({"dataset": "flat early"}, SIZES, np.minimum(0.6 + 0.1 * np.log2(SIZES / 10), 0.8))
     rows = replay_decisions([power_law_curve(), flat], KnownCurve(),
                             policies=(OneShot(0.8), Rounds(2, "10x"), PowerLawOnce()))
-    assert set(rows["policy"]) == {"one-shot 80%", "2 rounds", "power law (median)"}
+    assert set(rows["policy"]) == {"one-shot 80%", "2 rounds (shortfall 10x)", "power law (median)"}
     assert (rows["final"] <= rows["pool"]).all() and (rows["final"] >= rows["n_cut"]).all()
     for _, row in rows.iterrows():
         curve = power_law_curve() if row["dataset"] == "power law" else flat

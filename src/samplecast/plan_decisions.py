@@ -12,8 +12,9 @@ the shortfall.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -55,7 +56,8 @@ class Rounds:
 
     @property
     def name(self) -> str:
-        return f"{self.rounds} round{'s' if self.rounds != 1 else ''}"
+        shortfall = "" if self.shortfall_cost == DEFAULT_SHORTFALL else f" (shortfall {self.shortfall_cost})"
+        return f"{self.rounds} round{'s' if self.rounds != 1 else ''}{shortfall}"
 
 
 @dataclass(frozen=True)
@@ -194,3 +196,27 @@ def summarize_decisions(rows: pd.DataFrame, by: Sequence[str] = ("policy",)) -> 
     table["cases_ratio_median"] = ratio.median()
     table["cases_ratio_p90"] = ratio.quantile(0.9)
     return table.reset_index()
+
+
+def held_out_decisions(
+    corpus: Mapping[str, Sequence[Curve]],
+    image_sets: Mapping[str, str],
+    forecasters: Mapping[str, CurveForecaster],
+    *,
+    policies: Sequence[Policy] = DEFAULT_POLICIES,
+    progress: Callable[[str], None] | None = None,
+    **replay: Any,
+) -> pd.DataFrame:
+    """:func:`replay_decisions` on every source of ``corpus`` (name -> complete curves), each with the forecaster
+    learned without its image set (``forecasters``: image set -> forecaster); rows gain ``source`` and ``held_out``
+    (the image set). ``replay`` passes cutoffs, target shares and the margin on."""
+    missing = sorted({image_sets.get(name, name) for name in corpus} - set(forecasters))
+    raise_if_any([f"no forecaster learned without image set {images}" for images in missing])
+    frames = []
+    for name, curves in corpus.items():
+        images = image_sets.get(name, name)
+        frames.append(replay_decisions(curves, forecasters[images], policies=policies, **replay)
+                      .assign(source=name, held_out=images))
+        if progress is not None:
+            progress(f"replayed decisions on {name} ({len(curves)} curves, held out: {images})")
+    return pd.concat(frames, ignore_index=True)
