@@ -42,6 +42,7 @@ import pandas as pd
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from corpora import IMAGES, REAL_DATASETS, real_curves  # noqa: E402
+from findings import kept_findings  # noqa: E402
 
 from samplecast.curves import Curve  # noqa: E402
 from samplecast.forecast.evaluate import summarize  # noqa: E402
@@ -255,7 +256,7 @@ def report(corpus: Mapping[str, Sequence[Curve]], results: pd.DataFrame, before:
     table = summaries(results)
     floor = noise_floor(corpus)
     sets = sorted(set(results["held_out"]))
-    findings = _findings(args.output)
+    findings = kept_findings(args.output)
     command = "nice python benchmarks/forecast_accuracy.py" + (f" --lcpfn {args.lcpfn}" if args.lcpfn else "")
     lines = [
         "# Forecast accuracy on real learning curves of held-out image sets",
@@ -437,17 +438,6 @@ def _learned(parts: LearnedParts) -> str:
 
 def _spread(calibration: SpreadCalibration | None) -> str:
     return "no widening" if calibration is None else f"widen {calibration.widen:.3f}, floor {calibration.floor:.3f}"
-
-
-def _findings(report_path: Path) -> str:
-    """The hand-written ``## Findings`` section of an existing report (up to the next ``## `` heading), kept above the
-    tables; re-read it against the new numbers."""
-    text = report_path.read_text() if report_path.exists() else ""
-    start = text.find("\n## Findings")
-    if start < 0:
-        return ""
-    end = text.find("\n## ", start + 1)
-    return text[start + 1:end if end >= 0 else len(text)].strip()
 
 
 if __name__ == "__main__":

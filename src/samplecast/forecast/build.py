@@ -299,17 +299,35 @@ def held_out_folds(
         parts = learn_parts(kept, image_sets, member_rows, members, surrogate if "lstm" in beside else None, recipe,
                             progress)
         folds[images] = parts
-        learned: list[CurveForecaster] = [EnsembleForecaster(members, parts.stacking)]
-        if parts.surrogate is not None:
-            from samplecast.forecast.surrogate import LSTMForecaster
-
-            learned.append(LSTMForecaster(parts.surrogate))
+        learned = learned_forecasters(parts, members)
         frames.append(scored(held, image_sets, learned, cutoffs))
         if progress is not None:
             progress(f"{images} held out: {', '.join(f.name for f in learned)} learned on {parts.source}")
     results = pd.concat(frames, ignore_index=True)
     results = results[results["method"].isin([*beside, "ensemble"])].reset_index(drop=True)
     return results.assign(held_out=results["images"]), folds
+
+
+def learned_forecasters(parts: LearnedParts, members: Sequence[CurveForecaster] | None = None) -> list[CurveForecaster]:
+    """The forecasters ``parts`` make: the ensemble of ``members`` (default :func:`default_members`) with its learned
+    weights, and the LSTM with its widening when ``parts`` hold a surrogate."""
+    learned: list[CurveForecaster] = [EnsembleForecaster(members if members is not None else default_members(),
+                                                         parts.stacking)]
+    if parts.surrogate is not None:
+        from samplecast.forecast.surrogate import LSTMForecaster
+
+        learned.append(LSTMForecaster(parts.surrogate))
+    return learned
+
+
+def fold_forecasters(folds: Mapping[str, LearnedParts], method: str) -> dict[str, CurveForecaster]:
+    """For each image set of a held-out backtest (``folds`` from :func:`held_out_folds`), the forecaster ``method``
+    learned without it; methods that learn nothing from real curves are the same for every set."""
+    found = {}
+    for images, parts in folds.items():
+        learned = {f.name: f for f in learned_forecasters(parts)}
+        found[images] = learned[method] if method in learned else make_forecaster(method)
+    return found
 
 
 def pretrain_surrogate(recipe: SurrogateRecipe, *, extra: Sequence[Curve] = (), extra_description: str = "",
