@@ -4,7 +4,7 @@
 
 Writes ``decision_quality.md`` (keeping its hand-written ``## Findings`` section) and ``decision_quality.csv`` (every
 replayed decision). The planner's workflow is replayed on every complete real curve of ``data/``
-(:func:`samplecast.plan.decisions.held_out_decisions`): cut at 10% and 20% of its largest size (the pool), a target
+(:func:`samplecast.forecast.evaluate.decisions.held_out_decisions`): cut at 10% and 20% of its largest size (the pool), a target
 at the Dice it measures at 30/50/75/100% of the pool minus 0.02, and each policy annotates; the Dice at the sizes it
 asks for is revealed from the complete curve. The default forecaster is learned without the image set scored
 (:func:`samplecast.forecast.build.held_out_folds`), so every figure is held out by image set.
@@ -30,9 +30,9 @@ from findings import kept_findings  # noqa: E402
 
 from samplecast.forecast.build import fold_forecasters, held_out_folds  # noqa: E402
 from samplecast.forecast.methods import DEFAULT_METHOD  # noqa: E402
-from samplecast.plan_decisions import (DEFAULT_POLICIES, Rounds, held_out_decisions,  # noqa: E402
+from samplecast.forecast.evaluate.decisions import (DEFAULT_POLICIES, Rounds, held_out_decisions,  # noqa: E402
                                        summarize_decisions)
-from samplecast.plan_rounds import DEFAULT_SHORTFALL  # noqa: E402
+from samplecast.forecast.rounds import DEFAULT_SHORTFALL  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 #: The issue's workflow: prefixes at 10% and 20%, targets at 50% and 100% of the pool minus 0.02.

@@ -2,7 +2,6 @@
 PDF of `report`, and a malformed plan file is refused through the command line with one `error:` line per problem,
 each naming the file and the field."""
 
-import dataclasses
 import json
 import os
 import re
@@ -16,6 +15,7 @@ from pypdf import PdfReader
 from samplecast.cli import cli
 from samplecast.curves import Curve
 from samplecast.forecast.methods import make_forecaster
+from samplecast.forecast.rounds import RoundPlan
 from samplecast.plan import MAX_BYTES, PlanDocument, PlanOptions, plan_curves, plan_document
 
 OPTIONS = ["--method", "pow3", "--target-dice", "0.7", "--pool-size", "2000", "--cost-per-case", "3"]
@@ -58,15 +58,13 @@ def test_the_document_round_trips_through_json(document):
     assert PlanDocument.from_json(document.to_json()) == document
 
 
-def test_a_round_plan_rides_on_the_recommendation_as_it_is(document):
-    round_plan = {"annotate_to": 400, "reason": "cheapest expected total", "then": {"rounds_left": 1}}
-    view = document.curves[0]
-    changed = dataclasses.replace(document, curves=(
-        dataclasses.replace(view, recommendation=dataclasses.replace(view.recommendation, next_round=round_plan)),
-        *document.curves[1:]))
-    back = PlanDocument.from_json(changed.to_json())
-    assert back == changed and back.curves[0].recommendation.next_round == round_plan
-    assert back.curves[1].recommendation.next_round is None
+def test_the_round_plan_rides_on_the_recommendation_typed(document):
+    plans = [view.recommendation.next_round for view in document.curves]
+    assert all(isinstance(p, RoundPlan) and p.rounds == 3 for p in plans)
+    back = PlanDocument.from_json(document.to_json())
+    assert [view.recommendation.next_round for view in back.curves] == plans
+    assert json.loads(document.to_json())["curves"][0]["recommendation"]["next_round"]["annotate_to"] == \
+        plans[0].annotate_to
 
 
 def test_forecast_json_then_report_plan_gives_the_report(made, tmp_path):
@@ -113,6 +111,8 @@ MALFORMED = {
     "an option out of range": ([("options.confidence", 1.5)], ["options: confidence 1.5 must lie strictly between"]),
     "a round plan not an object": ([("curves.0.recommendation.next_round", [1])],
                                    ["curves[0].recommendation.next_round: expected an object or null, got list"]),
+    "a round plan's chance above 1": ([("curves.0.recommendation.next_round.chance_by_end", 1.5)],
+                                      ["curves[0].recommendation.next_round.chance_by_end: 1.5 is outside [0, 1]"]),
 }
 
 

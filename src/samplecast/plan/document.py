@@ -49,12 +49,13 @@ class Source:
 @dataclass(frozen=True)
 class Captions:
     """What each figure and table of the report shows, in words: the learning curves, the target table, the title
-    of the expected-Dice table, and the marginal value."""
+    of the expected-Dice table, the marginal value, and how the plan in rounds is made."""
 
     learning_curves: str
     targets: str
     expected: str
     marginal: str
+    rounds: str
 
 
 @dataclass(frozen=True)
@@ -222,7 +223,7 @@ def plan_document(
         warnings=tuple(w for p in plans for w in p.warnings),
         captions=Captions(sentences.learning_curves_caption(options, DEFAULT_REACH),
                           sentences.targets_caption(options), sentences.expected_title(options, DEFAULT_REACH),
-                          sentences.marginal_caption(step, options.plateau_gain)),
+                          sentences.marginal_caption(step, options.plateau_gain), sentences.rounds_caption(options)),
         curves=views,
         trust=trust_figures(method, curves, plans[0].forecast.model, source, summary, reaches, folder.name),
     )

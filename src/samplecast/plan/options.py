@@ -7,9 +7,12 @@ from dataclasses import dataclass
 
 from samplecast.curves import Curve
 from samplecast.errors import raise_if_any
+from samplecast.forecast.rounds import DEFAULT_SHORTFALL, shortfall_problem
 
 #: Without a pool size, searches stop at this multiple of the largest observed size.
 HORIZON_FACTOR = 20
+#: Rounds planned when a target is given and no number of rounds is.
+DEFAULT_ROUNDS = 3
 
 
 def _finite(name: str, value: float | None, problems: list[str]) -> bool:
@@ -30,6 +33,11 @@ class PlanOptions:
         pool_size: cases that could be annotated in all; no answer exceeds it.
         cost_per_case: cost of annotating one case, in the user's currency.
         horizon: largest size searched without a pool; default ``HORIZON_FACTOR`` x the largest observed size.
+        rounds: rounds of annotation left, counting the next one, for the round plan
+            (:class:`~samplecast.forecast.rounds.RoundPlanner`); needs a target; default :data:`DEFAULT_ROUNDS` when
+            there is a target. ``1`` is the one-shot decision.
+        shortfall_cost: what missing the target after the last round costs: an amount in the currency of
+            ``cost_per_case`` (in cases without one), or ``"Nx"``, N times the cost of annotating the whole pool.
 
     Raises:
         InputError: one line per option out of range.
@@ -41,6 +49,8 @@ class PlanOptions:
     pool_size: int | None = None
     cost_per_case: float | None = None
     horizon: int | None = None
+    rounds: int | None = None
+    shortfall_cost: float | str = DEFAULT_SHORTFALL
 
     def __post_init__(self) -> None:
         problems: list[str] = []
@@ -56,7 +66,22 @@ class PlanOptions:
                 problems.append(f"{name} {value!r} must be a whole number of cases, at least 1")
         if _finite("cost_per_case", self.cost_per_case, problems) and self.cost_per_case < 0:
             problems.append(f"cost_per_case {self.cost_per_case:g} must not be negative")
+        if self.rounds is not None:
+            if isinstance(self.rounds, bool) or not isinstance(self.rounds, int) or self.rounds < 1:
+                problems.append(f"rounds {self.rounds!r} must be a whole number, at least 1")
+            if self.target_dice is None:
+                problems.append("rounds needs target_dice: a round plan aims at a target")
+        shortfall = shortfall_problem(self.shortfall_cost)
+        if shortfall:
+            problems.append(shortfall)
         raise_if_any(problems)
+
+    @property
+    def planned_rounds(self) -> int | None:
+        """The rounds of the round plan: ``rounds``, or :data:`DEFAULT_ROUNDS` with a target; ``None`` without one."""
+        if self.target_dice is None:
+            return None
+        return self.rounds if self.rounds is not None else DEFAULT_ROUNDS
 
 
 def interval_levels(confidence: float) -> tuple[float, float]:

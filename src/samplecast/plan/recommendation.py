@@ -20,6 +20,7 @@ from samplecast.errors import InputError
 from samplecast.forecast.base import CurveForecaster
 from samplecast.forecast.predict import DEFAULT_REACH, CurveForecast, forecast_curve
 from samplecast.forecast.reach import search
+from samplecast.forecast.rounds import RoundPlan, RoundPlanner
 from samplecast.plan import schema, sentences
 from samplecast.plan.options import PlanOptions, check_pool, horizons, interval_levels
 from samplecast.plan.schema import SIZE, UNIT
@@ -49,8 +50,8 @@ class Recommendation:
     ``n_for_target``. ``dice_at_pool`` gives the median (``q50``), the central range at the confidence (``low``,
     ``high``) and the Dice reached with the confidence (``floor``). Costs count only cases beyond ``n_observed``.
 
-    ``next_round`` is the slot of a round plan (what to annotate in the next round, and why): ``None`` until a
-    round planner fills it; a plan document carries it as it is, a JSON object or null.
+    ``next_round`` is the round plan (:class:`~samplecast.forecast.rounds.RoundPlan`): how many cases to annotate
+    in the next round, or why to stop, chosen over ``options.planned_rounds`` rounds; ``None`` without a target.
     """
 
     target_dice: float | None = field(metadata=UNIT)
@@ -74,7 +75,7 @@ class Recommendation:
     cost_to_target: float | None = field(metadata=SIZE)
     cost_to_plateau: float | None = field(metadata=SIZE)
     cost_to_pool: float | None = field(metadata=SIZE)
-    next_round: dict | None = None
+    next_round: RoundPlan | None = None
 
     @classmethod
     def from_dict(cls, record: dict[str, Any], origin: str = "recommendation") -> Recommendation:
@@ -172,7 +173,17 @@ def _recommendation(model: CurveForecaster, curve: Curve, options: PlanOptions, 
         cost_per_case=options.cost_per_case, additional_to_target=_extra(target["n_for_target"], n_obs),
         additional_to_plateau=_extra(n_plateau, n_obs), cost_to_target=_cost(target["n_for_target"], n_obs, options),
         cost_to_plateau=_cost(n_plateau, n_obs, options), cost_to_pool=_cost(pool, n_obs, options),
+        next_round=_next_round(model, curve, options),
     )
+
+
+def _next_round(model: CurveForecaster, curve: Curve, options: PlanOptions) -> RoundPlan | None:
+    """The round plan for the target, over the options' rounds and shortfall cost; ``None`` without a target."""
+    if options.planned_rounds is None:
+        return None
+    planner = RoundPlanner(rounds=options.planned_rounds, shortfall_cost=options.shortfall_cost)
+    return planner.plan(model, curve, target_dice=options.target_dice, pool_size=options.pool_size,
+                        cost_per_case=options.cost_per_case, horizon=options.horizon)
 
 
 def _target_rows(levels: Sequence[float], found: Sequence[dict[str, int | None]], n_obs: int,

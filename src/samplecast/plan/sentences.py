@@ -11,6 +11,7 @@ from fractions import Fraction
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from samplecast.forecast.rounds import RoundPlan
     from samplecast.plan.options import PlanOptions
     from samplecast.plan.recommendation import Recommendation
 
@@ -59,6 +60,8 @@ def recommendation_sentences(rec: Recommendation) -> list[str]:
     lines = []
     if rec.target_dice is not None:
         lines.append(_target_sentence(rec))
+    if rec.next_round is not None:
+        lines += round_sentences(rec.next_round)
     if rec.n_plateau is None:
         lines.append(f"Up to {horizon_words(rec)} each doubling of the data still gains at least "
                      f"{rec.plateau_gain:.3f} Dice.")
@@ -122,6 +125,61 @@ def _range_words(rec: Recommendation) -> str:
         return ""
     upper = f"{high:,}" if high is not None else f"more than {rec.horizon:,}"
     return f" ({rec.confidence:.0%} range {low:,} to {upper})"
+
+
+# --- the next round -------------------------------------------------------------------------------------------
+
+
+def chance_words(chance: float) -> str:
+    """A chance in plain words, to the nearest simple fraction: 0.8 -> ``4 in 5``, 0.33 -> ``1 in 3``."""
+    if chance >= 0.975:
+        return "more than 19 in 20"
+    if chance < 0.025:
+        return "less than 1 in 20"
+    share = min((Fraction(k, d) for d in (2, 3, 4, 5, 10, 20) for k in range(1, d)),
+                key=lambda f: (abs(float(f) - chance), f.denominator))
+    return f"{share.numerator} in {share.denominator}"
+
+
+def about(n: float) -> str:
+    """A size estimated rather than measured, to two significant figures from 100 on: 3,487 -> ``3,500``."""
+    if n < 100:
+        return f"{round(n):,}"
+    digits = len(str(int(round(n)))) - 2
+    return f"{int(round(n, -digits)):,}"
+
+
+def round_sentences(plan: RoundPlan) -> list[str]:
+    """The next round in words: how many cases to annotate now and what follows, or why to stop."""
+    target = f"Dice {plan.target_dice:.2f}"
+    where = (f"the pool of {plan.pool_size:,} cases" if plan.pool_size is not None
+             else f"{plan.horizon:,} cases (the sizes searched)")
+    rounds = f"{plan.rounds} round{'s' if plan.rounds != 1 else ''}"
+    if plan.stop_reason == "reached":
+        return [f"The measured curve already reaches {target} ({plan.dice_now:.3f} with the {plan.n_observed:,} "
+                "cases used so far): annotate no more for this target."]
+    if plan.stop_reason == "pool_used":
+        return [f"All {plan.n_observed:,} cases of the pool are used: there is no round left to plan for {target}."]
+    lines = []
+    if plan.stop_reason == "not_worth":
+        lines.append(f"Annotate no more for {target}: within {where} and {rounds}, no plan's chance of reaching it "
+                     f"pays for its cases when missing it costs {cost_words(plan.shortfall_cost)}"
+                     f"{'' if plan.cost_per_case is not None else ' cases'}.")
+    else:
+        cost = f", costing {cost_words(plan.cost_now)}" if plan.cost_now is not None else ""
+        head = f"In rounds: annotate up to {plan.annotate_to:,} cases now ({plan.more:,} more{cost})"
+        if plan.rounds == 1:
+            lines.append(f"{head} and retrain; this is the last round. Chance that {target} is reached: "
+                         f"{chance_words(plan.chance_by_end)}.")
+        else:
+            lines.append(f"{head}; retrain; with the Dice measured there, samplecast plans the next round "
+                         f"({rounds} left in all). Chance that {target} is reached by the end: "
+                         f"{chance_words(plan.chance_by_end)}; expected cases in all: about "
+                         f"{about(plan.expected_cases)}.")
+    if not plan.fair_chance:
+        lines.append(f"No plan within {where} and {rounds} gives a fair chance: even all of it reaches {target} "
+                     f"with a chance of {chance_words(plan.chance_at_pool)}.")
+    return lines
 
 
 # --- warnings about a curve -----------------------------------------------------------------------------------
@@ -258,6 +316,25 @@ def no_own_backtest(note: str) -> str:
 
 
 # --- what each figure and table of the report shows ---------------------------------------------------------
+
+
+def rounds_caption(options: PlanOptions) -> str:
+    """How the plan in rounds is made, or why there is none."""
+    if options.planned_rounds is None:
+        return "A plan in rounds aims at a target Dice, and none was given."
+    rounds = options.planned_rounds
+    shortfall = options.shortfall_cost
+    shortfall = (f"{shortfall[:-1].strip()} times the cost of annotating the whole pool" if isinstance(shortfall, str)
+                 and shortfall.strip().lower().endswith("x") else f"{cost_words(float(shortfall))}")
+    unit = "" if options.cost_per_case is not None else " (costs are counted in cases, as no cost per case was given)"
+    return (f"Cases are annotated in rounds: annotate up to the size below, retrain on all the cases annotated so "
+            "far, and run samplecast again on the new curve to plan the next round. Each round's size is the one "
+            f"that minimises the expected total cost over the {rounds} round{'s' if rounds != 1 else ''} left: the "
+            f"cases annotated, plus, if the target is still missed after the last round, a shortfall costing "
+            f"{shortfall}{unit}. The expectation is taken over the forecast's whole distribution of the fewest cases "
+            "that reach the target, given that the cases used so far do not; later rounds are paid only while the "
+            "target is not reached. The planned sizes of later rounds are a guide: each is planned again from what "
+            "is measured.")
 
 
 def learning_curves_caption(options: PlanOptions, reach_factor: int) -> str:

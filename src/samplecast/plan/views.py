@@ -13,6 +13,7 @@ import numpy as np
 from samplecast.curves import GROUP_DEFAULTS, Curve
 from samplecast.forecast.base import CurveForecaster
 from samplecast.forecast.predict import DEFAULT_REACH
+from samplecast.plan import sentences
 from samplecast.plan.recommendation import CurvePlan, Recommendation, TargetRow, dice_at, reach
 from samplecast.plan.schema import SIZE, UNIT
 
@@ -86,8 +87,9 @@ class Expected:
 @dataclass(frozen=True)
 class CurveView:
     """Everything a report shows about one curve: its key and labels, the measurements, the forecast table (one
-    ``{"n", "q05", ..., "q95"}`` per size), the recommendation and its sentences, warnings, the reach drawn, the
-    band, the target table, the expected Dice, and the marginal value (along the curve, and at today's size)."""
+    ``{"n", "q05", ..., "q95"}`` per size), the recommendation and its sentences (those of the round plan also
+    apart), warnings, the reach drawn, the band, the target table, the expected Dice, and the marginal value (along
+    the curve, and at today's size)."""
 
     key: dict[str, str | int | float]
     label: str
@@ -96,6 +98,7 @@ class CurveView:
     forecast: tuple[dict[str, float], ...]
     recommendation: Recommendation
     sentences: tuple[str, ...]
+    round_sentences: tuple[str, ...]
     warnings: tuple[str, ...]
     reach: int = field(metadata=SIZE)
     band: Band
@@ -169,6 +172,7 @@ def curve_view(plan: CurvePlan, short_label: str, step: int) -> CurveView:
         forecast=tuple(plan.forecast.records()),
         recommendation=rec,
         sentences=tuple(rec.sentences()),
+        round_sentences=tuple(sentences.round_sentences(rec.next_round)) if rec.next_round is not None else (),
         warnings=tuple(plan.warnings),
         reach=far,
         band=Band(_round(grid, 2), *(_round(band[:, j]) for j in range(len(BAND_LEVELS)))),

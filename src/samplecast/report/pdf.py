@@ -25,6 +25,7 @@ from samplecast.report.tables import (
     input_rows,
     marginal_rows,
     own_trust_rows,
+    round_rows,
     shipped_trust_rows,
     target_rows,
 )
@@ -32,6 +33,7 @@ from samplecast.report.tables import (
 #: The sections of every report, in order (tests and readers look for these headings).
 SECTIONS: tuple[str, ...] = (
     "The answer",
+    "Annotate in rounds",
     "Learning curves and forecast",
     "Cases needed for each target",
     "What more data buys",
@@ -53,7 +55,7 @@ def render_report(document: PlanDocument, path: str | Path, *, title: str | None
     doc = ReportDocument(title, footer_note=f"samplecast {__version__} · {document.created[:10]}")
     doc.add_page()
     doc.title_block(title, document.subtitle)
-    writers = (_answer, _learning_curves, _targets, _marginal, _trust, _provenance)
+    writers = (_answer, _rounds, _learning_curves, _targets, _marginal, _trust, _provenance)
     for name, write in zip(SECTIONS, writers):
         if progress:
             progress(name)
@@ -85,7 +87,23 @@ def _answer(doc: ReportDocument, name: str, document: PlanDocument) -> None:
     doc.table(rows, widths, title="At a glance")
 
 
-# --- 2. learning curves -----------------------------------------------------------------------------------------
+# --- 2. rounds --------------------------------------------------------------------------------------------------
+
+
+def _rounds(doc: ReportDocument, name: str, document: PlanDocument) -> None:
+    doc.section(name)
+    plans = [(view, view.recommendation.next_round) for view in document.curves]
+    for view, plan in plans:
+        if plan is not None:
+            doc.subheading(view.label)
+            doc.bullets(view.round_sentences)
+    rows = round_rows(document)
+    if len(rows) > 1:
+        doc.table(rows, _widths(len(rows[0]), first=0.2), title="The plan in rounds")
+    doc.paragraph(document.captions.rounds, size=8.8, muted=True)
+
+
+# --- 3. learning curves -----------------------------------------------------------------------------------------
 
 
 def _learning_curves(doc: ReportDocument, name: str, document: PlanDocument) -> None:

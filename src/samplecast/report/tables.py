@@ -14,6 +14,28 @@ from samplecast.plan import OwnTrust, PlanDocument, ShippedTrust, TrustRow
 Rows = list[list[str]]
 
 
+def round_rows(document: PlanDocument) -> Rows:
+    """The plan in rounds: per curve, the size to annotate up to now, its cost and chance, the sizes planned for the
+    later rounds, the chance of reaching the target by the end and the cases expected in all."""
+    cost = document.options.cost_per_case is not None
+    rows = [["configuration", "annotate up to now", "more cases"] + (["cost"] if cost else [])
+            + ["chance now", "rounds planned", "chance by the end", "cases expected"]]
+    for view in document.curves:
+        plan = view.recommendation.next_round
+        if plan is None:
+            continue
+        if plan.annotate_to is None:
+            stop = {"reached": "stop: reached", "pool_used": "stop: pool used", "not_worth": "stop: does not pay"}
+            rows.append([view.short_label, stop[plan.stop_reason], "0"] + (["0"] if cost else [])
+                        + ["–", "–", f"{plan.chance_by_end:.0%}", f"{plan.n_observed:,}"])
+            continue
+        rows.append([view.short_label, f"{plan.annotate_to:,}", f"{plan.more:,}"]
+                    + ([cost_text(plan.cost_now)] if cost else [])
+                    + [f"{plan.chances[0]:.0%}", " → ".join(f"{n:,}" for n in plan.schedule),
+                       f"{plan.chance_by_end:.0%}", f"{round(plan.expected_cases):,}"])
+    return rows
+
+
 def n_text(value: int | None, horizon: int) -> str:
     """A size, or ``> horizon`` for a level not reached within it."""
     return f"{value:,}" if value is not None else f"> {horizon:,}"

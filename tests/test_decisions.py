@@ -8,10 +8,10 @@ import pytest
 
 from samplecast.curves import Curve
 from samplecast.errors import InputError
-from samplecast.plan_decisions import (OneShot, PowerLawOnce, Revealed, Rounds, play, replay_decisions,
+from samplecast.forecast.evaluate.decisions import (OneShot, PowerLawOnce, Revealed, Rounds, play, replay_decisions,
                                        summarize_decisions)
 
-from test_plan_rounds import KnownCurve
+from test_rounds import KnownCurve
 
 SIZES = np.array([10, 14, 20, 28, 40, 57, 80, 113, 160, 226, 320, 452, 640], dtype=float)
 

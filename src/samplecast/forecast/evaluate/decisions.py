@@ -24,7 +24,7 @@ from samplecast.errors import raise_if_any
 from samplecast.forecast.base import CurveForecaster, clone
 from samplecast.forecast.parametric import LogLinearPowerLaw
 from samplecast.forecast.reach import size_reaching
-from samplecast.plan_rounds import DEFAULT_SHORTFALL, RoundPlanner, shortfall_amount
+from samplecast.forecast.rounds import DEFAULT_SHORTFALL, RoundPlanner, shortfall_amount
 
 #: Prefixes the planner starts from, as fractions of each curve's largest size.
 DECISION_CUTOFFS: tuple[float, ...] = (0.1, 0.2)
@@ -48,7 +48,7 @@ class OneShot:
 
 @dataclass(frozen=True)
 class Rounds:
-    """The round planner with ``rounds`` rounds (:class:`~samplecast.plan_rounds.RoundPlanner`), planned again after
+    """The round planner with ``rounds`` rounds (:class:`~samplecast.forecast.rounds.RoundPlanner`), planned again after
     each."""
 
     rounds: int = 3

@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -77,60 +77,47 @@ def shortfall_amount(value: float | str, pool_cost: float) -> float:
     return float(value)
 
 
+_SIZE = {"range": (0.0, math.inf)}  # the limits a plan document checks when it reads a round plan back
+_CHANCE = {"range": (0.0, 1.0)}
+
+
 @dataclass(frozen=True)
 class RoundPlan:
     """The next round of annotation, and what the whole plan it starts is expected to give.
 
-    ``annotate_to`` is the size to annotate up to now (more than ``n_observed``, at most the pool), or ``None`` to
-    stop, with ``stop_reason`` one of :data:`STOP_REASONS`. ``schedule`` holds the sizes of every round of the best
-    plan (rounds after the first are taken only while the target is not reached, and are planned again after each);
-    ``chance_now`` is the chance that this round alone reaches the target, ``chance_by_end`` that the whole plan does,
-    ``expected_cases`` the cases annotated in all on average (counting later rounds only when they are needed), and
-    ``expected_cost`` the expected annotation cost plus the expected shortfall cost. Costs are in the planner's
-    currency, or in cases when no cost per case was given.
+    ``annotate_to`` is the size to annotate up to now (more than ``n_observed``, at most the pool), ``more`` the
+    cases that adds and ``cost_now`` their cost; or ``annotate_to`` is ``None`` to stop, with ``stop_reason`` one of
+    :data:`STOP_REASONS`. ``schedule`` holds the sizes of every round of the best plan (rounds after the first are
+    taken only while the target is not reached, and are planned again after each) and ``chances`` the chance that the
+    target is reached by each; ``chance_by_end`` is the last of them, ``chance_at_pool`` the chance that the whole
+    pool (or horizon) reaches it, ``expected_cases`` the cases annotated in all on average (counting later rounds only
+    when they are needed), and ``expected_cost`` the expected annotation cost plus the expected shortfall cost.
+    Costs are in the planner's currency, or in cases when no cost per case was given.
     """
 
-    target_dice: float
-    rounds: int
-    n_observed: int
-    dice_now: float
-    pool_size: int | None
-    horizon: int
-    cost_per_case: float | None
-    shortfall_cost: float
-    annotate_to: int | None
+    target_dice: float = field(metadata=_CHANCE)
+    rounds: int = field(metadata=_SIZE)
+    n_observed: int = field(metadata=_SIZE)
+    dice_now: float = field(metadata=_CHANCE)
+    pool_size: int | None = field(metadata=_SIZE)
+    horizon: int = field(metadata=_SIZE)
+    cost_per_case: float | None = field(metadata=_SIZE)
+    shortfall_cost: float = field(metadata=_SIZE)
+    annotate_to: int | None = field(metadata=_SIZE)
+    more: int = field(metadata=_SIZE)
+    cost_now: float | None = field(metadata=_SIZE)
     stop_reason: str | None
-    schedule: tuple[int, ...]
-    chance_now: float
-    chance_by_end: float
-    chance_at_pool: float
-    expected_cases: float
-    expected_cost: float
-
-    @property
-    def more(self) -> int:
-        """Cases to annotate in this round."""
-        return 0 if self.annotate_to is None else self.annotate_to - self.n_observed
-
-    @property
-    def cost_now(self) -> float | None:
-        """What this round's cases cost, or ``None`` without a cost per case."""
-        return None if self.cost_per_case is None else round(self.more * self.cost_per_case, 2)
+    schedule: tuple[int, ...] = field(metadata=_SIZE)
+    chances: tuple[float, ...] = field(metadata=_CHANCE)
+    chance_by_end: float = field(metadata=_CHANCE)
+    chance_at_pool: float = field(metadata=_CHANCE)
+    expected_cases: float = field(metadata=_SIZE)
+    expected_cost: float = field(metadata=_SIZE)
 
     @property
     def fair_chance(self) -> bool:
-        """Whether the best plan reaches the target with at least :data:`FAIR_CHANCE`."""
+        """Whether the best plan, or the whole pool, reaches the target with at least :data:`FAIR_CHANCE`."""
         return max(self.chance_by_end, self.chance_at_pool) >= FAIR_CHANCE
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict (``recommendation.next_round`` of the plan document)."""
-        return {**asdict(self), "schedule": list(self.schedule), "more": self.more, "cost_now": self.cost_now}
-
-    @classmethod
-    def from_dict(cls, record: dict[str, Any]) -> RoundPlan:
-        """The inverse of :meth:`to_dict`."""
-        values = {k: v for k, v in record.items() if k not in ("more", "cost_now")}
-        return cls(**{**values, "schedule": tuple(values["schedule"])})
 
 
 @dataclass(frozen=True)
@@ -182,31 +169,32 @@ class RoundPlanner:
                     dice_now=round(dice_now, 4), pool_size=None if pool_size is None else int(pool_size),
                     horizon=top, cost_per_case=cost_per_case, shortfall_cost=round(shortfall, 2))
         if dice_now >= target_dice:
-            return RoundPlan(**base, annotate_to=None, stop_reason="reached", schedule=(), chance_now=1.0,
-                             chance_by_end=1.0, chance_at_pool=1.0, expected_cases=float(n_obs), expected_cost=0.0)
+            return _stop(base, "reached", chance=1.0, cost=0.0)
         sizes = schedule_grid(n_obs, top)
-        survival = survival_below(model, sizes, target_dice)
         if sizes.size == 1:
-            return RoundPlan(**base, annotate_to=None, stop_reason="pool_used", schedule=(), chance_now=0.0,
-                             chance_by_end=0.0, chance_at_pool=0.0, expected_cases=float(n_obs),
-                             expected_cost=round(shortfall, 2))
+            return _stop(base, "pool_used", chance=0.0, cost=shortfall)
+        survival = survival_below(model, sizes, target_dice)
         steps, cost = best_schedule(sizes, survival, unit, shortfall, int(self.rounds))
-        schedule = tuple(int(sizes[i]) for i in dict.fromkeys(steps) if i > 0)  # rounds that annotate something
-        previous = [0, *steps[:-1]]
-        paid = [1.0] + [float(survival[i]) for i in steps[:-1]]
-        expected = n_obs + sum(w * (sizes[i] - sizes[p]) for w, i, p in zip(paid, steps, previous))
-        first = steps[0]
+        at_pool = 1 - float(survival[-1])
+        if steps[0] == 0:
+            return _stop(base, "not_worth", chance=0.0, cost=cost, at_pool=at_pool)
+        taken = [i for i in dict.fromkeys(steps) if i > 0]  # rounds that annotate something
+        paid = [1.0] + [float(survival[i]) for i in taken[:-1]]
+        expected = n_obs + sum(w * (sizes[i] - sizes[p]) for w, i, p in zip(paid, taken, [0, *taken[:-1]]))
+        more = int(sizes[taken[0]]) - n_obs
         return RoundPlan(
-            **base,
-            annotate_to=int(sizes[first]) if first > 0 else None,
-            stop_reason=None if first > 0 else "not_worth",
-            schedule=schedule,
-            chance_now=round(1 - float(survival[first]), 4) if first > 0 else 0.0,
-            chance_by_end=round(1 - float(survival[steps[-1]]), 4) if first > 0 else 0.0,
-            chance_at_pool=round(1 - float(survival[-1]), 4),
-            expected_cases=round(float(expected), 1) if first > 0 else float(n_obs),
-            expected_cost=round(float(cost), 2),
-        )
+            **base, annotate_to=int(sizes[taken[0]]), more=more,
+            cost_now=None if cost_per_case is None else round(more * cost_per_case, 2), stop_reason=None,
+            schedule=tuple(int(sizes[i]) for i in taken), chances=tuple(round(1 - float(survival[i]), 4) for i in taken),
+            chance_by_end=round(1 - float(survival[taken[-1]]), 4), chance_at_pool=round(at_pool, 4),
+            expected_cases=round(float(expected), 1), expected_cost=round(float(cost), 2))
+
+
+def _stop(base: dict[str, Any], reason: str, *, chance: float, cost: float, at_pool: float | None = None) -> RoundPlan:
+    """A round plan that annotates nothing, for ``reason``."""
+    return RoundPlan(**base, annotate_to=None, more=0, cost_now=None, stop_reason=reason, schedule=(), chances=(),
+                     chance_by_end=chance, chance_at_pool=round(chance if at_pool is None else at_pool, 4),
+                     expected_cases=float(base["n_observed"]), expected_cost=round(cost, 2))
 
 
 def schedule_grid(n_observed: int, top: int, points: int = SCHEDULE_POINTS) -> np.ndarray:

@@ -11,7 +11,7 @@ from samplecast.curves import Curve
 from samplecast.errors import InputError
 from samplecast.forecast.base import CurveForecaster, as_sizes, tidy_quantiles
 from samplecast.forecast.methods import make_forecaster
-from samplecast.plan_rounds import RoundPlanner, best_schedule, schedule_grid, shortfall_amount, survival_below
+from samplecast.forecast.rounds import RoundPlanner, best_schedule, schedule_grid, shortfall_amount, survival_below
 
 A, B, C, SD = 0.9, 2.0, 0.5, 0.03  # Dice(n) = A - B n^-C, normal spread SD that does not change with n
 
@@ -68,7 +68,7 @@ def test_one_round_annotates_when_a_shortfall_costs_more_than_the_cases_though_t
     assert chance_reached(pool, target) < 0.95  # not certain within the pool
     dear = RoundPlanner(rounds=1, shortfall_cost="5x").plan(MODEL, CURVE, target_dice=target, pool_size=pool)
     assert dear.annotate_to is not None and CURVE.n_max < dear.annotate_to <= pool
-    assert dear.chance_by_end == pytest.approx(dear.chance_now)
+    assert dear.chances == (dear.chance_by_end,) and dear.more == dear.annotate_to - CURVE.n_max
     cheap = RoundPlanner(rounds=1, shortfall_cost=0).plan(MODEL, CURVE, target_dice=target, pool_size=pool)
     assert cheap.annotate_to is None and cheap.stop_reason == "not_worth"
 
@@ -115,7 +115,9 @@ def test_never_annotates_beyond_the_pool_or_below_today(seed):
         if plan.annotate_to is not None:
             assert curve.n_max < plan.annotate_to <= pool
             assert all(curve.n_max < s <= pool for s in plan.schedule)
-        assert 0 <= plan.chance_now <= plan.chance_by_end <= 1
+        if plan.annotate_to is not None:
+            assert list(plan.chances) == sorted(plan.chances) and plan.chances[-1] == plan.chance_by_end
+        assert 0 <= plan.chance_by_end <= 1 and 0 <= plan.chance_at_pool <= 1
 
 
 @pytest.mark.parametrize("value, problem", [
