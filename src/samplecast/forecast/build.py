@@ -41,6 +41,7 @@ from samplecast import __version__
 from samplecast.curves import GROUP_DEFAULTS, Curve
 from samplecast.errors import InputError, raise_if_any
 from samplecast.forecast.evaluate import DEFAULT_CUTOFFS, BacktestSummary, backtest, summarize_backtest
+from samplecast.forecast.evaluate.decisions import held_out_decisions
 from samplecast.forecast.base import CurveForecaster
 from samplecast.forecast.ensemble import EnsembleForecaster, StackingWeights, default_members
 from samplecast.forecast.folder import (
@@ -320,12 +321,20 @@ def learned_forecasters(parts: LearnedParts, members: Sequence[CurveForecaster] 
     return learned
 
 
-def fold_forecasters(folds: Mapping[str, LearnedParts], method: str) -> dict[str, CurveForecaster]:
-    """For each image set of a held-out backtest (``folds`` from :func:`held_out_folds`), the forecaster ``method``
-    learned without it; methods that learn nothing from real curves are the same for every set."""
+def fold_forecasters(folds: Mapping[str, LearnedParts], method: str,
+                     members: Sequence[CurveForecaster] | None = None) -> dict[str, CurveForecaster]:
+    """For each image set of a held-out backtest (``folds`` from :func:`held_out_folds`, with ``members``), the
+    forecaster ``method`` learned without it; methods that learn nothing from real curves are the same for every set.
+
+    Raises:
+        ValueError: for a learned method the folds did not learn (the LSTM of a backtest without it), which would
+            otherwise be the shipped one, learned with every set.
+    """
     found = {}
     for images, parts in folds.items():
-        learned = {f.name: f for f in learned_forecasters(parts)}
+        learned = {f.name: f for f in learned_forecasters(parts, members)}
+        if method in LEARNED and method not in learned:
+            raise ValueError(f"the folds did not learn {method}; backtest it with held_out_folds first")
         found[images] = learned[method] if method in learned else make_forecaster(method)
     return found
 
@@ -425,9 +434,11 @@ def build_forecaster(
     created = datetime.now(timezone.utc)
     provenance = {"created": created.date().isoformat(), "samplecast": __version__, "machine": machine(),
                   **(source or {})}
+    decider = "lstm" if "lstm" in beside else "ensemble"
+    decisions = held_out_decisions(corpus, image_sets, fold_forecasters(folds, decider, members), progress=progress)
     summary = summarize_backtest(results[results["method"].isin([*beside, "ensemble"])],
-                                 description=describe_backtest(recipe, "lstm" in beside),
-                                 source={"datasets": list(datasets.values()), **provenance})
+                                 description=describe_backtest(recipe, "lstm" in beside, decider),
+                                 source={"datasets": list(datasets.values()), **provenance}, decisions=decisions)
     record = {
         "format": BUILD_FORMAT, **provenance, "created": created.strftime("%Y-%m-%d %H:%M UTC"),
         "corpus": [{"file": name, "sha256": _sha256(name), "curves": len(curves), "image_set": image_sets[name]}
@@ -474,14 +485,17 @@ def check_scorable(corpus: Mapping[str, Sequence[Curve]], cutoffs: Sequence[floa
         raise InputError(list(dict.fromkeys(problems)))
 
 
-def describe_backtest(recipe: SurrogateRecipe, with_lstm: bool) -> str:
-    """What a build's backtest summary measured, stated in the summary itself."""
+def describe_backtest(recipe: SurrogateRecipe, with_lstm: bool, decider: str = "lstm") -> str:
+    """What a build's backtest summary measured, stated in the summary itself; ``decider`` is the method whose
+    decisions were replayed."""
     text = ("Leave-one-dataset-out backtest on real segmentation curves: each complete curve (one per configuration "
             "and seed) is cut where its sizes reach a cutoff fraction of its largest size, and each method forecasts "
             "Dice at the largest size from that prefix. The ensemble's member weights and interval correction are "
             "learned again for each held-out image set on the other image sets only (curves of the same images at "
             "another resolution or on another machine are held out together); the parametric families learn nothing "
-            "beyond each curve's own fit.")
+            "beyond each curve's own fit. The planner's decisions are replayed on the same curves with the "
+            f"{decider} learned without each held-out set: from prefixes at 10% and 20% of each curve's largest "
+            "size, for targets at the Dice it measures at 50% and 100% of it minus 0.02.")
     if not with_lstm:
         return text
     if recipe.start is None:

@@ -21,6 +21,7 @@ from samplecast.plan.sentences import CAVEATS, chances, confidence_words
 from samplecast.plan.trust import (
     OWN_CUTOFFS,
     BacktestSet,
+    DecisionRow,
     OwnTrust,
     ShippedTrust,
     Trust,
@@ -42,7 +43,7 @@ from samplecast.plan.views import (
 )
 
 __all__ = [
-    "CAVEATS", "DOCUMENT_FORMAT", "HORIZON_FACTOR", "MAX_BYTES", "OWN_CUTOFFS", "Band", "BacktestSet", "Captions",
+    "CAVEATS", "DOCUMENT_FORMAT", "HORIZON_FACTOR", "MAX_BYTES", "OWN_CUTOFFS", "Band", "BacktestSet", "Captions", "DecisionRow",
     "CurvePlan", "CurveView", "Expected", "Marginal", "MarginalPoint", "Observed", "OwnTrust", "PlanDocument",
     "PlanOptions", "PlanProgress", "Recommendation", "ShippedTrust", "Source", "TargetRow", "Trust", "TrustRow",
     "chances", "check_pool", "confidence_words", "curve_warnings", "default_title", "dice_at", "interval_levels",

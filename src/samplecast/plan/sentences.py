@@ -10,8 +10,11 @@ from collections.abc import Sequence
 from fractions import Fraction
 from typing import TYPE_CHECKING
 
+from samplecast.forecast.evaluate.decisions import DECISION_CUTOFFS, TARGET_AT, TARGET_MARGIN
+
 if TYPE_CHECKING:
     from samplecast.forecast.rounds import RoundPlan
+    from samplecast.plan.trust import DecisionRow
     from samplecast.plan.options import PlanOptions
     from samplecast.plan.recommendation import Recommendation
 
@@ -180,6 +183,29 @@ def round_sentences(plan: RoundPlan) -> list[str]:
         lines.append(f"No plan within {where} and {rounds} gives a fair chance: even all of it reaches {target} "
                      f"with a chance of {chance_words(plan.chance_at_pool)}.")
     return lines
+
+
+def decisions_summary(rows: Sequence[DecisionRow]) -> str | None:
+    """What the planner's decisions achieved on image sets the method never learned from, in one sentence, or
+    ``None`` when they were not replayed."""
+    found = {r.policy: r for r in rows}
+    parts = []
+    for policy, words in (("3 rounds", "a plan in 3 rounds"), ("1 round", "a plan in 1 round (one shot)"),
+                          ("one-shot 80%", "annotating the one-shot answer at 80% confidence")):
+        r = found.get(policy)
+        if r is None:
+            continue
+        reached = round(r.reached * r.decisions)
+        extra = (f", annotating a median of {r.cases_ratio_median - 1:.0%} more cases than the fewest that sufficed"
+                 if r.cases_ratio_median is not None else "")
+        parts.append(f"{words} reached the target in {reached} of {r.decisions} cases{extra}")
+    if not parts:
+        return None
+    cutoffs = " and ".join(f"{c:.0%}" for c in DECISION_CUTOFFS)
+    targets = " and ".join(f"{t:.0%}" for t in TARGET_AT)
+    return (f"Replayed as a planner would use them, on image sets the method never learned from (from {cutoffs} of "
+            f"each curve's largest size, for targets at the Dice it measures at {targets} of it minus "
+            f"{TARGET_MARGIN:.2f}): " + "; ".join(parts) + ".")
 
 
 # --- warnings about a curve -----------------------------------------------------------------------------------

@@ -39,6 +39,23 @@ class TrustRow:
 
 
 @dataclass(frozen=True)
+class DecisionRow:
+    """The backtest of one planning policy, pooled over the held-out image sets: decisions replayed, share of
+    targets reached, cases annotated against the fewest that sufficed (median and 90th percentile, over decisions
+    that reached the target), share of "not reachable" answers or stops, mean rounds used, mean cost in pools."""
+
+    policy: str
+    held_out: str
+    decisions: int = field(metadata=SIZE)
+    reached: float = field(metadata=UNIT)
+    cases_ratio_median: float | None = field(metadata=SIZE)
+    cases_ratio_p90: float | None = field(metadata=SIZE)
+    said_unreachable: float = field(metadata=UNIT)
+    rounds_used: float = field(metadata=SIZE)
+    cost_share: float = field(metadata=SIZE)
+
+
+@dataclass(frozen=True)
 class BacktestSet:
     """An image set of the forecaster's backtest: its name, curves files and number of curves."""
 
@@ -50,7 +67,8 @@ class BacktestSet:
 @dataclass(frozen=True)
 class ShippedTrust:
     """The forecaster's leave-one-dataset-out backtest of the method: its protocol, image sets and provenance, the
-    rows pooled over every held-out set, and the rows of each held-out set (each by increasing cutoff)."""
+    rows pooled over every held-out set, the rows of each held-out set (each by increasing cutoff), and the backtest
+    of the planner's decisions pooled over the held-out sets (empty when the forecaster's backtest has none)."""
 
     protocol: str
     datasets: tuple[BacktestSet, ...]
@@ -59,6 +77,7 @@ class ShippedTrust:
     machine: str | None
     pooled: tuple[TrustRow, ...] = field(metadata=NON_EMPTY)
     per_set: tuple[TrustRow, ...]
+    decisions: tuple[DecisionRow, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -75,7 +94,8 @@ class Trust:
     """How far to trust the plan: each backtest, or the note saying why there is none; in words, what a backtest is
     (``intro``), where the forecaster's figures come from or why there are none (``shipped_words``), the pooled
     backtest against how far the plan reaches (``summary``), the backtest on the planner's curves or why there is
-    none (``own_words``); and the caveats every forecast carries."""
+    none (``own_words``), the caveats every forecast carries, and what the planner's decisions achieved on the held-out
+    sets (``decisions_words``, ``None`` without a backtest of decisions)."""
 
     method: str
     shipped: ShippedTrust | None
@@ -87,6 +107,7 @@ class Trust:
     summary: str | None
     own_words: str
     caveats: tuple[str, ...]
+    decisions_words: str | None = None
 
 
 def shipped_trust(summary: BacktestSummary | None, method: str) -> tuple[ShippedTrust | None, str | None]:
@@ -104,7 +125,8 @@ def shipped_trust(summary: BacktestSummary | None, method: str) -> tuple[Shipped
                      for d in source.get("datasets", []))
     return ShippedTrust(summary.protocol, datasets, source.get("command"), source.get("created"),
                         source.get("machine"), tuple(r for r in rows if r.held_out == POOLED),
-                        tuple(r for r in rows if r.held_out != POOLED)), None
+                        tuple(r for r in rows if r.held_out != POOLED),
+                        tuple(DecisionRow(**r) for r in summary.decision_rows(POOLED))), None
 
 
 def own_trust(curves: Sequence[Curve], forecaster: CurveForecaster, source: str | Path | None,
@@ -139,7 +161,7 @@ def trust_figures(method: str, curves: Sequence[Curve], forecaster: CurveForecas
     ``forecaster_name`` is ``"shipped"`` or the forecaster folder."""
     shipped, shipped_note = shipped_trust(summary, method)
     own, own_note = own_trust(curves, forecaster, source, summary)
-    pooled_words = None
+    pooled_words = decisions_words = None
     if shipped is None:
         shipped_words = sentences.no_reference_figures(shipped_note)
     else:
@@ -148,7 +170,8 @@ def trust_figures(method: str, curves: Sequence[Curve], forecaster: CurveForecas
                                                    shipped.created, shipped.machine)
         widest = min(shipped.pooled, key=lambda r: r.cutoff)
         pooled_words = sentences.trust_summary(widest.cutoff, widest.mae, widest.bias, widest.coverage80, reaches)
+        decisions_words = sentences.decisions_summary(shipped.decisions)
     own_words = (sentences.no_own_backtest(own_note) if own is None else
                  sentences.own_backtest(own.curves, str(source) if source is not None else None, own.cutoffs))
     return Trust(method, shipped, shipped_note, own, own_note, sentences.backtest_intro(method), shipped_words,
-                 pooled_words, own_words, sentences.CAVEATS)
+                 pooled_words, own_words, sentences.CAVEATS, decisions_words)

@@ -20,6 +20,7 @@ from samplecast.report.figures import MAX_PANELS, curve_colors, learning_curves_
 from samplecast.report.provenance import report_command
 from samplecast.report.tables import (
     curve_rows,
+    decision_rows,
     expected_rows,
     glance_rows,
     input_rows,
@@ -101,6 +102,8 @@ def _rounds(doc: ReportDocument, name: str, document: PlanDocument) -> None:
     if len(rows) > 1:
         doc.table(rows, _widths(len(rows[0]), first=0.2), title="The plan in rounds")
     doc.paragraph(document.captions.rounds, size=8.8, muted=True)
+    if document.trust.decisions_words:
+        doc.paragraph(document.trust.decisions_words, size=8.8)
 
 
 # --- 3. learning curves -----------------------------------------------------------------------------------------
@@ -161,6 +164,11 @@ def _trust(doc: ReportDocument, name: str, document: PlanDocument) -> None:
             doc.paragraph(trust.summary, after=1.2)
         if len(per_set) > 1:
             doc.table(per_set, _widths(len(per_set[0]), first=0.16), title="Per held-out dataset", size=7.4)
+        if shipped.decisions:
+            rows = decision_rows(shipped)
+            doc.keep_together(doc.table_height(rows, _widths(len(rows[0]), first=0.2)) + 8 * LINE_MM)
+            doc.paragraph(trust.decisions_words)
+            doc.table(rows, _widths(len(rows[0]), first=0.2), title="Decisions on the held-out datasets")
         if shipped.command:
             doc.paragraph("Reproduce with:", size=8, muted=True, after=0.5)
             doc.code(shipped.command)

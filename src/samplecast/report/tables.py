@@ -36,6 +36,17 @@ def round_rows(document: PlanDocument) -> Rows:
     return rows
 
 
+def decision_rows(shipped: ShippedTrust) -> Rows:
+    """The backtest of decisions, pooled over the held-out image sets: one row per planning policy."""
+    rows = [["policy", "decisions", "target reached", "cases / fewest needed (median)", "\"not reachable\" or stop",
+             "rounds used"]]
+    for r in shipped.decisions:
+        ratio = f"{r.cases_ratio_median:.2f}x" if r.cases_ratio_median is not None else "–"
+        rows.append([r.policy, f"{r.decisions:,}", f"{r.reached:.0%}", ratio, f"{r.said_unreachable:.0%}",
+                     f"{r.rounds_used:.1f}"])
+    return rows
+
+
 def n_text(value: int | None, horizon: int) -> str:
     """A size, or ``> horizon`` for a level not reached within it."""
     return f"{value:,}" if value is not None else f"> {horizon:,}"

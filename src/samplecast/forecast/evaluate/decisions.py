@@ -29,7 +29,7 @@ from samplecast.forecast.rounds import DEFAULT_SHORTFALL, RoundPlanner, shortfal
 #: Prefixes the planner starts from, as fractions of each curve's largest size.
 DECISION_CUTOFFS: tuple[float, ...] = (0.1, 0.2)
 #: Targets: the Dice each curve measures at these fractions of its largest size, minus :data:`TARGET_MARGIN`.
-TARGET_AT: tuple[float, ...] = (0.3, 0.5, 0.75, 1.0)
+TARGET_AT: tuple[float, ...] = (0.5, 1.0)
 TARGET_MARGIN = 0.02
 _TOLERANCE = 1e-9
 

@@ -20,6 +20,11 @@ measured on curves the method learned from. The file is plain JSON (format 2):
      "rows": [{"method": "ensemble", "held_out": "all", "cutoff": 0.2, "curves": 17, "mae": 0.016, "bias": 0.002,
                "coverage80": 0.82, "coverage90": 0.88, "width80": 0.07}]}
 
+An optional ``decisions`` list holds the backtest of decisions (:mod:`samplecast.forecast.evaluate.decisions`): one
+row per (policy, held-out image set) with the fields of :data:`DECISION_FIELDS`: the decisions replayed, the share
+of targets reached, the median and 90th percentile of the cases annotated against the fewest that sufficed, the share
+of "not reachable" answers or stops, the mean rounds used and the mean cost in units of the pool.
+
 One row per (method, held-out image set, cutoff), with the fields of :data:`ROW_FIELDS`: each complete curve is cut
 where its sizes reach ``cutoff`` of its largest size and the method forecasts Dice at the largest size from that
 prefix; ``held_out`` names the image set scored (``"all"``: every set's held-out forecasts pooled); ``curves`` counts
@@ -39,12 +44,15 @@ from typing import Any
 import pandas as pd
 
 from samplecast.errors import InputError
+from samplecast.forecast.evaluate.decisions import summarize_decisions
 from samplecast.forecast.evaluate.forecasts import summarize
 
 FORMAT = 2
 PROTOCOL = "leave-one-dataset-out"
 ROW_FIELDS: tuple[str, ...] = ("method", "held_out", "cutoff", "curves", "mae", "bias", "coverage80", "coverage90",
                                "width80")
+DECISION_FIELDS: tuple[str, ...] = ("policy", "held_out", "decisions", "reached", "cases_ratio_median",
+                                    "cases_ratio_p90", "said_unreachable", "rounds_used", "cost_share")
 #: The ``held_out`` value of rows pooled over every held-out image set.
 POOLED = "all"
 SHIPPED = "backtest_summary.json"
@@ -59,12 +67,15 @@ class BacktestSummary:
             date, samplecast version and machine.
         description: a few sentences saying what was measured and what each method learned from.
         protocol: how the curves scored were kept from the methods' learning (:data:`PROTOCOL`).
+        decisions: the backtest of decisions of the default method, one row per (policy, held_out) with the columns
+            :data:`DECISION_FIELDS`, or ``None`` when it was not run.
     """
 
     rows: pd.DataFrame
     source: dict[str, Any] = field(default_factory=dict)
     description: str = ""
     protocol: str = PROTOCOL
+    decisions: pd.DataFrame | None = None
 
     @classmethod
     def from_dict(cls, document: dict[str, Any], origin: str = "backtest summary") -> BacktestSummary:
@@ -80,15 +91,18 @@ class BacktestSummary:
         if not isinstance(rows, list) or not rows:
             problems.append(f"{origin}: no rows; expected a list of {{{', '.join(ROW_FIELDS)}}}")
             rows = []
-        for i, row in enumerate(rows, start=1):
-            missing = [f for f in ROW_FIELDS if not isinstance(row, dict) or f not in row]
-            if missing:
-                problems.append(f"{origin}: row {i} lacks {', '.join(missing)}")
+        problems += _missing(rows, ROW_FIELDS, origin, "row")
+        decisions = document.get("decisions")
+        if decisions is not None and not isinstance(decisions, list):
+            problems.append(f"{origin}: decisions must be a list of {{{', '.join(DECISION_FIELDS)}}}")
+        elif decisions is not None:
+            problems += _missing(decisions, DECISION_FIELDS, origin, "decision row")
         if problems:
             raise InputError(problems)
         table = pd.DataFrame(rows, columns=list(ROW_FIELDS))
         return cls(table, dict(document.get("source", {})), str(document.get("description", "")),
-                   str(document.get("protocol", PROTOCOL)))
+                   str(document.get("protocol", PROTOCOL)),
+                   None if decisions is None else pd.DataFrame(decisions, columns=list(DECISION_FIELDS)))
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> BacktestSummary:
@@ -122,7 +136,14 @@ class BacktestSummary:
         rows = self.rows[self.rows["method"] == method].drop(columns="method")
         rows = rows.sort_values(["held_out", "cutoff"], key=lambda c: c.map(_pooled_first) if c.name == "held_out"
                                 else c, kind="stable")
-        return [{k: _plain(v) for k, v in row.items()} for row in rows.to_dict(orient="records")]
+        return _records(rows)
+
+    def decision_rows(self, held_out: str = POOLED) -> list[dict[str, Any]]:
+        """The backtest of decisions for one held-out set (default: pooled) as plain values, in file order; empty
+        when it was not run."""
+        if self.decisions is None:
+            return []
+        return _records(self.decisions[self.decisions["held_out"] == held_out])
 
     def provenance(self, method: str | None = None) -> str:
         """Where the figures come from, in one sentence for a report: the protocol, the image sets with their files
@@ -140,8 +161,9 @@ class BacktestSummary:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON document (see the module docstring)."""
-        return {"format": FORMAT, "description": self.description, "protocol": self.protocol, "source": self.source,
-                "rows": [{k: _plain(v) for k, v in row.items()} for row in self.rows.to_dict(orient="records")]}
+        document = {"format": FORMAT, "description": self.description, "protocol": self.protocol,
+                    "source": self.source, "rows": _records(self.rows)}
+        return document if self.decisions is None else {**document, "decisions": _records(self.decisions)}
 
     def save(self, path: str | Path) -> Path:
         """Write the JSON document to ``path``."""
@@ -151,11 +173,12 @@ class BacktestSummary:
 
 
 def summarize_backtest(results: pd.DataFrame, *, source: dict[str, Any] | None = None, description: str = "",
-                       protocol: str = PROTOCOL) -> BacktestSummary:
+                       protocol: str = PROTOCOL, decisions: pd.DataFrame | None = None) -> BacktestSummary:
     """Summarise backtest rows (from :func:`samplecast.forecast.evaluate.forecasts.backtest` or
     :func:`samplecast.forecast.build.held_out_folds`) per method, held-out set and cutoff, plus the rows pooled
     over every held-out set (``held_out`` = ``"all"``), rounded to 4 places. Rows without a ``held_out`` column are
-    all pooled."""
+    all pooled. ``decisions`` are replayed decisions (:func:`~samplecast.forecast.evaluate.decisions.
+    held_out_decisions`), summarised the same way per policy."""
     if "held_out" not in results:
         results = results.assign(held_out=POOLED)
     parts = [summarize(results, by=("method", "held_out", "cutoff"))] if results["held_out"].ne(POOLED).any() else []
@@ -165,7 +188,32 @@ def summarize_backtest(results: pd.DataFrame, *, source: dict[str, Any] | None =
     table[numeric] = table[numeric].astype(float).round(4)
     table = table.sort_values(["method", "held_out", "cutoff"], key=lambda c: c.map(_order) if c.name == "held_out"
                               else c, kind="stable")
-    return BacktestSummary(table.reset_index(drop=True), dict(source or {}), description, protocol)
+    return BacktestSummary(table.reset_index(drop=True), dict(source or {}), description, protocol,
+                           None if decisions is None else _decision_table(decisions))
+
+
+def _decision_table(decisions: pd.DataFrame) -> pd.DataFrame:
+    """Replayed decisions per policy and held-out set, then pooled, rounded to 4 places."""
+    parts = [summarize_decisions(decisions, by=("policy", "held_out")),
+             summarize_decisions(decisions.assign(held_out=POOLED), by=("policy", "held_out"))]
+    table = pd.concat(parts, ignore_index=True)[list(DECISION_FIELDS)]
+    numeric = list(DECISION_FIELDS[3:])
+    table[numeric] = table[numeric].astype(float).round(4)
+    return table
+
+
+def _missing(rows: list, names: tuple[str, ...], origin: str, what: str) -> list[str]:
+    """One problem per row of ``rows`` that is not an object holding every field of ``names``."""
+    problems = []
+    for i, row in enumerate(rows, start=1):
+        missing = [f for f in names if not isinstance(row, dict) or f not in row]
+        if missing:
+            problems.append(f"{origin}: {what} {i} lacks {', '.join(missing)}")
+    return problems
+
+
+def _records(table: pd.DataFrame) -> list[dict[str, Any]]:
+    return [{k: _plain(v) for k, v in row.items()} for row in table.to_dict(orient="records")]
 
 
 def read_summary(document: dict[str, Any], origin: str = "backtest summary") -> BacktestSummary | None:
@@ -191,5 +239,6 @@ def _order(held_out: str) -> str:
 
 
 def _plain(value: Any) -> Any:
-    """NumPy scalars to Python scalars for JSON."""
-    return value.item() if hasattr(value, "item") else value
+    """NumPy scalars to Python scalars for JSON; a missing number (NaN) to null."""
+    value = value.item() if hasattr(value, "item") else value
+    return None if isinstance(value, float) and value != value else value
