@@ -76,6 +76,22 @@ class FiniteRange(click.FloatRange):
         return super().convert(number, param, ctx)
 
 
+class ShortfallCost(click.ParamType):
+    """What missing the target costs: an amount (``50000``) or a multiple of the pool's annotation cost (``3x``),
+    checked by the planner's own rule."""
+
+    name = "AMOUNT|Nx"
+
+    def convert(self, value, param, ctx):
+        from samplecast.forecast.rounds import shortfall_problem
+
+        text = str(value).strip()
+        problem = shortfall_problem(text)
+        if problem:
+            self.fail(problem.replace("shortfall_cost ", ""), param, ctx)
+        return text if text.lower().endswith("x") else float(text)
+
+
 class OutputFile(click.Path):
     """A file to write, checked before any work starts: not a folder, and writable where it is (or will be)."""
 
@@ -140,6 +156,7 @@ def progress_bar(description: str) -> Iterator[Callable[[int, int], None]]:
 def forecast_options(command):
     """The options shared by ``forecast`` and ``report``: method and the planner's questions."""
     from samplecast.forecast.methods import DEFAULT_METHOD, METHOD_NAMES
+    from samplecast.forecast.rounds import DEFAULT_SHORTFALL
 
     options = [
         click.option("--method", type=click.Choice(list(METHOD_NAMES)), default=DEFAULT_METHOD,
@@ -154,6 +171,15 @@ def forecast_options(command):
                      help="Cases that could be annotated in all, those used included; no answer exceeds it "
                           "(without it, sizes up to 20x the largest observed are searched)."),
         click.option("--cost-per-case", type=FiniteRange(0), help="Cost of annotating one case."),
+        click.option("--rounds", type=click.IntRange(1),
+                     help="Rounds of annotation left, counting the next one: the plan in rounds says how many cases "
+                          "to annotate now, to retrain and plan again. 1 is the one-shot decision. Needs "
+                          "--target-dice.  [default: 3 with a target]"),
+        click.option("--shortfall-cost", type=ShortfallCost(), default=DEFAULT_SHORTFALL,
+                     help="What missing the target after the last round costs, for the plan in rounds: an amount in "
+                          "the currency of --cost-per-case (in cases without it), or Nx, N times the cost of "
+                          "annotating the whole pool. The default says a shortfall wastes the pool's annotation "
+                          "several times over."),
         click.option("--average-seeds", is_flag=True,
                      help="Treat the seeds of a configuration as replicates of one curve."),
         click.option("--forecaster", type=click.Path(file_okay=False, path_type=Path),
@@ -166,19 +192,18 @@ def forecast_options(command):
 
 
 #: The options of :func:`forecast_options`, which a plan document already fixes.
-PLAN_OPTIONS = ("method", "target_dice", "confidence", "plateau_gain", "pool_size", "cost_per_case", "average_seeds",
-                "forecaster")
+PLAN_OPTIONS = ("method", "target_dice", "confidence", "plateau_gain", "pool_size", "cost_per_case", "rounds",
+                "shortfall_cost", "average_seeds", "forecaster")
 
 
-def _plan(curves_path, method, target_dice, confidence, plateau_gain, pool_size, cost_per_case, average_seeds,
-          folder, at=None):
-    """The plans of every curve, forecast with the method of the forecaster ``folder`` (a ForecasterFolder)."""
+def _plan(curves_path, method, average_seeds, folder, at=None, **asked):
+    """The plans of every curve, forecast with the method of the forecaster ``folder`` (a ForecasterFolder);
+    ``asked`` holds the planner's options (:class:`~samplecast.plan.PlanOptions`)."""
     from samplecast.curves import load_curves
     from samplecast.forecast.methods import make_forecaster
     from samplecast.plan import PlanOptions, plan_curves
 
-    options = PlanOptions(target_dice=target_dice, confidence=confidence, plateau_gain=plateau_gain,
-                          pool_size=pool_size, cost_per_case=cost_per_case)
+    options = PlanOptions(**asked)
     curves = load_curves(curves_path, average_seeds=average_seeds)
     with progress_bar("forecasting curves") as advance:
         return plan_curves(curves, options, make_forecaster(method, folder), at=at, progress=advance)
@@ -215,8 +240,7 @@ def _write_json(path: Path, document: dict) -> None:
 @click.option("--json", "json_path", type=OutputFile(),
               help="Also write the plan document (forecasts, recommendation, target table, marginal value, "
                    "warnings, trust figures) as JSON, for scripts and `samplecast report --plan`.")
-def forecast(curves, at, method, target_dice, confidence, plateau_gain, pool_size, cost_per_case, average_seeds,
-             forecaster, json_path):
+def forecast(curves, at, method, average_seeds, forecaster, json_path, **asked):
     """Forecast Dice at larger training sets from a curves table (CSV with n_train and dice columns).
 
     Prints, per curve, quantiles of Dice at the requested sizes and the recommendation in words.
@@ -227,8 +251,7 @@ def forecast(curves, at, method, target_dice, confidence, plateau_gain, pool_siz
     from samplecast.forecast.predict import quantile_name
 
     folder = ForecasterFolder.open(forecaster)
-    plans = _plan(curves, method, target_dice, confidence, plateau_gain, pool_size, cost_per_case, average_seeds,
-                  folder, at=at)
+    plans = _plan(curves, method, average_seeds, folder, at=at, **asked)
     console = Console()
     for plan in plans:
         fc = plan.forecast
@@ -253,44 +276,88 @@ def forecast(curves, at, method, target_dice, confidence, plateau_gain, pool_siz
 
 @cli.command()
 @click.argument("curves", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--cutoffs", type=CommaList(float), default="0.1,0.2,0.3,0.5",
-              help="Fractions of each curve's largest size at which to cut it.")
+@click.option("--cutoffs", type=CommaList(float), default=None,
+              help="Fractions of each curve's largest size at which to cut it.  [default: 0.1,0.2,0.3,0.5; with "
+                   "--decisions 0.1,0.2]")
 @click.option("--methods", type=CommaList(str), default=None,
-              help="Methods to compare (default: the classical families and the default method).")
+              help="Methods to compare (default: the classical families and the default method); with "
+                   "--decisions, the one method whose forecasts the planner follows (default: the default method).")
+@click.option("--decisions", is_flag=True,
+              help="Replay the planner instead: from each prefix, for targets at the Dice the complete curve "
+                   "measures at 50% and 100% of its largest size minus 0.02, annotate as each policy says (one "
+                   "shot at 50/80/95% confidence, the plan in 1, 2, 3 and 5 rounds, a power law's median), reveal "
+                   "the Dice measured there, and score targets reached and cases spent against the fewest that "
+                   "sufficed.")
 @click.option("--json", "json_path", type=OutputFile(),
-              help="Also write the summary and every scored forecast as JSON.")
-def backtest(curves, cutoffs, methods, json_path):
+              help="Also write the summary and every scored forecast (or decision) as JSON.")
+def backtest(curves, cutoffs, methods, decisions, json_path):
     """Measure how wrong each method has been: forecast the final size of complete curves from their prefixes.
 
     Reports per method and cutoff the MAE of the median, its bias and how often the 80% and 90% intervals held
-    the truth.
+    the truth; with --decisions, what following the planner would have done.
     """
     from samplecast.curves import load_curves
     from samplecast.forecast import evaluate as bt
-    from samplecast.forecast.methods import METHOD_NAMES, make_forecaster
+    from samplecast.forecast.evaluate import decisions as replay
+    from samplecast.forecast.methods import DEFAULT_METHOD, METHOD_NAMES, make_forecaster
 
-    methods = methods or list(bt.DEFAULT_METHODS)
+    methods = methods or ([DEFAULT_METHOD] if decisions else list(bt.DEFAULT_METHODS))
     unknown = [m for m in methods if m not in METHOD_NAMES]
     if unknown:
         raise click.BadParameter(f"unknown method {', '.join(unknown)}; choose from {', '.join(METHOD_NAMES)}",
                                  param_hint="--methods")
-    with progress_bar("backtesting curves") as advance:
-        results = bt.backtest(load_curves(curves), [make_forecaster(m) for m in methods], cutoffs, progress=advance)
-    summary = bt.summarize(results)
-    table = Table(title=f"Backtest of {results['curve'].nunique()} curves from {curves}", title_justify="left")
-    for column in ("method", "cutoff", "curves", "MAE", "bias", "cover 80%", "cover 90%", "width 80%"):
-        table.add_column(column, justify="left" if column == "method" else "right")
-    for row in summary.itertuples():
-        table.add_row(row.method, f"{row.cutoff:g}", str(row.curves), f"{row.mae:.3f}", f"{row.bias:+.3f}",
-                      f"{row.coverage80:.0%}", f"{row.coverage90:.0%}", f"{row.width80:.3f}")
+    if decisions and len(methods) > 1:
+        raise click.BadParameter("with --decisions, name one method", param_hint="--methods")
     console = Console()
+    table_of = load_curves(curves)
+    learned = _learned_from(curves, methods)
+    if decisions:
+        with progress_bar("replaying decisions") as advance:
+            results = replay.replay_decisions(table_of, make_forecaster(methods[0]),
+                                              cutoffs=cutoffs or replay.DECISION_CUTOFFS, progress=advance)
+        summary = replay.summarize_decisions(results)
+        table = Table(title=f"Decisions replayed on {results['curve'].nunique()} curves from {curves} "
+                            f"({methods[0]})", title_justify="left")
+        for column in ("policy", "decisions", "reached", "cases / fewest (median)", "not reachable or stop",
+                       "rounds"):
+            table.add_column(column, justify="left" if column == "policy" else "right")
+        for row in summary.itertuples():
+            ratio = "-" if row.cases_ratio_median != row.cases_ratio_median else f"{row.cases_ratio_median:.2f}x"
+            table.add_row(row.policy, str(row.decisions), f"{row.reached:.0%}", ratio, f"{row.said_unreachable:.0%}",
+                          f"{row.rounds_used:.1f}")
+    else:
+        with progress_bar("backtesting curves") as advance:
+            results = bt.backtest(table_of, [make_forecaster(m) for m in methods], cutoffs or bt.DEFAULT_CUTOFFS,
+                                  progress=advance)
+        summary = bt.summarize(results)
+        table = Table(title=f"Backtest of {results['curve'].nunique()} curves from {curves}", title_justify="left")
+        for column in ("method", "cutoff", "curves", "MAE", "bias", "cover 80%", "cover 90%", "width 80%"):
+            table.add_column(column, justify="left" if column == "method" else "right")
+        for row in summary.itertuples():
+            table.add_row(row.method, f"{row.cutoff:g}", str(row.curves), f"{row.mae:.3f}", f"{row.bias:+.3f}",
+                          f"{row.coverage80:.0%}", f"{row.coverage90:.0%}", f"{row.width80:.3f}")
     console.print(table)
+    if learned:
+        console.print(f"note: {', '.join(learned)} learned from the curves of {curves.name} (the shipped forecaster "
+                      "was built from them), so these figures are in-sample; the held-out figures are in "
+                      "benchmarks/forecast_accuracy.md and decision_quality.md.", highlight=False)
     if json_path is not None:
         # pandas writes NaN and infinite ratios (target never reached) as null: strict JSON for any reader
         document = {"summary": json.loads(summary.to_json(orient="records")),
-                    "forecasts": json.loads(results.to_json(orient="records"))}
+                    ("decisions" if decisions else "forecasts"): json.loads(results.to_json(orient="records"))}
         _write_json(json_path, document)
         console.print(f"Wrote {json_path}")
+
+
+def _learned_from(curves: Path, methods: list[str]) -> list[str]:
+    """The learned methods among ``methods`` whose shipped forecaster learned from the curves file ``curves``."""
+    from samplecast.forecast.build import LEARNED
+    from samplecast.forecast.evaluate import read_summary
+    from samplecast.forecast.folder import ForecasterFolder
+
+    summary = read_summary(ForecasterFolder.open().backtest_summary())
+    learned = summary is not None and curves.name in summary.curve_files()
+    return [m for m in methods if m in LEARNED] if learned else []
 
 
 @cli.group()
@@ -629,8 +696,7 @@ def sweep(data, out, fractions, depths, seeds, steps, min_epochs, check_converge
 @forecast_options
 @click.option("--title", help="Title of the report.  [default: 'How many cases to annotate: <dataset>']")
 @click.pass_context
-def report(ctx, curves, plan_path, output, method, target_dice, confidence, plateau_gain, pool_size, cost_per_case,
-           average_seeds, forecaster, title):
+def report(ctx, curves, plan_path, output, method, average_seeds, forecaster, title, **asked):
     """Write the planner's PDF report for a curves table (or a plan document): the answer first, the learning
     curves with their forecast, the cases each target Dice needs, what more data buys, how far to trust it, and the
     inputs.
@@ -658,8 +724,7 @@ def report(ctx, curves, plan_path, output, method, target_dice, confidence, plat
         from samplecast.forecast.folder import ForecasterFolder
 
         folder = ForecasterFolder.open(forecaster)
-        plans = _plan(curves, method, target_dice, confidence, plateau_gain, pool_size, cost_per_case, average_seeds,
-                      folder)
+        plans = _plan(curves, method, average_seeds, folder, **asked)
         _print_answers(console, plans)
         with console.status("Measuring the method on your curves"):
             document = plan_document(plans, method, source=curves, folder=folder)

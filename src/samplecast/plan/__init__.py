@@ -3,7 +3,8 @@ typed, versioned plan document. May import curves, forecast and errors; never re
 """
 
 from samplecast.plan.document import DOCUMENT_FORMAT, MAX_BYTES, Captions, PlanDocument, Source, plan_document
-from samplecast.plan.options import HORIZON_FACTOR, PlanOptions, check_pool, interval_levels
+from samplecast.forecast.rounds import DEFAULT_SHORTFALL, RoundPlan, RoundPlanner
+from samplecast.plan.options import DEFAULT_ROUNDS, HORIZON_FACTOR, PlanOptions, check_pool, interval_levels
 from samplecast.plan.recommendation import (
     CurvePlan,
     PlanProgress,
@@ -43,9 +44,9 @@ from samplecast.plan.views import (
 )
 
 __all__ = [
-    "CAVEATS", "DOCUMENT_FORMAT", "HORIZON_FACTOR", "MAX_BYTES", "OWN_CUTOFFS", "Band", "BacktestSet", "Captions", "DecisionRow",
+    "CAVEATS", "DEFAULT_ROUNDS", "DEFAULT_SHORTFALL", "DOCUMENT_FORMAT", "HORIZON_FACTOR", "MAX_BYTES", "OWN_CUTOFFS", "Band", "BacktestSet", "Captions", "DecisionRow",
     "CurvePlan", "CurveView", "Expected", "Marginal", "MarginalPoint", "Observed", "OwnTrust", "PlanDocument",
-    "PlanOptions", "PlanProgress", "Recommendation", "ShippedTrust", "Source", "TargetRow", "Trust", "TrustRow",
+    "PlanOptions", "PlanProgress", "Recommendation", "RoundPlan", "RoundPlanner", "ShippedTrust", "Source", "TargetRow", "Trust", "TrustRow",
     "chances", "check_pool", "confidence_words", "curve_warnings", "default_title", "dice_at", "interval_levels",
     "marginal_value", "own_trust", "plan_curves", "plan_document", "reach", "recommend", "shipped_trust",
     "short_labels", "target_levels", "target_table", "value_step"

@@ -139,9 +139,7 @@ def own_trust(curves: Sequence[Curve], forecaster: CurveForecaster, source: str 
     it."""
     from samplecast.forecast.evaluate import backtest, summarize
 
-    datasets = summary.source.get("datasets", []) if summary is not None else []
-    shipped = {Path(f).name for d in datasets for f in d.get("files", [])}
-    if source is not None and Path(source).name in shipped:
+    if source is not None and summary is not None and Path(source).name in summary.curve_files():
         return None, sentences.scored_in_the_backtest(Path(source).name)
     try:
         results = backtest(curves, [forecaster], OWN_CUTOFFS)

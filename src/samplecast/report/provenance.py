@@ -5,7 +5,7 @@ from __future__ import annotations
 import shlex
 from pathlib import Path
 
-from samplecast.plan import PlanDocument
+from samplecast.plan import DEFAULT_SHORTFALL, PlanDocument
 
 
 def report_command(document: PlanDocument, output: str | Path, title: str | None = None) -> str:
@@ -22,6 +22,11 @@ def report_command(document: PlanDocument, output: str | Path, title: str | None
         words += ["--pool-size", f"{o.pool_size:g}"]
     if o.cost_per_case is not None:
         words += ["--cost-per-case", f"{o.cost_per_case:g}"]
+    if o.rounds is not None:
+        words += ["--rounds", str(o.rounds)]
+    if o.target_dice is not None and o.shortfall_cost != DEFAULT_SHORTFALL:
+        words += ["--shortfall-cost", str(o.shortfall_cost) if isinstance(o.shortfall_cost, str)
+                  else f"{o.shortfall_cost:g}"]
     if source.average_seeds:
         words.append("--average-seeds")
     if title:

@@ -138,6 +138,10 @@ class BacktestSummary:
                                 else c, kind="stable")
         return _records(rows)
 
+    def curve_files(self) -> set[str]:
+        """The names of the curves files the backtest scored (and the forecaster learned from)."""
+        return {Path(f).name for d in self.source.get("datasets", []) for f in d.get("files", [])}
+
     def decision_rows(self, held_out: str = POOLED) -> list[dict[str, Any]]:
         """The backtest of decisions for one held-out set (default: pooled) as plain values, in file order; empty
         when it was not run."""
