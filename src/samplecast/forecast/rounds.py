@@ -20,13 +20,15 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from samplecast.curves import Curve
 from samplecast.errors import raise_if_any
-from samplecast.forecast.base import CurveForecaster
+
+if TYPE_CHECKING:  # the command line reads the defaults here without loading pandas
+    from samplecast.curves import Curve
+    from samplecast.forecast.base import CurveForecaster
 
 #: Quantile levels the chance of reaching a target is read from (interpolated between, flat beyond).
 CHANCE_LEVELS = np.linspace(0.005, 0.995, 100)

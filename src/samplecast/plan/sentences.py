@@ -10,8 +10,6 @@ from collections.abc import Sequence
 from fractions import Fraction
 from typing import TYPE_CHECKING
 
-from samplecast.forecast.evaluate.decisions import DECISION_CUTOFFS, TARGET_AT, TARGET_MARGIN
-
 if TYPE_CHECKING:
     from samplecast.forecast.rounds import RoundPlan
     from samplecast.plan.trust import DecisionRow
@@ -201,6 +199,8 @@ def decisions_summary(rows: Sequence[DecisionRow]) -> str | None:
         parts.append(f"{words} reached the target in {reached} of {r.decisions} cases{extra}")
     if not parts:
         return None
+    from samplecast.forecast.evaluate.decisions import DECISION_CUTOFFS, TARGET_AT, TARGET_MARGIN
+
     cutoffs = " and ".join(f"{c:.0%}" for c in DECISION_CUTOFFS)
     targets = " and ".join(f"{t:.0%}" for t in TARGET_AT)
     return (f"Replayed as a planner would use them, on image sets the method never learned from (from {cutoffs} of "
