@@ -368,7 +368,8 @@ def build_forecaster(
     curve of the corpus), ``backtest_summary.json`` (the leave-one-dataset-out backtest of :func:`held_out_folds`,
     the LSTM among the methods when ``beside`` names it) and ``build.json`` (the corpus files with checksums, the image
     sets, the settings, what each fold learned, versions, date and machine). The folder is checked before any work
-    and written all at once: a build that fails leaves it as it was.
+    and written all at once (:func:`samplecast.files.staged_folder`, which replaces the whole folder): a build that
+    fails leaves it as it was.
 
     ``corpus`` maps each source (a curves file, say) to its curves; ``image_sets`` maps a source to the images it was
     measured on (default :func:`default_image_sets`); ``source`` is provenance stored in the summary and the record
