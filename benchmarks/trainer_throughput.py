@@ -15,7 +15,7 @@ images, held on the device, with the same batched augmentation:
   it), at batch 16 and 64; on a GPU also in ``--processes`` processes at once.
 - local: samplecast's one-run-at-a-time engine (``build_module`` + ``build_trainer``: Lightning, bf16-mixed on GPUs);
   on a GPU also ``--workers`` of them in worker processes, as ``samplecast sweep --engine local --workers N``.
-- fused K: samplecast's fused engine step (:class:`samplecast.train.fused.FusedSteps`), K runs at batch 16 each, in
+- fused K: samplecast's fused engine step (:class:`samplecast.train.loops.vmap.FusedSteps`), K runs at batch 16 each, in
   float32 and (GPU) bf16, eager and (GPU) ``torch.compile``-d.
 
 Timing: variants are built once and then timed in turn, ``--repeats`` rounds, so a change in machine load hits all
@@ -51,9 +51,10 @@ from samplecast.data import load_dataset, write_synthetic_2d
 from samplecast.train.augment import BatchAugment
 from samplecast.train.batches import RandomBatches, RunStream
 from samplecast.train.config import SweepConfig, TrainSettings
-from samplecast.train.fused import FusedSteps, GroupRun
-from samplecast.train.model import build_unet
-from samplecast.train.runner import build_module, build_trainer, precision_for, quiet_lightning, resolve_device
+from samplecast.train.device import precision_for, resolve_device
+from samplecast.train.loops.lightning import build_module, build_trainer, quiet_lightning, run_limits
+from samplecast.train.loops.vmap import FusedSteps, GroupRun
+from samplecast.train.unet import build_unet
 from samplecast.versions import package_versions
 
 HERE = Path(__file__).resolve().parent
@@ -159,7 +160,7 @@ def local_engine_seconds(images: torch.Tensor, masks: torch.Tensor, depth: int, 
     module = build_module(images, depth, settings)
     marks = _Marks(warmup, warmup + steps, device)
     with quiet_lightning():
-        trainer = build_trainer(settings, device, callbacks=[marks])
+        trainer = build_trainer(device=device, callbacks=[marks], **run_limits(settings))
         trainer.fit(module, RandomBatches(images, masks, batch_size=batch, seed=0))
     if device == "cuda":
         marks.marks[1].synchronize()

@@ -4,7 +4,6 @@ ones, written all at once."""
 from __future__ import annotations
 
 import json
-import os
 
 import numpy as np
 import pytest
@@ -20,7 +19,6 @@ from samplecast.forecast.build import (
     held_out_folds,
     scored,
     with_other_seeds,
-    write_folder,
 )
 from samplecast.forecast.ensemble import load_stacking_weights
 from samplecast.forecast.folder import REQUIRED, ForecasterFolder
@@ -148,23 +146,6 @@ def test_fine_tuning_is_done_again_for_each_fold_without_its_image_set(tmp_path,
     weights = {k: s.weights["lstm.weight_ih_l0"] for k, s in tuned.items()}
     assert not np.allclose(weights["a"], weights["b"]) and not np.allclose(weights["a"], weights["all"])
     assert "fine-tuned" in result.summary.description
-
-
-def test_a_failed_write_leaves_the_folder_as_it_was(tmp_path):
-    out = tmp_path / "out"
-    out.mkdir()
-    (out / "ensemble.json").write_text("old")
-
-    def fail(folder):
-        raise OSError("disk full")
-
-    with pytest.raises(OSError):
-        write_folder(out, {"ensemble.json": lambda folder: (folder / "ensemble.json").write_text("new"),
-                           "surrogate.npz": fail})
-    assert (out / "ensemble.json").read_text() == "old" and os.listdir(out) == ["ensemble.json"]
-    write_folder(out, {"ensemble.json": lambda folder: (folder / "ensemble.json").write_text("new")})
-    assert (out / "ensemble.json").read_text() == "new" and os.listdir(out) == ["ensemble.json"]
-    assert os.listdir(tmp_path) == ["out"]
 
 
 def test_an_output_folder_that_cannot_be_written_is_refused(tmp_path):

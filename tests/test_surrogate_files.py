@@ -10,6 +10,7 @@ import zipfile
 import numpy as np
 import pytest
 from samplecast.errors import InputError
+from samplecast.forecast.surrogate import persistence
 from samplecast.forecast.calibration import SpreadCalibration
 from samplecast.forecast.surrogate import (
     LSTMForecaster, SurrogateConfig, check_output, load_surrogate, new_surrogate, save_surrogate,
@@ -37,9 +38,18 @@ def test_save_and_load_round_trip(saved, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.json", "model.npz"]  # no temporary files left
 
 
-def test_an_unchanged_file_is_read_once(saved):
+def test_an_unchanged_file_is_read_once_and_each_caller_gets_its_own_surrogate(saved, monkeypatch):
     _, path = saved
-    assert load_surrogate(path) is load_surrogate(str(path))
+    persistence._load.cache_clear()
+    reads = []
+    read = persistence._read_description
+    monkeypatch.setattr(persistence, "_read_description", lambda meta: reads.append(meta) or read(meta))
+    first, second = load_surrogate(path), load_surrogate(str(path))
+    assert len(reads) == 1 and first is not second
+    first.training["changed"] = True
+    assert "changed" not in load_surrogate(path).training
+    with pytest.raises(ValueError, match="read-only"):
+        next(iter(first.weights.values()))[...] = 0
 
 
 def test_rewritten_weights_are_read_again_not_served_from_the_cache(saved):

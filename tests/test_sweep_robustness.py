@@ -22,9 +22,10 @@ from samplecast.cli import cli
 from samplecast.data import write_synthetic_2d
 from samplecast.errors import InputError
 from samplecast.train.config import Cell, SweepConfig, TrainSettings, size_problems
-from samplecast.train.execute import load_sweep_data, run_cell
-from samplecast.outputs import output_error, output_problems
-from samplecast.train.store import LOCK_FILE, RunStore, SweepLock, write_atomic
+from samplecast.train.inputs import load_sweep_data
+from samplecast.train.runs import resolve_runs, train_one
+from samplecast.files import output_error, output_problems
+from samplecast.train.store import LOCK_FILE, RunStore, SweepLock
 from samplecast.train.sweep import SweepInterrupted, run_sweep
 
 TINY = TrainSettings(steps=4, batch_size=4, val_every=2)
@@ -96,7 +97,9 @@ def test_size_problems_check_the_deepest_level_of_volumes_too():
 
 def test_a_run_that_fails_anyway_is_recorded_as_failed(toy, tmp_path):
     config = _config(toy, tmp_path / "out", depths=(6,))  # past the checks: 32 px cannot reach depth 6
-    record = run_cell(config, load_sweep_data(_config(toy, tmp_path / "out")), Cell(1.0, 6, 0), device="cpu")
+    data = load_sweep_data(_config(toy, tmp_path / "out"))
+    (run,) = resolve_runs(config, data, [Cell(1.0, 6, 0)])
+    record = train_one(config, data, run, device="cpu")
     assert record["status"] == "failed" and record["dice"] is None
     assert record["error"].startswith("ValueError: Expected more than 1 spatial element")
     assert RunStore(tmp_path / "out").has(record["run_id"])
@@ -149,16 +152,6 @@ def test_an_empty_or_damaged_record_counts_as_unfinished_with_a_warning(finished
         table = run_sweep(_config(toy, out), progress=states.append)
     assert states[-1].done == 2 and len(table) == 2 and set(table["status"]) == {"ok"}
     assert json.loads(first.read_text())["run_id"] == first.stem
-
-
-def test_records_are_readable_by_the_group_and_leave_no_temporary_files(tmp_path):
-    previous = os.umask(0o002)
-    try:
-        write_atomic(tmp_path / "runs" / "a.json", "{}\n")
-    finally:
-        os.umask(previous)
-    assert (tmp_path / "runs" / "a.json").stat().st_mode & 0o777 == 0o664
-    assert [path.name for path in (tmp_path / "runs").iterdir()] == ["a.json"]
 
 
 @pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs the read-only /proc file system")

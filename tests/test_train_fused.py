@@ -10,10 +10,10 @@ from torch import nn
 
 from samplecast.train.config import Cell, TrainSettings
 from samplecast.train.engines.fused import balanced_groups
-from samplecast.train.fused import GroupRun, fit_and_test_group
-from samplecast.train.model import build_unet, check_stackable
-from samplecast.train.module import TrainingDiverged
-from samplecast.train.runner import fit_and_test
+from samplecast.train.loops.vmap import GroupRun, fit_and_test_group
+from samplecast.train.unet import build_unet, check_stackable
+from samplecast.train.loops.lightning import TrainingDiverged
+from samplecast.train.loops.lightning import fit_and_test
 from test_train_runner import _discs
 
 SETTINGS = TrainSettings(steps=20, batch_size=2, lr=5e-3, val_every=5)

@@ -10,7 +10,7 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-import samplecast.train.execute as execute
+import samplecast.train.runs as runs_module
 from samplecast.cli import cli
 from samplecast.data import write_synthetic_3d
 from samplecast.train.config import SubmititOptions, SweepConfig, TrainSettings
@@ -76,7 +76,7 @@ def test_a_killed_fused_sweep_retrains_only_its_unfinished_runs(polyps, tmp_path
 
 
 def test_a_group_out_of_memory_is_split_and_retried(polyps, local, tmp_path, monkeypatch):
-    real = execute.fit_and_test_group
+    real = runs_module.fit_and_test_group
     sizes = []
 
     def fits_two_runs(images, masks, runs, *args, **kwargs):  # a device that holds two runs at once
@@ -85,7 +85,7 @@ def test_a_group_out_of_memory_is_split_and_retried(polyps, local, tmp_path, mon
             raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
         yield from real(images, masks, runs, *args, **kwargs)
 
-    monkeypatch.setattr(execute, "fit_and_test_group", fits_two_runs)
+    monkeypatch.setattr(runs_module, "fit_and_test_group", fits_two_runs)
     table, states = _sweep(_config(polyps, tmp_path / "oom"))
     assert sizes == [6, 3, 1, 2, 3, 1, 2] and states[-1].failed == 0 and len(table) == 6
     fused, alone = _by_cell(tmp_path / "oom"), _by_cell(local)

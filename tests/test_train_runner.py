@@ -11,8 +11,9 @@ from torch import nn
 
 from samplecast.train.batches import InOrder, RandomBatches
 from samplecast.train.config import TrainSettings
-from samplecast.train.module import SegmentationModule, TrainingDiverged
-from samplecast.train.runner import build_module, build_trainer, fit_and_test, quiet_lightning
+from samplecast.train.loops.lightning import (
+    SegmentationModule, TrainingDiverged, build_module, build_trainer, fit_and_test, quiet_lightning, run_limits,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -64,13 +65,20 @@ def test_run_is_repeatable_on_cpu(splits):
     assert first.best_step == second.best_step
 
 
+def test_a_run_leaves_the_process_wide_torch_settings_as_the_caller_set_them(splits):
+    settings = (torch.get_num_threads(), torch.are_deterministic_algorithms_enabled(), torch.backends.cudnn.benchmark)
+    _run(splits, steps=4, val_every=2)
+    assert (torch.get_num_threads(), torch.are_deterministic_algorithms_enabled(),
+            torch.backends.cudnn.benchmark) == settings
+
+
 def test_run_tests_the_weights_of_the_best_validation_check(splits):
     train, val, _ = splits
     settings = TrainSettings(steps=30, batch_size=4, lr=5e-3, val_every=10)
     L.seed_everything(0, verbose=False)
     module = build_module(train[0], 2, settings)
     with quiet_lightning():
-        trainer = build_trainer(settings, "cpu", callbacks=[])
+        trainer = build_trainer(device="cpu", **run_limits(settings))
         trainer.fit(module, RandomBatches(*train, batch_size=4, seed=0), InOrder(*val, 8))
         steps, scores = zip(*module.val_history_)
         assert steps == (10, 20, 30)

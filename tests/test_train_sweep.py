@@ -16,7 +16,7 @@ from samplecast.curves import TRAINER_COLUMNS, load_table
 from samplecast.data import write_synthetic_2d, write_synthetic_3d
 from samplecast.errors import InputError
 from samplecast.train.config import SubmititOptions, SweepConfig, TrainSettings
-from samplecast.train.execute import load_sweep_data
+from samplecast.train.inputs import load_sweep_data
 from samplecast.train.sweep import run_sweep
 
 TINY = TrainSettings(steps=4, batch_size=4, val_every=2)

@@ -8,8 +8,9 @@ import torch
 from samplecast.train.augment import BatchAugment, draw_width
 from samplecast.train.batches import InOrder, RandomBatches, RunStream
 from samplecast.train.config import Cell, SweepConfig, TrainSettings, protocol_id, run_id, size_problems
-from samplecast.train.model import build_unet
-from samplecast.train.runner import throttled
+from samplecast.train.loops.outcome import throttled
+from samplecast.train.threads import free_core_share
+from samplecast.train.unet import build_unet
 
 
 def _marked_batch(n: int = 64, size: int = 8) -> tuple[torch.Tensor, torch.Tensor]:
@@ -141,6 +142,24 @@ def test_run_ids_change_with_the_protocol_and_cell_only():
     assert run_id(protocol, cell) != run_id(protocol_id(key, longer.protocol()), cell)
     assert run_id(protocol, cell) != run_id(protocol, Cell(0.5, 3, 1))
     assert len(run_id(protocol, cell)) == 12
+
+
+def test_the_threads_of_a_sweep_are_no_part_of_its_protocol():
+    assert SweepConfig("d", "o", threads=1).protocol() == SweepConfig("d", "o").protocol()
+    assert SweepConfig("d", "o", threads=0).problems() == ["threads must be at least 1, got 0"]
+
+
+@pytest.mark.parametrize(("concurrent", "cores", "load", "environ", "expected"), [
+    (1, 2, 0.1, {}, 2),                            # an idle 2-core machine: both cores
+    (1, 2, 2.4, {}, 1),                            # two busy processes beside it: never less than one
+    (1, 2, 5.0, {}, 1),
+    (2, 16, 4.2, {}, 6),                           # 12 free cores shared by two worker processes
+    (3, 8, 0.0, {}, 2),
+    (2, 16, 4.2, {"OMP_NUM_THREADS": "3"}, 3),     # the user's explicit choice wins
+    (1, 2, 0.0, {"OMP_NUM_THREADS": "many"}, 2),   # ... when it is a number
+])
+def test_runs_at_once_share_the_free_cores(concurrent, cores, load, environ, expected):
+    assert free_core_share(concurrent, cores=cores, load=load, environ=environ) == expected
 
 
 def test_throttled_progress_reports_at_most_every_interval_and_always_the_last_step():

@@ -3,8 +3,9 @@
 A cache entry is an uncompressed ``.npz`` holding ``images``, ``masks`` and ``case_ids``. Its name carries two
 hashes: one of the settings (resolved dataset path, layout, target labels, image size, cache version) and one of the
 files (relative name, size and modification time of every file the layout listed). Changing a setting makes a new
-entry beside the old; changing, adding or removing a file replaces the entry of those settings. Entries are written
-to a temporary file and renamed, so processes loading the same dataset at once never see a partial file.
+entry beside the old; changing, adding or removing a file replaces the entry of those settings. Entries are put in
+place atomically (:func:`samplecast.files.put_file`), so processes loading the same dataset at once never see a
+partial file.
 
 The cache lives in ``<dataset>/.samplecast-cache`` when the dataset folder is writable, else in the user's cache
 folder (``$XDG_CACHE_HOME/samplecast/datasets``, by default ``~/.cache/samplecast/datasets``).
@@ -24,6 +25,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import numpy as np
+
+from samplecast.files import put_file
 
 #: Bump when preprocessing changes, so entries written by older code are not reused.
 CACHE_VERSION = 1
@@ -66,15 +69,9 @@ class DatasetCache:
 
         A cache that cannot be written (read-only or full disk) only costs speed: it warns and carries on.
         """
-        temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with open(temporary, "wb") as handle:
-                np.savez(handle, **{key: arrays[key] for key in ARRAYS})
-            os.replace(temporary, self.path)
+            put_file(self.path, lambda stream: np.savez(stream, **{key: arrays[key] for key in ARRAYS}))
         except OSError as exc:
-            with contextlib.suppress(OSError):
-                temporary.unlink(missing_ok=True)
             warnings.warn(f"could not write the dataset cache {self.path} ({exc}); the next load will preprocess "
                           "again", RuntimeWarning, stacklevel=2)
             return

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from samplecast.errors import InputError, raise_if_any
+from samplecast.files import put_text
 
 #: The smallest training set a learning-curve point may use.
 MIN_TRAIN_CASES = 2
@@ -129,16 +130,15 @@ def write_case_lists(out_dir: str | Path, splits: Splits,
     is ``test``, ``val``, ``pool`` or ``train`` (a subset, with its ``fraction``).
     """
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     subsets = dict(sorted((subsets or {}).items()))
     content = {**asdict(splits), "subsets": {f"{fraction:g}": list(ids) for fraction, ids in subsets.items()}}
-    (out_dir / "splits.json").write_text(json.dumps(content, indent=1) + "\n")
+    put_text(out_dir / "splits.json", json.dumps(content, indent=1) + "\n")
     rows = [(name, np.nan, position, case_id) for name in ("test", "val", "pool")
             for position, case_id in enumerate(getattr(splits, name))]
     rows += [("train", fraction, position, case_id) for fraction, ids in subsets.items()
              for position, case_id in enumerate(ids)]
-    pd.DataFrame(rows, columns=["list", "fraction", "position", "case_id"]).to_csv(out_dir / "case_lists.csv",
-                                                                                   index=False)
+    table = pd.DataFrame(rows, columns=["list", "fraction", "position", "case_id"])
+    put_text(out_dir / "case_lists.csv", table.to_csv(index=False))
 
 
 def _permuted(case_ids: Sequence[str], seed: int) -> list[str]:

@@ -26,8 +26,6 @@ import hashlib
 import json
 import os
 import platform
-import shutil
-import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -45,13 +43,13 @@ from samplecast.forecast.evaluate.decisions import held_out_decisions
 from samplecast.forecast.base import CurveForecaster
 from samplecast.forecast.ensemble import EnsembleForecaster, StackingWeights, default_members
 from samplecast.forecast.folder import (
-    BUILD, ENSEMBLE, FILES, SUMMARY, SURROGATE, SURROGATE_DESCRIPTION, ForecasterFolder,
+    BUILD, ENSEMBLE, FILES, SUMMARY, SURROGATE, ForecasterFolder,
 )
 from samplecast.forecast.methods import make_forecaster
 from samplecast.forecast.prior import PriorConfig
 from samplecast.forecast.surrogate.config import TrainingConfig
 from samplecast.forecast.surrogate.architecture import SurrogateConfig
-from samplecast.outputs import output_problems
+from samplecast.files import output_problems, put_text, staged_folder
 from samplecast.versions import package_versions
 
 if TYPE_CHECKING:
@@ -396,7 +394,8 @@ def build_forecaster(
     curve of the corpus), ``backtest_summary.json`` (the leave-one-dataset-out backtest of :func:`held_out_folds`,
     the LSTM among the methods when ``beside`` names it) and ``build.json`` (the corpus files with checksums, the image
     sets, the settings, what each fold learned, versions, date and machine). The folder is checked before any work
-    and written all at once: a build that fails leaves it as it was.
+    and written all at once (:func:`samplecast.files.staged_folder`, which replaces the whole folder): a build that
+    fails leaves it as it was.
 
     ``corpus`` maps each source (a curves file, say) to its curves; ``image_sets`` maps a source to the images it was
     measured on (default :func:`default_image_sets`); ``source`` is provenance stored in the summary and the record
@@ -452,17 +451,13 @@ def build_forecaster(
         "versions": package_versions(("numpy", "scipy", "pandas", "torch", "lightning")),
         "wall_s": round(time.perf_counter() - started),
     }
-    writers: dict[str, Callable[[Path], Any]] = {
-        ENSEMBLE: lambda folder: parts.stacking.save(folder / ENSEMBLE),
-        SUMMARY: lambda folder: summary.save(folder / SUMMARY),
-        BUILD: lambda folder: (folder / BUILD).write_text(json.dumps(record, indent=1) + "\n"),
-    }
-    if parts.surrogate is not None:
-        writers[SURROGATE] = lambda folder: save_surrogate(parts.surrogate, folder / SURROGATE)
-    write_folder(out, writers, also=[SURROGATE_DESCRIPTION] if parts.surrogate is not None else [])
+    with staged_folder(out) as folder:
+        parts.stacking.save(folder / ENSEMBLE)
+        summary.save(folder / SUMMARY)
+        put_text(folder / BUILD, json.dumps(record, indent=1) + "\n")
+        save_surrogate(parts.surrogate, folder / SURROGATE)
     if progress is not None:
-        progress(f"wrote {', '.join(sorted([*writers, *([SURROGATE_DESCRIPTION] if SURROGATE in writers else [])]))} "
-                 f"in {out} ({record['wall_s']} s)")
+        progress(f"wrote {', '.join(sorted(FILES))} in {out} ({record['wall_s']} s)")
     return BuildResult(ForecasterFolder(out), parts, folds, summary, record)
 
 
@@ -526,27 +521,6 @@ def check_output_folder(path: str | Path) -> Path:
                              f"{', ...' if len(others) > 3 else ''}); give a new or empty folder, or one a build wrote")
     raise_if_any(output_problems(out))  # written to, not only looked at: root, read-only mounts, full disks
     return out
-
-
-def write_folder(out: Path, writers: Mapping[str, Callable[[Path], Any]], also: Sequence[str] = ()) -> None:
-    """Write files into the folder ``out`` all at once: each writer writes its file (and the files named in ``also``)
-    into a temporary folder (inside ``out`` when it exists, else beside it), then they are moved into place; if any
-    writer fails, ``out`` is left as it was."""
-    nearest = out
-    while not nearest.exists():
-        nearest = nearest.parent
-    staging = Path(tempfile.mkdtemp(prefix=".build-", suffix=".partial", dir=nearest))
-    try:
-        for write in writers.values():
-            write(staging)
-        if nearest != out:
-            out.parent.mkdir(parents=True, exist_ok=True)
-            os.rename(staging, out)
-            return
-        for name in [*writers, *also]:
-            os.replace(staging / name, out / name)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
 
 
 def machine() -> str:

@@ -31,7 +31,6 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +38,7 @@ import pandas as pd
 
 from samplecast.curves import check_points
 from samplecast.errors import InputError
+from samplecast.files import put_text, shipped
 from samplecast.forecast.base import QUANTILES, CurveForecaster, as_sizes, clone, quantile_name, tidy_quantiles
 from samplecast.forecast.calibration import SpreadCalibration
 from samplecast.forecast.parametric import LogLinearPowerLaw, ParametricForecaster
@@ -134,15 +134,13 @@ class StackingWeights:
                    data.get("source", ""))
 
     def save(self, path: str | Path) -> Path:
-        """Write the weights as JSON."""
-        path = Path(path)
-        path.write_text(json.dumps(self.to_dict(), indent=2) + "\n")
-        return path
+        """Write the weights as JSON (put in place atomically)."""
+        return put_text(path, json.dumps(self.to_dict(), indent=2) + "\n")
 
 
 def shipped_weights_path() -> Path:
     """Path of the stacking weights shipped with samplecast."""
-    return Path(str(resources.files("samplecast") / "assets" / "ensemble.json"))
+    return shipped("ensemble.json")
 
 
 def load_stacking_weights(path: str | Path | None = None) -> StackingWeights:

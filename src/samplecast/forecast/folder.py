@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from samplecast.errors import InputError
+from samplecast.files import shipped
 
 ENSEMBLE = "ensemble.json"
 SURROGATE = "surrogate.npz"
@@ -55,7 +55,7 @@ class ForecasterFolder:
             InputError: when ``path`` is not a folder or lacks files (one line naming them all).
         """
         if path is None:
-            return cls(Path(str(resources.files("samplecast") / "assets")), shipped=True)
+            return cls(shipped(), shipped=True)
         folder = Path(path)
         if not folder.is_dir():
             raise InputError(f"{folder}: not a folder; expected a forecaster folder written by a build")

@@ -1,4 +1,5 @@
-"""Training: residual U-Nets on nested fractions of a dataset, one curves-table row per run.
+"""Training: a sweep's settings, each run resolved once, the U-Net, the loops (Lightning, vmap), engines and records.
+May import samplecast.data, .curves, .files, .errors and .versions; never forecast, plan or report.
 
 Use from a notebook::
 
@@ -7,26 +8,25 @@ Use from a notebook::
     table = run_sweep(SweepConfig("data/kvasir-seg", "runs/kvasir", fractions=(0.1, 0.2, 0.5, 1.0), depths=(4,),
                                   image_size=128, train=TrainSettings(steps=1000)))
 
-Names are imported on first use, so reading a configuration does not load torch, MONAI or Lightning.
+Names are imported on first use, so reading a configuration does not load torch, MONAI or Lightning. Library code
+here changes no process-wide torch setting (threads, cuDNN autotuning): the caller chooses them
+(:func:`~samplecast.train.threads.free_core_share` computes a share of the free cores).
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from samplecast import lazy_names
 
 _HOMES = {
     "SweepConfig": "config", "TrainSettings": "config", "SubmititOptions": "config", "Cell": "config",
     "run_sweep": "sweep", "SweepProgress": "sweep", "SweepIncomplete": "engines",
-    "fit_and_test": "runner", "RunOutcome": "runner",
-    "fit_and_test_group": "fused", "GroupRun": "fused", "FusedSteps": "fused", "StackedNets": "fused",
-    "SegmentationModule": "module", "TrainingDiverged": "module", "BatchAugment": "augment", "build_unet": "model",
+    "ResolvedRun": "runs", "resolve_runs": "runs", "free_core_share": "threads",
+    "fit_and_test": "loops.lightning", "RunOutcome": "loops.outcome",
+    "fit_and_test_group": "loops.vmap", "GroupRun": "loops.vmap", "FusedSteps": "loops.vmap",
+    "StackedNets": "loops.vmap", "SegmentationModule": "loops.lightning", "TrainingDiverged": "loops.lightning",
+    "BatchAugment": "augment", "build_unet": "unet",
 }
 
 __all__ = sorted(_HOMES)
 
-
-def __getattr__(name: str) -> Any:
-    if name not in _HOMES:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.{_HOMES[name]}"), name)
+__getattr__ = lazy_names(__name__, _HOMES)

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from samplecast.train.model import MODEL_NAME, min_input_multiple
+from samplecast.train.unet import MODEL_NAME, min_input_multiple
 
 ENGINES = ("local", "fused", "submitit")
 DEVICES = ("auto", "cpu", "cuda")
@@ -172,12 +172,16 @@ class SweepConfig:
         format, label: passed to the dataset loader (layout, and which label is the foreground).
         device: ``auto`` (CUDA when available), ``cpu`` or ``cuda``.
         engine: ``local`` (one run at a time on this machine), ``fused`` (the runs of one depth trained together as
-            one batched model on this machine, see :mod:`samplecast.train.fused`) or ``submitit`` (a SLURM job
+            one batched model on this machine, see :mod:`samplecast.train.loops.vmap`) or ``submitit`` (a SLURM job
             array, one fused group per task).
         workers: ``engine="local"``: runs trained at once, each in its own process sharing the device (small U-Nets
             leave most of a GPU idle, so several at once raise throughput); 1 trains in this process.
         group_size: ``engine="fused"`` or ``"submitit"``: most runs trained together; ``None`` takes as many as fit
             in the GPU's free memory (on a CPU, :data:`CPU_GROUP_SIZE`).
+        threads: CPU threads of each worker process (``engine="local"``, ``workers > 1``) and, for the record, of
+            the runs in this process, whose threads the caller sets (``torch.set_num_threads``; the command line
+            does); ``None``: workers take their share of the free cores
+            (:func:`~samplecast.train.threads.free_core_share`).
         train: the per-run training protocol.
         submitit: options for ``engine="submitit"``.
         check_convergence: after the grid, train the largest fraction of each depth again (first seed) with twice
@@ -204,6 +208,7 @@ class SweepConfig:
     engine: str = "local"
     workers: int = 1
     group_size: int | None = None
+    threads: int | None = None
     train: TrainSettings = field(default_factory=TrainSettings)
     submitit: SubmititOptions = field(default_factory=SubmititOptions)
     check_convergence: bool = False
@@ -250,6 +255,8 @@ class SweepConfig:
             found.append(f"workers must be at least 1, got {self.workers}")
         if self.group_size is not None and self.group_size < 1:
             found.append(f"group size must be at least 1 run, got {self.group_size}")
+        if self.threads is not None and self.threads < 1:
+            found.append(f"threads must be at least 1, got {self.threads}")
         return found + self.train.problems()
 
     def protocol(self) -> dict[str, Any]:

@@ -1,9 +1,8 @@
 """The results folder of a sweep: one JSON file per finished run, the curves table rebuilt from them, and the lock
 that keeps two sweeps from writing into the same folder at once.
 
-Each run's record is written atomically and durably (a temporary file, flushed to disk, renamed into place), so a
-sweep killed at any moment, or a machine losing power, leaves either a complete record or none, and the curves table
-can always be rebuilt from ``runs/`` without duplicates. A record that cannot be read anyway (a damaged disk, an
+Each run's record is written atomically and durably (:func:`samplecast.files.put_text`), so a sweep killed at any
+moment, or a machine losing power, leaves either a complete record or none, and the curves table can always be rebuilt from ``runs/`` without duplicates. A record that cannot be read anyway (a damaged disk, an
 edited file) counts as unfinished, with a warning, and its run trains again.
 """
 
@@ -12,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import secrets
 import socket
 import warnings
 from datetime import UTC, datetime
@@ -24,42 +22,12 @@ import pandas as pd
 
 from samplecast.curves import TRAINER_COLUMNS
 from samplecast.errors import InputError
+from samplecast.files import put_text
 
 CURVES_FILE = "curves.csv"
 CONFIG_FILE = "config.json"
 RUNS_DIR = "runs"
 LOCK_FILE = ".sweep.lock"
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` so that readers see the old file or the new one, never a partial one, even after
-    a power loss: the file is flushed to disk before it is renamed, and the folder after.
-
-    The file gets the permissions any new file gets here (``0666`` less the umask), like the rest of the output.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    try:
-        handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        with os.fdopen(handle, "w") as stream:
-            stream.write(text)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    _sync_folder(path.parent)
-
-
-def _sync_folder(folder: Path) -> None:
-    """Flush a folder's entries (a rename) to disk, where the system allows opening folders."""
-    with contextlib.suppress(OSError):
-        handle = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(handle)
-        finally:
-            os.close(handle)
 
 
 class RunStore:
@@ -86,7 +54,7 @@ class RunStore:
     def write(self, record: dict[str, Any]) -> Path:
         """Store one run's record atomically; returns its path."""
         path = self.path(record["run_id"])
-        write_atomic(path, json.dumps(record, indent=1, default=_plain) + "\n")
+        put_text(path, json.dumps(record, indent=1, default=_plain) + "\n")
         return path
 
     def records(self, protocol_id: str | None = None) -> list[dict[str, Any]]:
@@ -102,7 +70,7 @@ class RunStore:
         table = pd.DataFrame(rows, columns=list(TRAINER_COLUMNS))
         table = table.sort_values(["dataset", "model", "depth", "seed", "fraction"], kind="stable")
         table = table.reset_index(drop=True)
-        write_atomic(self.out / CURVES_FILE, table.to_csv(index=False, float_format="%.6g"))
+        put_text(self.out / CURVES_FILE, table.to_csv(index=False, float_format="%.6g"))
         return table
 
 

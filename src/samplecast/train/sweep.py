@@ -24,15 +24,16 @@ from typing import Any
 import pandas as pd
 import torch
 
-from samplecast.data.splits import subset_size, write_case_lists
+from samplecast.data.splits import write_case_lists
 from samplecast.errors import InputError
-from samplecast.outputs import OUTPUT_ERRNOS, output_error, output_problems
-from samplecast.train.config import CONVERGENCE_TOLERANCE, Cell, SweepConfig, dataset_key, protocol_id, run_id
+from samplecast.files import OUTPUT_ERRNOS, output_error, output_problems, put_text
+from samplecast.train.config import CONVERGENCE_TOLERANCE, Cell, SweepConfig
+from samplecast.train.device import precision_for, resolve_device
 from samplecast.train.engines import make_engine
-from samplecast.train.execute import SweepData, load_sweep_data
+from samplecast.train.inputs import SweepData, load_sweep_data, sweep_protocol
 from samplecast.train.processes import handling_sigint
-from samplecast.train.runner import precision_for, resolve_device
-from samplecast.train.store import CONFIG_FILE, RunStore, SweepLock, write_atomic
+from samplecast.train.runs import ResolvedRun, resolve_runs
+from samplecast.train.store import CONFIG_FILE, RunStore, SweepLock
 from samplecast.versions import package_versions
 
 CASES_DIR = "cases"
@@ -129,9 +130,10 @@ def _run(config: SweepConfig, data: SweepData, counts: dict[str, int],
          progress: ProgressCallback | None) -> pd.DataFrame:
     store = RunStore(config.out)
     cells = config.cells()
-    todo = [cell for cell in cells if not store.has(run_id(data.protocol, cell))]
+    todo = [run for run in resolve_runs(config, data, cells) if not store.has(run.run_id)]
     check_config, check_data, checks = _convergence_runs(config, data)
-    check_todo = [cell for cell in checks if not store.has(run_id(check_data.protocol, cell))]
+    check_todo = [run for run in checks if not store.has(run.run_id)]
+    checked = {check.run_id: grid.run_id for check, grid in zip(checks, _grid_runs(config, data, checks))}
     described = _recorded_grid(config, data, store)
     _write_config(described, data, _convergence(config, data, store))
     for seed in described.seeds:
@@ -146,15 +148,14 @@ def _run(config: SweepConfig, data: SweepData, counts: dict[str, int],
                                    state["failed"], current, step, steps, len(check_todo)))
 
     report()
-    for run_config, run_data, run_cells in ((config, data, todo), (check_config, check_data, check_todo)):
-        for record in make_engine(run_config).run(run_config, run_data, run_cells, on_step=report):
+    for run_config, run_data, runs in ((config, data, todo), (check_config, check_data, check_todo)):
+        for record in make_engine(run_config).run(run_config, run_data, runs, on_step=report):
             state["done"] += 1
             state["failed"] += record["status"] != "ok"
             if run_data is data:
                 counts["finished"] += 1
             else:  # name the grid run it checks, so runs/ explains itself
-                cell = Cell(record["fraction"], record["depth"], record["seed"])
-                store.write({**record, "convergence_check_of": run_id(data.protocol, cell)})
+                store.write({**record, "convergence_check_of": checked[record["run_id"]]})
             store.write_curves(data.protocol)
             report()
     if check_todo:
@@ -181,16 +182,20 @@ def _recorded_grid(config: SweepConfig, data: SweepData, store: RunStore) -> Swe
                    seeds=[*config.seeds, *(r["seed"] for r in recorded)])
 
 
-def _convergence_runs(config: SweepConfig, data: SweepData) -> tuple[SweepConfig, SweepData, list[Cell]]:
+def _convergence_runs(config: SweepConfig, data: SweepData) -> tuple[SweepConfig, SweepData, list[ResolvedRun]]:
     """The convergence check: the largest fraction of each depth for the first seed, under a protocol with twice
     the steps that fraction's runs get (its own run ids, so its runs never enter the curves table)."""
     largest = Cell(max(config.fractions), config.depths[0], config.seeds[0])
-    steps = config.train.steps_for(subset_size(len(data.splits.pool), largest.fraction))
-    check = replace(config, train=replace(config.train, steps=2 * steps, min_epochs=0.0))
-    images = data.dataset.images
-    key = dataset_key(data.dataset.name, data.dataset.case_ids, images.shape[1:])
+    (grid,) = resolve_runs(config, data, [largest])
+    check = replace(config, train=replace(config.train, steps=2 * grid.steps, min_epochs=0.0))
+    check_data = replace(data, protocol=sweep_protocol(data.dataset, check))
     cells = [replace(largest, depth=depth) for depth in config.depths] if config.check_convergence else []
-    return check, replace(data, protocol=protocol_id(key, check.protocol())), cells
+    return check, check_data, resolve_runs(check, check_data, cells)
+
+
+def _grid_runs(config: SweepConfig, data: SweepData, checks: list[ResolvedRun]) -> list[ResolvedRun]:
+    """The grid runs that convergence checks check: the same cells under the sweep's own protocol."""
+    return resolve_runs(config, data, [check.cell for check in checks])
 
 
 def _convergence(config: SweepConfig, data: SweepData, store: RunStore) -> dict[str, Any]:
@@ -199,26 +204,27 @@ def _convergence(config: SweepConfig, data: SweepData, store: RunStore) -> dict[
 
     Without ``config.check_convergence``, the checks an earlier sweep of the same grid recorded in ``out`` (say, of
     seed 0 before more seeds were added) are reported, so the verdict is not lost with the flag."""
-    check_config, check_data, cells = _convergence_runs(config, data)
-    if not cells:
+    check_config, check_data, checks = _convergence_runs(config, data)
+    if not checks:
         cells = sorted({Cell(r["fraction"], r["depth"], r["seed"]) for r in store.records(check_data.protocol)},
                        key=lambda cell: (cell.depth, cell.seed))
-    if not cells:
+        checks = resolve_runs(check_config, check_data, cells)
+    if not checks:
         return {"checked": False, "converged": None}
     by_protocol = {protocol: {r["run_id"]: r for r in store.records(protocol)}
                    for protocol in (data.protocol, check_data.protocol)}
     depths = []
-    for cell in cells:
-        run = by_protocol[data.protocol].get(run_id(data.protocol, cell), {})
-        again = by_protocol[check_data.protocol].get(run_id(check_data.protocol, cell), {})
+    for check, grid in zip(checks, _grid_runs(config, data, checks)):
+        run = by_protocol[data.protocol].get(grid.run_id, {})
+        again = by_protocol[check_data.protocol].get(check.run_id, {})
         dice, check_dice = run.get("dice"), again.get("dice")
         change = None if dice is None or check_dice is None else round(check_dice - dice, 6)
-        depths.append({"depth": cell.depth, "dice": dice, "dice_at_double_steps": check_dice, "change": change,
+        depths.append({"depth": check.cell.depth, "dice": dice, "dice_at_double_steps": check_dice, "change": change,
                        "run_id": run.get("run_id"), "check_run_id": again.get("run_id")})
     changes = [entry["change"] for entry in depths]
     converged = None if None in changes else all(abs(c) < CONVERGENCE_TOLERANCE for c in changes)
     return {"checked": True, "converged": converged, "tolerance": CONVERGENCE_TOLERANCE,
-            "fraction": cells[0].fraction, "seed": cells[0].seed, "steps": check_config.train.steps // 2,
+            "fraction": checks[0].cell.fraction, "seed": checks[0].cell.seed, "steps": check_config.train.steps // 2,
             "double_steps": check_config.train.steps, "depths": depths}
 
 
@@ -232,15 +238,16 @@ def read_convergence(out: str | Path) -> dict[str, Any] | None:
     return written.get("convergence") if isinstance(written, dict) else None
 
 
-def environment(device: str) -> dict[str, Any]:
+def environment(device: str, threads: int) -> dict[str, Any]:
     """Package versions and the machine a sweep ran on, for the record beside its results.
 
     ``device`` is where runs train: ``cpu`` or ``cuda`` in this process, or e.g. ``cluster:auto`` when each run
-    picks its device on a cluster node (each run's record names its own device and precision).
+    picks its device on a cluster node (each run's record names its own device and precision); ``threads`` is the
+    CPU threads each run (fused group, worker process) trains with.
     """
     packages = package_versions(("samplecast", "torch", "monai", "lightning", "numpy", "pandas", "submitit"))
     machine = {"python": sys.version.split()[0], "platform": platform.platform(), "cpu_count": os.cpu_count(),
-               "torch_threads": torch.get_num_threads(), "device": device}
+               "torch_threads": threads, "device": device}
     if device in ("cpu", "cuda"):
         machine["precision"] = precision_for(device)
     if device == "cuda" and torch.cuda.is_available():
@@ -258,6 +265,6 @@ def _write_config(config: SweepConfig, data: SweepData, convergence: dict[str, A
                     "shape": list(dataset.images.shape[1:]), "pool": len(data.splits.pool),
                     "val": len(data.splits.val), "test": len(data.splits.test)},
         "convergence": convergence,
-        **environment(device),
+        **environment(device, config.threads or torch.get_num_threads()),
     }
-    write_atomic(config.out / CONFIG_FILE, json.dumps(record, indent=1) + "\n")
+    put_text(config.out / CONFIG_FILE, json.dumps(record, indent=1) + "\n")

@@ -39,9 +39,7 @@ Example:
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import Any
-
+from samplecast import lazy_names
 from samplecast.forecast.surrogate.architecture import TRAIN_LEVELS, SurrogateConfig
 from samplecast.forecast.surrogate.calibrate import calibrate_surrogate
 from samplecast.forecast.surrogate.config import TrainingConfig
@@ -71,8 +69,4 @@ __all__ = [
     "SurrogateModule", "train_surrogate", "train_on_curves",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(import_module(f"samplecast.forecast.surrogate.{_LAZY[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_names(__name__, _LAZY)

@@ -65,7 +65,7 @@ class SurrogateNet(nn.Module):
     def from_weights(cls, config: SurrogateConfig, weights: Mapping[str, np.ndarray]) -> SurrogateNet:
         """The network of ``config`` holding ``weights`` (arrays named as :meth:`SurrogateConfig.weight_shapes`)."""
         net = cls(config)
-        net.load_state_dict({name: torch.from_numpy(np.asarray(array)) for name, array in weights.items()})
+        net.load_state_dict({name: torch.tensor(array) for name, array in weights.items()})
         return net
 
     def weights(self) -> dict[str, np.ndarray]:

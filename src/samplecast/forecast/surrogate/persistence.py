@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import zipfile
+from dataclasses import replace
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +23,7 @@ from samplecast.errors import InputError, raise_if_any
 from samplecast.forecast.calibration import SpreadCalibration
 from samplecast.forecast.surrogate.architecture import SurrogateConfig
 from samplecast.forecast.surrogate.model import FORMAT, Surrogate
-from samplecast.outputs import output_file_problem
+from samplecast.files import output_file_problem, put_file, put_text, shipped
 
 #: Suffix of a weights file; its description is the file of the same name with ``.json``.
 WEIGHTS_SUFFIX = ".npz"
@@ -32,7 +31,7 @@ WEIGHTS_SUFFIX = ".npz"
 
 def shipped_weights() -> Path:
     """Path of the surrogate weights shipped with samplecast."""
-    return Path(str(resources.files("samplecast") / "assets" / f"surrogate{WEIGHTS_SUFFIX}"))
+    return shipped(f"surrogate{WEIGHTS_SUFFIX}")
 
 
 def check_output(path: str | Path) -> Path:
@@ -57,28 +56,21 @@ def check_output(path: str | Path) -> Path:
 def save_surrogate(surrogate: Surrogate, path: str | Path) -> Path:
     """Write the weights to ``path`` (a ``.npz`` of float32 arrays) and the description to the ``.json`` beside it.
 
-    Both are written to temporary files first and then moved into place, so a failure leaves no half-written pair.
+    Each is put in place atomically (:func:`samplecast.files.put_file`), so a failure leaves no half-written file.
     """
     path = check_output(path)
-    meta_path = path.with_suffix(".json")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = [path.with_name(f".{path.name}.partial"), meta_path.with_name(f".{meta_path.name}.partial")]
-    try:
-        with open(partial[0], "wb") as handle:  # a file object: np.savez would append .npz to a path
-            np.savez(handle, **{name: np.asarray(array, np.float32) for name, array in surrogate.weights.items()})
-        partial[1].write_text(json.dumps(surrogate.describe(), indent=2) + "\n")
-        os.replace(partial[0], path)
-        os.replace(partial[1], meta_path)
-    finally:
-        for leftover in partial:
-            leftover.unlink(missing_ok=True)
+    description = json.dumps(surrogate.describe(), indent=2) + "\n"
+    put_file(path, lambda stream: np.savez(stream, **{name: np.asarray(array, np.float32)
+                                                      for name, array in surrogate.weights.items()}))
+    put_text(path.with_suffix(".json"), description)
     return path
 
 
 def load_surrogate(path: str | Path | None = None) -> Surrogate:
     """Load a surrogate from a ``.npz`` file and its ``.json`` (default: the shipped one).
 
-    The result is cached per version of the two files (see the module docstring); treat it as read-only.
+    The files are read once per version of the two (see the module docstring); each call returns its own
+    surrogate, whose weight arrays are read-only.
 
     Raises:
         InputError: when ``path`` is not a ``.npz``, a file is missing, the ``.npz`` is not numpy arrays or does not
@@ -95,7 +87,8 @@ def load_surrogate(path: str | Path | None = None) -> Surrogate:
         raise InputError(problems + [f"{weights}: a surrogate is a {WEIGHTS_SUFFIX} file with a .json of the same "
                                      "name beside it"])
     versions = tuple((s.st_mtime_ns, s.st_size) for s in (weights.stat(), meta_path.stat()))
-    return _load(str(weights), versions)
+    cached = _load(str(weights), versions)
+    return replace(cached, weights=dict(cached.weights), training=json.loads(json.dumps(cached.training)))
 
 
 @lru_cache(maxsize=8)
@@ -129,7 +122,10 @@ def _read_weights(path: Path, config: SurrogateConfig, described_in: str) -> dic
                  if name in expected and not (array.dtype.kind == "f" and np.isfinite(array).all())]
     if problems:
         raise InputError(problems + [f"{path}: weights do not fit the architecture in {described_in}"])
-    return {name: arrays[name].astype(np.float32) for name in expected}
+    weights = {name: arrays[name].astype(np.float32) for name in expected}
+    for array in weights.values():
+        array.setflags(write=False)
+    return weights
 
 
 def _read_description(path: Path) -> dict[str, Any]:

@@ -26,7 +26,7 @@ from samplecast.forecast.surrogate.model import Surrogate, new_surrogate
 from samplecast.forecast.surrogate.architecture import SurrogateConfig
 from samplecast.forecast.surrogate.network import SurrogateNet
 from samplecast.forecast.surrogate.sampler import EvaluationBatches, PrefixBatches
-from samplecast.train.runner import quiet_lightning
+from samplecast.train.loops.lightning import build_trainer, quiet_lightning
 
 #: Fewest steps of the learning-rate schedule (see :meth:`SurrogateModule.configure_optimizers`).
 MIN_SCHEDULE = 20
@@ -105,16 +105,6 @@ class _EpochHistory(L.Callback):
             self.progress(record["epoch"], trainer.max_epochs, record["train_loss"], record["validation_loss"])
 
 
-def build_trainer(epochs: int, callbacks: list[L.Callback], validate: bool) -> L.Trainer:
-    """A quiet CPU Trainer: ``epochs`` passes, gradient norm clipped at 1, validation after each epoch when asked,
-    deterministic; no logger files, checkpoints or progress bar. Build it inside ``quiet_lightning``."""
-    return L.Trainer(
-        accelerator="cpu", devices=1, max_epochs=epochs, gradient_clip_val=1.0, deterministic=True,
-        limit_val_batches=None if validate else 0, num_sanity_val_steps=0, logger=False,
-        enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False, callbacks=callbacks,
-    )
-
-
 def train_surrogate(
     corpus: CurveBank,
     *,
@@ -137,17 +127,22 @@ def train_surrogate(
     settings = settings or TrainingConfig()
     if len(corpus) == 0:
         raise ValueError("the training corpus is empty")
-    torch.set_num_threads(settings.threads)
-    net = (start if start is not None else new_surrogate(config, settings.seed)).network().train()
-    L.seed_everything(settings.seed, verbose=False)
-    batches = PrefixBatches(corpus, settings.batch_size, settings.seed)
-    module = SurrogateModule(net, lr=settings.lr, weight_decay=settings.weight_decay,
-                             total_steps=settings.epochs * len(batches))
-    history = _EpochHistory(progress)
-    with quiet_lightning():
-        trainer = build_trainer(settings.epochs, [history], validate=validation is not None)
-        trainer.fit(module, train_dataloaders=batches,
-                    val_dataloaders=EvaluationBatches(validation) if validation is not None else None)
+    previous_threads = torch.get_num_threads()
+    torch.set_num_threads(settings.threads)  # for this training only: the caller's setting comes back after
+    try:
+        net = (start if start is not None else new_surrogate(config, settings.seed)).network().train()
+        L.seed_everything(settings.seed, verbose=False)
+        batches = PrefixBatches(corpus, settings.batch_size, settings.seed)
+        module = SurrogateModule(net, lr=settings.lr, weight_decay=settings.weight_decay,
+                                 total_steps=settings.epochs * len(batches))
+        history = _EpochHistory(progress)
+        with quiet_lightning():
+            trainer = build_trainer(callbacks=[history], max_epochs=settings.epochs, gradient_clip_val=1.0,
+                                    limit_val_batches=None if validation is not None else 0)
+            trainer.fit(module, train_dataloaders=batches,
+                        val_dataloaders=EvaluationBatches(validation) if validation is not None else None)
+    finally:
+        torch.set_num_threads(previous_threads)
     final = history.history[-1]
     if not math.isfinite(final["train_loss"]):
         raise InputError(f"training diverged: the loss became NaN or infinite in epoch {final['epoch']}; "

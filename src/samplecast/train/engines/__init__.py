@@ -5,7 +5,8 @@
 - :class:`FusedEngine` (``fused``): the runs of one depth trained together as one batched model in this process.
 - :class:`SubmititEngine` (``submitit``): a SLURM job array, one fused group (or one run) per task.
 
-An engine takes the cells still to run and yields each finished run's record as it arrives; every run stores its
+An engine only schedules: it takes the runs still to train, resolved (:class:`~samplecast.train.runs.ResolvedRun`),
+and yields each finished run's record as it arrives; every run stores its
 own record (``runs/<run_id>.json``) the moment its result is final, so stopping the sweep at any time loses at most
 the runs in flight.
 """
@@ -16,7 +17,8 @@ from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
 from samplecast.train.config import Cell, SweepConfig
-from samplecast.train.execute import SweepData
+from samplecast.train.inputs import SweepData
+from samplecast.train.runs import ResolvedRun
 
 #: Called as ``on_step(cell, step, total_steps)`` while a cell (or the fused group it leads) trains, a few times per
 #: second (in-process engines only).
@@ -33,15 +35,15 @@ class SweepIncomplete(RuntimeError):
 
 
 class Engine(Protocol):
-    """Runs cells and yields their records as they finish."""
+    """Trains runs and yields their records as they finish."""
 
-    def run(self, config: SweepConfig, data: SweepData, cells: list[Cell],
+    def run(self, config: SweepConfig, data: SweepData, runs: list[ResolvedRun],
             on_step: CellStepCallback | None = None) -> Iterator[dict[str, Any]]: ...
 
 
 def make_engine(config: SweepConfig) -> Engine:
     """The engine named by ``config.engine``."""
-    from samplecast.train.engines.cluster import SubmititEngine
+    from samplecast.train.engines.submitit import SubmititEngine
     from samplecast.train.engines.fused import FusedEngine
     from samplecast.train.engines.local import LocalEngine
 
@@ -49,12 +51,3 @@ def make_engine(config: SweepConfig) -> Engine:
         return SubmititEngine(config.submitit)
     return FusedEngine() if config.engine == "fused" else LocalEngine()
 
-
-def __getattr__(name: str) -> Any:
-    """The engine classes, imported from their modules on first use."""
-    homes = {"LocalEngine": "local", "FusedEngine": "fused", "SubmititEngine": "cluster"}
-    if name not in homes:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import importlib
-
-    return getattr(importlib.import_module(f"{__name__}.{homes[name]}"), name)

@@ -51,7 +51,7 @@ def min_input_multiple(depth: int) -> int:
 
 def check_stackable(net: nn.Module) -> None:
     """Raise ``ValueError`` unless ``net`` is a pure function of its parameters and input, as fused training needs
-    (:mod:`samplecast.train.fused`): no buffers (e.g. running statistics of a norm layer) and no active dropout,
+    (:mod:`samplecast.train.loops.vmap`): no buffers (e.g. running statistics of a norm layer) and no active dropout,
     so many copies can be stacked and run under ``torch.vmap``, each exactly as it would run alone."""
     found = [f"buffer {name!r}" for name, _ in net.named_buffers()]
     found += [f"{name or 'net'} ({type(module).__name__}) keeps running statistics"

@@ -1,11 +1,11 @@
-"""Fused training: many runs of one U-Net architecture trained as one batched model in one process.
+"""The loop of fused runs: many runs of one U-Net architecture trained as one batched model under ``torch.vmap``.
 
 A small U-Net leaves most of a GPU idle, and separate processes only time-slice it. Here the parameters of K runs
 are stacked along a leading axis (``torch.func.stack_module_state``) and the network runs under ``torch.vmap``, where
 each convolution becomes one grouped convolution over all K runs. Every run keeps its own initialisation, training
 subset, batch order and augmentation stream (:class:`~samplecast.train.batches.RunStream`), optimiser state (AdamW is
 elementwise, so one AdamW over the stacked tensors is K independent ones), learning-rate schedule, best validation
-weights and test Dice, exactly as if it trained alone (:func:`~samplecast.train.runner.fit_and_test`); the loss
+weights and test Dice, exactly as if it trained alone (:func:`~samplecast.train.loops.lightning.fit_and_test`); the loss
 minimised is the sum of the runs' losses, so each run's gradient is its own. A run whose loss turns NaN or infinite
 is reported as diverged at the next validation check and the others go on untouched: nothing mixes runs.
 
@@ -31,9 +31,10 @@ from torch.func import functional_call, stack_module_state
 from samplecast.train.augment import BatchAugment
 from samplecast.train.batches import RunStream
 from samplecast.train.config import TrainSettings
-from samplecast.train.model import build_unet, check_stackable
-from samplecast.train.module import TrainingDiverged, warmup_cosine
-from samplecast.train.runner import Pair, RunOutcome, StepCallback, precision_for, throttled
+from samplecast.train.device import precision_for
+from samplecast.train.loops.lightning import TrainingDiverged, warmup_cosine
+from samplecast.train.loops.outcome import Pair, RunOutcome, StepCallback, throttled
+from samplecast.train.unet import build_unet, check_stackable
 
 #: Share of the free GPU memory a fused group may plan to fill (the rest absorbs fragmentation and evaluation).
 MEMORY_HEADROOM = 0.8
@@ -98,7 +99,7 @@ class StackedNets:
 
 
 def build_stacked(seeds: Sequence[int], spatial_dims: int, in_channels: int, depth: int, device: str) -> StackedNets:
-    """U-Nets initialised exactly as :func:`~samplecast.train.runner.fit_and_test` initialises each seed's, stacked
+    """U-Nets initialised exactly as :func:`~.lightning.fit_and_test` initialises each seed's, stacked
     on ``device`` (bf16 compute where the single run would use bf16 mixed precision)."""
     nets = []
     for seed in seeds:
@@ -114,7 +115,7 @@ class FusedSteps:
     Args:
         images, masks: every case the runs train on, on ``device`` or in CPU memory (batches are then copied).
         runs: the runs, all of ``depth`` levels.
-        depth, settings, device: as for :func:`~samplecast.train.runner.fit_and_test`.
+        depth, settings, device: as for :func:`~samplecast.train.loops.lightning.fit_and_test`.
         compile: run the vmapped loss through ``torch.compile`` (pays on a GPU once its compile time is amortised).
     """
 
@@ -128,8 +129,6 @@ class FusedSteps:
         self.optimizer = torch.optim.AdamW(self.model.params.values(), lr=settings.lr,
                                            weight_decay=settings.weight_decay, foreach=device != "cuda",
                                            fused=device == "cuda")
-        if device == "cuda":
-            torch.backends.cudnn.benchmark = True  # grouped convolutions of fixed shapes: let cuDNN pick the fastest
         self.schedule = warmup_cosine(self.optimizer, settings.steps, settings.warmup, settings.lr)
         self.augment = BatchAugment(flip_prob=settings.flip_prob, brightness=settings.brightness,
                                     contrast=settings.contrast)
@@ -242,7 +241,7 @@ def _select(target: dict[str, torch.Tensor], source: dict[str, torch.Tensor], ru
 
 @torch.no_grad()
 def case_dice(model: StackedNets, images: torch.Tensor, masks: torch.Tensor, *, chunk: int) -> torch.Tensor:
-    """Dice of every run on every case, ``(K, N)``, scored as :class:`~samplecast.train.module.SegmentationModule`
+    """Dice of every run on every case, ``(K, N)``, scored as :class:`~.lightning.SegmentationModule`
     scores (thresholded logits, an empty truth scores 1 only for an empty prediction), ``chunk`` cases at a time."""
     scores = []
     device = next(iter(model.params.values())).device

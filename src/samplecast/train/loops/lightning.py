@@ -1,12 +1,24 @@
-"""The Lightning module of one run: residual U-Net, DiceCE loss, AdamW with warm-up and cosine decay, per-case Dice.
+"""One run trained under Lightning: the module (residual U-Net, DiceCE loss, AdamW with warm-up and cosine decay,
+per-case Dice), the loop (:func:`fit_and_test`: seed, build, fit, test, release memory) and the one builder of quiet
+Lightning ``Trainer`` objects (:func:`build_trainer`, also used to train the forecaster's surrogate).
 
 The module keeps the weights of its best validation check in memory (no checkpoint files) and restores them when
 training ends, so testing always uses the best model seen. Test Dice is computed per case with MONAI's
 :class:`~monai.metrics.DiceMetric` with ``ignore_empty=False``: a case whose ground truth is empty scores 1 when the
 prediction is empty too and 0 otherwise, so every case contributes a number and no case is silently dropped.
+
+Nothing here changes process-wide torch settings (threads, cuDNN autotuning, deterministic algorithms): the caller
+chooses them.
 """
 
 from __future__ import annotations
+
+import contextlib
+import logging
+import time
+import warnings
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 import lightning as L
 import numpy as np
@@ -16,6 +28,13 @@ from monai.metrics import DiceMetric
 from torch import nn
 
 from samplecast.train.augment import BatchAugment
+from samplecast.train.batches import InOrder, RandomBatches
+from samplecast.train.config import TrainSettings
+from samplecast.train.device import precision_for, release_memory
+from samplecast.train.loops.outcome import Pair, RunOutcome, StepCallback, throttled
+from samplecast.train.unet import build_unet
+
+_EVAL_BATCH = 32
 
 
 class TrainingDiverged(RuntimeError):
@@ -123,3 +142,94 @@ def warmup_cosine(optimizer: torch.optim.Optimizer, total_steps: int, warmup: fl
         torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, total_steps - warmup_steps),
                                                    eta_min=lr / 1000),
     ], milestones=[warmup_steps])
+
+
+def fit_and_test(train: Pair, val: Pair, test: Pair, *, depth: int, seed: int, settings: TrainSettings,
+                 device: str, on_step: StepCallback | None = None) -> RunOutcome:
+    """Train a residual U-Net of ``depth`` levels on ``train`` for ``settings.steps`` steps, keep the weights with the
+    best validation Dice, and return the per-case Dice on ``test``: the loop of one run.
+
+    ``train``, ``val`` and ``test`` are ``(images, masks)`` tensors, ideally already on ``device`` (``cpu`` or
+    ``cuda``); ``val`` may hold no cases, in which case the final weights are tested. On the CPU the run is
+    deterministic: the same inputs and ``seed`` give the same Dice.
+
+    Raises:
+        TrainingDiverged: when the training loss became NaN or infinite.
+    """
+    started = time.perf_counter()
+    train, val, test = ([t.to(device) for t in pair] for pair in (train, val, test))
+    L.seed_everything(seed, verbose=False)
+    module = build_module(train[0], depth, settings)
+    with quiet_lightning():
+        trainer = build_trainer(device=device, callbacks=[_StepReporter(on_step)] if on_step else [],
+                                **run_limits(settings))
+        try:
+            trainer.fit(
+                module,
+                train_dataloaders=RandomBatches(*train, batch_size=settings.batch_size, seed=seed),
+                val_dataloaders=InOrder(*val, _EVAL_BATCH) if len(val[0]) else None,
+            )
+            trainer.test(module, dataloaders=InOrder(*test, _EVAL_BATCH), verbose=False)
+            return RunOutcome(module.test_dice_, module.best_val_dice_, module.best_step_,
+                              time.perf_counter() - started, trainer.precision,
+                              torch.stack(module.train_losses_).float().cpu().numpy())
+        finally:
+            del trainer, module
+            release_memory(device)
+
+
+def build_module(images: torch.Tensor, depth: int, settings: TrainSettings) -> SegmentationModule:
+    """A freshly initialised module for ``images`` shaped like ``(N, C, *spatial)`` (seed the RNG first)."""
+    return SegmentationModule(
+        build_unet(images.ndim - 2, images.shape[1], depth), total_steps=settings.steps, lr=settings.lr,
+        weight_decay=settings.weight_decay, warmup=settings.warmup,
+        augment=BatchAugment(flip_prob=settings.flip_prob, brightness=settings.brightness,
+                             contrast=settings.contrast),
+    )
+
+
+def run_limits(settings: TrainSettings) -> dict[str, Any]:
+    """The length and checks of one run's loop, for :func:`build_trainer`: ``settings.steps`` steps, validation
+    every ``settings.val_interval`` steps (when validation data is given)."""
+    return {"max_steps": settings.steps, "val_check_interval": min(settings.val_interval, settings.steps),
+            "check_val_every_n_epoch": None}
+
+
+def build_trainer(*, device: str = "cpu", callbacks: Sequence[L.Callback] = (), **loop: Any) -> L.Trainer:
+    """A quiet Trainer on one ``device`` (``cpu`` or ``cuda``; bf16 mixed precision on GPUs that support it): no
+    logger files, checkpoints, progress bar or sanity check, and process-wide torch settings left as the caller set
+    them. ``loop`` gives its length and checks (``max_steps``, ``max_epochs``, ``val_check_interval``, ...). Build it
+    inside :func:`quiet_lightning` to skip its start-up messages."""
+    return L.Trainer(
+        accelerator="gpu" if device == "cuda" else "cpu", devices=1, precision=precision_for(device),
+        num_sanity_val_steps=0, logger=False, enable_checkpointing=False, enable_progress_bar=False,
+        enable_model_summary=False, callbacks=list(callbacks), **loop,
+    )
+
+
+class _StepReporter(L.Callback):
+    """Reports finished optimiser steps, a few times per second, to a plain callable (the sweep's progress display)."""
+
+    def __init__(self, on_step: StepCallback):
+        self.on_step = throttled(on_step)
+
+    def on_train_batch_end(self, trainer: L.Trainer, *args) -> None:
+        self.on_step(trainer.global_step, trainer.max_steps)
+
+
+@contextlib.contextmanager
+def quiet_lightning() -> Iterator[None]:
+    """Silence Lightning's start-up chatter (devices available, tips) for the duration; warnings stay visible."""
+    loggers = [logging.getLogger(name) for name in ("lightning.pytorch", "lightning.fabric")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.WARNING)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+            warnings.filterwarnings("ignore", message=".*LeafSpec.*is deprecated")  # Lightning on newer torch
+            warnings.filterwarnings("ignore", message=".*but have no `val_dataloader`.*")  # no validation cases
+            yield
+    finally:
+        for logger, level in zip(loggers, levels):
+            logger.setLevel(level)

@@ -9,13 +9,14 @@ from typing import Any
 
 import submitit
 
-from samplecast.train.config import Cell, SubmititOptions, SweepConfig
+from samplecast.train.config import SubmititOptions, SweepConfig
 from samplecast.train.engines import CellStepCallback, SweepIncomplete
-from samplecast.train.execute import SweepData, load_sweep_data, run_cell_job
+from samplecast.train.inputs import SweepData, load_sweep_data
+from samplecast.train.runs import ResolvedRun, train_one_job
 
 
 class SubmititEngine:
-    """Sends cells as one job array through submitit and yields records as tasks finish.
+    """Sends runs as one job array through submitit and yields records as tasks finish.
 
     Each task trains the runs of one depth as a fused group (:class:`~samplecast.train.engines.fused.FusedEngine`,
     sized by the node's GPU memory unless ``config.group_size`` caps it), or one run when
@@ -45,22 +46,21 @@ class SubmititEngine:
         executor.update_parameters(**parameters)
         return executor
 
-    def tasks(self, config: SweepConfig, data: SweepData, cells: list[Cell]) -> list[list[Cell]]:
-        """The cells of each task: one run each, or the runs of one depth and step budget (at most
+    def tasks(self, config: SweepConfig, runs: list[ResolvedRun]) -> list[list[ResolvedRun]]:
+        """The runs of each task: one each, or the runs of one depth and step budget (at most
         ``config.group_size``)."""
         if self.options.one_run_per_task:
-            return [[cell] for cell in cells]
+            return [[run] for run in runs]
         from samplecast.train.engines.fused import balanced_groups, fusable
 
-        return [group for todo in fusable(config, data, cells)
-                for group in balanced_groups(todo, config.group_size or len(todo))]
+        return [group for todo in fusable(runs) for group in balanced_groups(todo, config.group_size or len(todo))]
 
-    def run(self, config: SweepConfig, data: SweepData, cells: list[Cell],
+    def run(self, config: SweepConfig, data: SweepData, runs: list[ResolvedRun],
             on_step: CellStepCallback | None = None) -> Iterator[dict[str, Any]]:
-        if not cells:
+        if not runs:
             return
         executor = self.executor(Path(config.out) / "submitit")
-        tasks = self.tasks(config, data, cells)
+        tasks = self.tasks(config, runs)
         pending = executor.map_array(run_task, [config.to_dict()] * len(tasks), tasks)
         failures = []
         while pending:
@@ -78,11 +78,11 @@ class SubmititEngine:
             raise SweepIncomplete(failures)
 
 
-def run_task(config: dict[str, Any], cells: list[Cell]) -> list[dict[str, Any]]:
-    """One array task in a fresh process: train ``cells`` (one run alone, or a fused group) and return the records."""
-    if len(cells) == 1 and config["submitit"].get("one_run_per_task"):
-        return [run_cell_job(config, cells[0])]
+def run_task(config: dict[str, Any], runs: list[ResolvedRun]) -> list[dict[str, Any]]:
+    """One array task in a fresh process: train ``runs`` (one run alone, or a fused group) and return the records."""
+    if len(runs) == 1 and config["submitit"].get("one_run_per_task"):
+        return [train_one_job(config, runs[0])]
     from samplecast.train.engines.fused import FusedEngine
 
     sweep = SweepConfig.from_dict(config)
-    return list(FusedEngine().run(sweep, load_sweep_data(sweep), cells))
+    return list(FusedEngine().run(sweep, load_sweep_data(sweep), runs))
