@@ -34,7 +34,7 @@ def test_save_and_load_round_trip(saved, tmp_path):
     np.testing.assert_array_equal(loaded.quantiles(N, DICE, AT), model.quantiles(N, DICE, AT))
     assert loaded.calibration == CALIBRATION
     meta = json.loads((tmp_path / "model.json").read_text())
-    assert meta["architecture"]["hidden"] == 8 and meta["format"] == "samplecast-surrogate/3"
+    assert meta["architecture"]["hidden"] == 8 and meta["format"] == "samplecast-surrogate/4"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.json", "model.npz"]  # no temporary files left
 
 

@@ -129,8 +129,8 @@ class LearnedParts:
 
     Args:
         stacking: the ensemble's member weights and interval correction.
-        surrogate: the LSTM surrogate, fine-tuned on the corpus when asked for, carrying the interval widening
-            learned on it (``None`` when the LSTM is not part of the build).
+        surrogate: the LSTM surrogate, fine-tuned on the corpus when asked for, carrying the median shift and the
+            interval widening learned on it (``None`` when the LSTM is not part of the build).
         source: the curves they were learned on, in words.
     """
 
@@ -139,11 +139,14 @@ class LearnedParts:
     source: str = ""
 
     def describe(self) -> dict[str, Any]:
-        """Plain JSON for ``build.json``: the weights, the surrogate's calibration and (if fine-tuned) its training."""
+        """Plain JSON for ``build.json``: the weights, the surrogate's calibration and median shift and (if
+        fine-tuned) its training."""
         described: dict[str, Any] = {"source": self.source, "stacking": self.stacking.to_dict()}
         if self.surrogate is not None:
             calibration = self.surrogate.calibration
             described["surrogate_calibration"] = None if calibration is None else calibration.to_dict()
+            shift = self.surrogate.shift
+            described["surrogate_median_shift"] = None if shift is None else shift.to_dict()
             if self.surrogate.training.get("fine_tuned_from") is not None:
                 described["surrogate_fine_tuning"] = self.surrogate.training
         return described
@@ -225,8 +228,8 @@ def learn_parts(
 ) -> LearnedParts:
     """Learn every part of a forecaster that comes from real curves, on ``corpus`` only: the stacking weights and
     correction from the members' backtest rows of its sources (``member_rows``, from :func:`scored`), and, when a
-    ``surrogate`` is given, its fine-tuning on the corpus's curves (if ``recipe.fine_tune``) and the widening of its
-    intervals, each image set weighing the same.
+    ``surrogate`` is given, its fine-tuning on the corpus's curves (if ``recipe.fine_tune``), the shift of its median
+    and then the widening of its shifted intervals, each image set weighing the same.
 
     The one function that learns both the final forecaster and each fold of the held-out backtest, so a fold is
     learned exactly as the forecaster it stands for, without its held-out set.
@@ -243,8 +246,9 @@ def learn_parts(
                 progress(f"fine-tuning the surrogate on {len(curves)} curves of {', '.join(sorted(set(groups)))}")
             surrogate = train_on_curves(curves, start=surrogate, settings=recipe.fine_tune,
                                         prior_curves=recipe.fine_tune_prior_curves)
-        from samplecast.forecast.surrogate import calibrate_surrogate
+        from samplecast.forecast.surrogate import calibrate_surrogate, learn_shift
 
+        surrogate = surrogate.with_shift(learn_shift(surrogate, curves, groups=groups))
         calibration = calibrate_surrogate(surrogate, curves, groups=groups)
         surrogate = replace(surrogate, training={**surrogate.training, "calibrated_on": stacking.source},
                             calibration=calibration)

@@ -4,8 +4,9 @@ A small uni-directional LSTM reads the observed points in order of size, each as
 from the previous point); a head turns its final state into one forecast curve per quantile level, read at any size.
 Every curve rises, gains less with every doubling and stays below 1, and the levels never cross, whatever the
 weights (:class:`~.network.SurrogateNet`). It is trained with the pinball loss on synthetic curves from
-:mod:`samplecast.forecast.prior` (and optionally measured curves), and its intervals can carry a widening learned on
-real curves (:class:`~samplecast.forecast.calibration.SpreadCalibration`, which keeps those shapes).
+:mod:`samplecast.forecast.prior` (and optionally measured curves), and its forecasts can carry a shift of the median
+(:class:`~samplecast.forecast.shift.MedianShift`) and a widening of the intervals
+(:class:`~samplecast.forecast.calibration.SpreadCalibration`) learned on real curves, both keeping those shapes.
 
 One concern per module:
 
@@ -19,7 +20,8 @@ One concern per module:
 - :mod:`~.corpus`: a user's curves tables read (:func:`load_corpus`) and mixed with the prior (:func:`mixed_corpus`);
 - :mod:`~.config`: the settings of a training run (:class:`TrainingConfig`);
 - :mod:`~.training`: training under Lightning (:func:`train_surrogate`, :func:`train_on_curves`);
-- :mod:`~.calibrate`: the widening of the intervals learned on real curves (:func:`calibrate_surrogate`);
+- :mod:`~.calibrate`: the shift of the median and the widening of the intervals learned on real curves
+  (:func:`learn_shift`, :func:`calibrate_surrogate`);
 - :mod:`~.persistence`: the ``.npz``/``.json`` files (:func:`load_surrogate`, :func:`save_surrogate`);
 - :mod:`~.estimator`: the ``lstm`` forecaster (:class:`LSTMForecaster`).
 
@@ -27,7 +29,7 @@ The modules that need torch (network, loss, sampler, training) are imported on f
 loads neither torch nor Lightning.
 
 The shipped model lives in ``samplecast/assets/``: ``surrogate.npz`` (the weights, numpy arrays) and
-``surrogate.json`` (architecture, training settings, calibration).
+``surrogate.json`` (architecture, training settings, calibration, median shift).
 
 Example:
     >>> from samplecast.forecast.surrogate import LSTMForecaster
@@ -41,7 +43,7 @@ from __future__ import annotations
 
 from samplecast import lazy_names
 from samplecast.forecast.surrogate.architecture import TRAIN_LEVELS, SurrogateConfig
-from samplecast.forecast.surrogate.calibrate import calibrate_surrogate
+from samplecast.forecast.surrogate.calibrate import calibrate_surrogate, learn_shift
 from samplecast.forecast.surrogate.config import TrainingConfig
 from samplecast.forecast.surrogate.corpus import load_corpus, load_training_curves, mixed_corpus
 from samplecast.forecast.surrogate.estimator import LSTMForecaster
@@ -64,8 +66,8 @@ _LAZY: dict[str, str] = {
 __all__ = [
     "INSIDE_WEIGHT", "MAX_CURVE_POINTS", "MIN_POINTS", "N_FEATURES", "TRAIN_LEVELS", "LSTMForecaster", "Surrogate",
     "SurrogateConfig", "SurrogateNet", "TrainingConfig", "calibrate_surrogate", "check_output", "encode_points",
-    "evaluate_loss", "load_corpus", "load_surrogate", "load_training_curves", "mixed_corpus", "new_surrogate",
-    "pinball_loss", "sample_batch", "save_surrogate", "shipped_weights", "thin_curve", "thin_indices",
+    "evaluate_loss", "learn_shift", "load_corpus", "load_surrogate", "load_training_curves", "mixed_corpus",
+    "new_surrogate", "pinball_loss", "sample_batch", "save_surrogate", "shipped_weights", "thin_curve", "thin_indices",
     "SurrogateModule", "train_surrogate", "train_on_curves",
 ]
 

@@ -1,42 +1,93 @@
-"""The widening of the surrogate's intervals, learned on complete real curves."""
+"""The shift of the surrogate's median and the widening of its intervals, learned on complete real curves."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
 from samplecast.curves import Curve
 from samplecast.errors import InputError
-from samplecast.forecast.calibration import SpreadCalibration
+from samplecast.forecast.calibration import SpreadCalibration, interpolate_levels
+from samplecast.forecast.shift import MedianShift, recent_gain
 from samplecast.forecast.surrogate.features import MIN_POINTS, thin_curve
 from samplecast.forecast.surrogate.model import Surrogate
+
+#: Fewest observed sizes of a prefix the median shift learns from: a backtest forecasts from three on.
+SHIFT_MIN_POINTS = 3
+
+
+@dataclass(frozen=True)
+class PrefixForecasts:
+    """Every prefix of some complete curves forecasting each later size of its curve: one row per (prefix, later
+    size), the quantiles ``values`` at the surrogate's levels (paced and offset by its shift, if any, not widened)."""
+
+    values: np.ndarray
+    truth: np.ndarray
+    log_ratio: np.ndarray
+    group: np.ndarray
+    points: np.ndarray
+    headroom: np.ndarray
+    gain: np.ndarray
+
+
+def balanced_weights(group: np.ndarray) -> np.ndarray:
+    """One weight per row, so that the rows of every group weigh 1 in total, however many each group has."""
+    weight = np.ones(len(group))
+    for g in set(group.tolist()):
+        weight[group == g] /= weight[group == g].sum()
+    return weight
+
+
+def prefix_forecasts(surrogate: Surrogate, curves: Sequence[Curve], groups: Sequence[str] | None = None,
+                     ) -> PrefixForecasts:
+    """The forecasts of every prefix of ``curves`` (from :data:`MIN_POINTS` points) at the curve's later sizes.
+
+    ``groups`` (one name per curve, e.g. its image set) name each row's group, for :func:`balanced_weights`. Curves
+    with very many sizes are thinned first (:func:`thin_curve`): the prefixes grow with the square of the sizes.
+    """
+    rows, truth, ratio, points, headroom, gain, group = [], [], [], [], [], [], []
+    for curve, g in zip(map(thin_curve, curves), groups if groups is not None else [""] * len(curves)):
+        for k in range(MIN_POINTS, len(curve.n)):
+            n, dice, later = curve.n[:k], curve.dice[:k], curve.n[k:]
+            rows.append(surrogate.shifted_quantiles(n, dice, later))
+            truth.append(curve.dice[k:])
+            ratio.append(np.log(later / n[-1]))
+            size = len(later)
+            points.append(np.full(size, k))
+            headroom.append(np.full(size, 1.0 - dice[-1]))
+            gain.append(np.full(size, recent_gain(n, dice)))
+            group.extend([g] * size)
+    if not rows:
+        raise InputError(f"calibration needs curves with more than {MIN_POINTS} sizes")
+    return PrefixForecasts(np.concatenate(rows), np.concatenate(truth), np.concatenate(ratio), np.array(group),
+                           np.concatenate(points), np.concatenate(headroom), np.concatenate(gain))
+
+
+def learn_shift(surrogate: Surrogate, curves: Sequence[Curve], *, groups: Sequence[str] | None = None) -> MedianShift:
+    """The shift of the surrogate's median (:class:`MedianShift`) that best forecasts ``curves`` (complete curves it
+    was not trained on): the forecasts of prefixes of at least :data:`SHIFT_MIN_POINTS` sizes, paced, with the least
+    absolute error of the median, each group of ``groups`` weighing the same."""
+    paced = prefix_forecasts(surrogate.with_shift(MedianShift()), curves, groups)
+    keep = paced.points >= SHIFT_MIN_POINTS
+    if not keep.any():
+        raise InputError(f"learning a median shift needs curves with more than {SHIFT_MIN_POINTS} sizes")
+    median = interpolate_levels(surrogate.levels, paced.values[keep], [0.5])[:, 0]
+    return MedianShift.fit(median, paced.truth[keep], paced.log_ratio[keep], paced.headroom[keep],
+                           paced.gain[keep], sample_weight=balanced_weights(paced.group[keep]))
 
 
 def calibrate_surrogate(surrogate: Surrogate, curves: Sequence[Curve], *,
                         groups: Sequence[str] | None = None) -> SpreadCalibration:
     """The widening of the surrogate's intervals that best scores its forecasts of ``curves`` (complete curves it was
-    not trained on).
+    not trained on), shifted by its median shift if it has one.
 
-    Every prefix of every curve (from :data:`MIN_POINTS` points) forecasts each of the curve's later sizes with the
-    raw network; the spread added (a floor plus a part growing with the log distance, never subtracted, so the shapes
-    of the forecast are kept) is the one with the least pinball loss on those forecasts.
-    ``groups`` (one name per curve, e.g. its image set) weigh the forecasts so that every group weighs the same in
-    total, however many curves and sizes it has. Curves
-    with very many sizes are thinned first (:func:`thin_curve`): the prefixes grow with the square of the sizes.
+    Every prefix of every curve (from :data:`MIN_POINTS` points) forecasts each of the curve's later sizes
+    (:func:`prefix_forecasts`); the spread added (a floor plus a part growing with the log distance, never subtracted,
+    so the shapes of the forecast are kept) is the one with the least pinball loss on those forecasts, each group of
+    ``groups`` weighing the same.
     """
-    rows, truth, ratio, weight, group = [], [], [], [], []
-    for curve, g in zip(map(thin_curve, curves), groups if groups is not None else [""] * len(curves)):
-        for k in range(MIN_POINTS, len(curve.n)):
-            rows.append(surrogate.raw_quantiles(curve.n[:k], curve.dice[:k], curve.n[k:]))
-            truth.append(curve.dice[k:])
-            ratio.append(np.log(curve.n[k:] / curve.n[k - 1]))
-            weight.append(np.ones(len(curve.n) - k))
-            group.extend([g] * (len(curve.n) - k))
-    if not rows:
-        raise InputError(f"calibration needs curves with more than {MIN_POINTS} sizes")
-    weight, group = np.concatenate(weight), np.array(group)
-    for g in set(group):  # each group's weights sum to 1
-        weight[group == g] /= weight[group == g].sum()
-    return SpreadCalibration.fit(surrogate.levels, np.concatenate(rows), np.concatenate(truth),
-                                 np.concatenate(ratio), sample_weight=weight)
+    forecasts = prefix_forecasts(surrogate, curves, groups)
+    return SpreadCalibration.fit(surrogate.levels, forecasts.values, forecasts.truth, forecasts.log_ratio,
+                                 sample_weight=balanced_weights(forecasts.group))

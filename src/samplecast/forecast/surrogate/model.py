@@ -1,5 +1,5 @@
-"""A trained surrogate: the network's weights with its training record and interval calibration, forecasting one
-curve (in numpy: no torch is loaded to forecast)."""
+"""A trained surrogate: the network's weights with its training record, the shift of its median and the widening of
+its intervals, forecasting one curve (in numpy: no torch is loaded to forecast)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import numpy as np
 
 from samplecast.forecast.base import QUANTILES, tidy_quantiles
 from samplecast.forecast.calibration import SpreadCalibration, interpolate_levels
+from samplecast.forecast.shift import MedianShift
 from samplecast.forecast.surrogate.architecture import SurrogateConfig
 from samplecast.forecast.surrogate.features import N_FEATURES, encode_points, thin_indices
 from samplecast.forecast.surrogate.forward import forward
@@ -19,25 +20,31 @@ if TYPE_CHECKING:
     from samplecast.forecast.surrogate.network import SurrogateNet
 
 #: The ``format`` written to, and expected in, a surrogate's JSON.
-FORMAT = "samplecast-surrogate/3"
+FORMAT = "samplecast-surrogate/4"
+#: Earlier formats still read: ``/3`` is ``/4`` without a median shift.
+READABLE_FORMATS = ("samplecast-surrogate/3", FORMAT)
+#: Doublings beyond the last size at which the median is read to pace a forecast (:meth:`MedianShift.pace`).
+PACE_DOUBLINGS = np.linspace(0.0, 1.0, 33)
 
 
 @dataclass
 class Surrogate:
-    """A trained surrogate: the network's architecture and weights, its settings and (optionally) the widening of its
-    intervals.
+    """A trained surrogate: the network's architecture and weights, its settings and (optionally) the shift of its
+    median and the widening of its intervals, both learned on real curves.
 
     Args:
         config: the architecture.
         weights: the weight arrays, named as :meth:`SurrogateConfig.weight_shapes` (float32; treat as read-only).
         training: how it was trained (``TrainingConfig`` fields plus corpus description), for the record.
         calibration: the widening of its intervals learned on real curves (:func:`calibrate_surrogate`), or ``None``.
+        shift: the pace and offset of its forecasts learned on real curves (:func:`learn_shift`), or ``None``.
     """
 
     config: SurrogateConfig
     weights: Mapping[str, np.ndarray]
     training: dict = field(default_factory=dict)
     calibration: SpreadCalibration | None = None
+    shift: MedianShift | None = None
 
     @classmethod
     def from_network(cls, net: SurrogateNet, training: dict | None = None) -> Surrogate:
@@ -64,17 +71,40 @@ class Surrogate:
         log_ratio = np.log(query) - last[0, 0]
         return forward(self.weights, self.config, features, np.array([len(n)]), last, log_ratio[None, :])[0]
 
+    def paced_quantiles(self, n: np.ndarray, dice: np.ndarray, query: np.ndarray) -> np.ndarray:
+        """The network's quantiles at sizes ``query`` (``>= n[-1]``) read at the pace of the stored shift
+        (:meth:`MedianShift.pace`), so a forecast gains no more over its first doubling than the curve allows."""
+        if self.shift is None:
+            return self.raw_quantiles(n, dice, query)
+        ahead = self.raw_quantiles(n, dice, n[-1] * 2.0 ** PACE_DOUBLINGS)
+        median = interpolate_levels(self.levels, ahead, [0.5])[:, 0]
+        pace = self.shift.pace(n, dice, PACE_DOUBLINGS, median)
+        return self.raw_quantiles(n, dice, n[-1] * (np.asarray(query, dtype=float) / n[-1]) ** pace)
+
+    def shifted_quantiles(self, n: np.ndarray, dice: np.ndarray, query: np.ndarray) -> np.ndarray:
+        """The network's quantiles at sizes ``query`` (``>= n[-1]``), paced and offset by the stored shift (if any),
+        at the trained levels and not widened."""
+        values = self.paced_quantiles(n, dice, query)
+        if self.shift is None:
+            return values
+        return values + self.shift.offset(n, dice, np.log(np.asarray(query, dtype=float) / n[-1]))[:, None]
+
     def quantiles(self, n: np.ndarray, dice: np.ndarray, query: np.ndarray,
                   levels: Sequence[float] = QUANTILES) -> np.ndarray:
-        """Quantiles of Dice at sizes ``query`` given the observed curve, calibrated where a calibration is stored."""
-        values = self.raw_quantiles(n, dice, query)
+        """Quantiles of Dice at sizes ``query`` given the observed curve, shifted and widened where a shift and a
+        calibration are stored."""
+        values = self.shifted_quantiles(n, dice, query)
         if self.calibration is not None:
             values = self.calibration.apply(self.levels, values, np.log(query / n[-1]))
         return tidy_quantiles(interpolate_levels(self.levels, values, levels))
 
     def with_calibration(self, calibration: SpreadCalibration | None) -> Surrogate:
-        """The same network with another calibration (``None`` for the raw intervals)."""
-        return Surrogate(self.config, self.weights, self.training, calibration)
+        """The same network and shift with another calibration (``None`` for the raw intervals)."""
+        return Surrogate(self.config, self.weights, self.training, calibration, self.shift)
+
+    def with_shift(self, shift: MedianShift | None) -> Surrogate:
+        """The same network and calibration with another median shift (``None`` for the network's own median)."""
+        return Surrogate(self.config, self.weights, self.training, self.calibration, shift)
 
     def describe(self) -> dict:
         """Everything but the weights, as written to the JSON beside them."""
@@ -83,6 +113,7 @@ class Surrogate:
             "architecture": {**asdict(self.config), "levels": list(self.levels), "features": N_FEATURES},
             "training": self.training,
             "calibration": None if self.calibration is None else self.calibration.to_dict(),
+            "median_shift": None if self.shift is None else self.shift.to_dict(),
         }
 
 

@@ -1,6 +1,6 @@
 """Surrogate files: the weights (``.npz``, numpy arrays named as the torch network's state dict, read without pickle
-and without torch) and the ``.json`` beside them (architecture, training record, calibration). Loading checks both
-and blames the file, and the field or array, that is wrong.
+and without torch) and the ``.json`` beside them (architecture, training record, calibration, median shift). Loading
+checks both and blames the file, and the field or array, that is wrong.
 
 Loaded surrogates are cached per file *version* (resolved path, modification time and size of both files), so a
 backtest that fits the ``lstm`` method hundreds of times reads the files once, and a file rewritten in place is read
@@ -21,8 +21,9 @@ import numpy as np
 
 from samplecast.errors import InputError, raise_if_any
 from samplecast.forecast.calibration import SpreadCalibration
+from samplecast.forecast.shift import MedianShift
 from samplecast.forecast.surrogate.architecture import SurrogateConfig
-from samplecast.forecast.surrogate.model import FORMAT, Surrogate
+from samplecast.forecast.surrogate.model import FORMAT, READABLE_FORMATS, Surrogate
 from samplecast.files import output_file_problem, put_file, put_text, shipped
 
 #: Suffix of a weights file; its description is the file of the same name with ``.json``.
@@ -97,7 +98,7 @@ def _load(weights_path: str, versions: tuple[tuple[int, int], ...]) -> Surrogate
     weights, meta_path = Path(weights_path), Path(weights_path).with_suffix(".json")
     meta = _read_description(meta_path)
     return Surrogate(meta["config"], _read_weights(weights, meta["config"], meta_path.name), meta["training"],
-                     meta["calibration"])
+                     meta["calibration"], meta["shift"])
 
 
 def _read_weights(path: Path, config: SurrogateConfig, described_in: str) -> dict[str, np.ndarray]:
@@ -129,16 +130,18 @@ def _read_weights(path: Path, config: SurrogateConfig, described_in: str) -> dic
 
 
 def _read_description(path: Path) -> dict[str, Any]:
-    """The architecture, training record and calibration in a surrogate's JSON, every problem named by its field."""
+    """The architecture, training record, calibration and median shift in a surrogate's JSON (a ``/3`` file has no
+    shift), every problem named by its field."""
     try:
         meta = json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: not a surrogate description (not JSON: {exc})") from None
     if not isinstance(meta, dict) or not isinstance(meta.get("architecture"), dict):
         raise InputError(f"{path}: not a surrogate description (no architecture object)")
-    if meta.get("format") != FORMAT:
+    if meta.get("format") not in READABLE_FORMATS:
         raise InputError(f"{path}: a surrogate of format {meta.get('format')!r}, which this version of samplecast "
-                         f"cannot read (it reads {FORMAT!r}); train it again with this version")
+                         f"cannot read (it reads {', '.join(map(repr, READABLE_FORMATS))}); train it again with this "
+                         "version")
     arch, problems = meta["architecture"], []
     for name in ("hidden", "layers", "head_width"):
         if not (isinstance(arch.get(name), int) and not isinstance(arch.get(name), bool) and arch[name] >= 1):
@@ -152,6 +155,9 @@ def _read_description(path: Path) -> dict[str, Any]:
     calibration = meta.get("calibration")
     if calibration is not None:
         problems.extend(f"{path}: {p}" for p in _calibration_problems(calibration))
+    shift = meta.get("median_shift") if meta["format"] == FORMAT else None
+    if shift is not None:
+        problems.extend(f"{path}: {p}" for p in _shift_problems(shift))
     raise_if_any(problems)
     try:
         config = SurrogateConfig(hidden=arch["hidden"], layers=arch["layers"], head_width=arch["head_width"],
@@ -159,7 +165,8 @@ def _read_description(path: Path) -> dict[str, Any]:
     except ValueError as exc:
         raise InputError(f"{path}: architecture: {exc}") from None
     return {"config": config, "training": training,
-            "calibration": None if calibration is None else SpreadCalibration.from_dict(calibration)}
+            "calibration": None if calibration is None else SpreadCalibration.from_dict(calibration),
+            "shift": None if shift is None else MedianShift.from_dict(shift)}
 
 
 def _calibration_problems(block: Any) -> list[str]:
@@ -168,10 +175,26 @@ def _calibration_problems(block: Any) -> list[str]:
         return [f"calibration must be an object or null, got {block!r}"]
     problems = [f"calibration.{name} must be a number >= 0, got {block.get(name)!r}" for name in ("widen", "floor")
                 if not (_numbers([block.get(name)]) and block[name] >= 0)]
+    return problems + _counts_problems(block, "calibration")
+
+
+def _shift_problems(block: Any) -> list[str]:
+    """What is wrong with a median shift block (:meth:`MedianShift.to_dict`), one line per field."""
+    if not isinstance(block, dict):
+        return [f"median_shift must be an object or null, got {block!r}"]
+    lowest = {"rise": (0.0, ">="), "scale": (0.0, ">"), "full_gain": (0.0, ">"), "plateau": (0.0, ">=")}
+    problems = [f"median_shift.{name} must be a number {sign} {low:g}, got {block.get(name)!r}"
+                for name, (low, sign) in lowest.items()
+                if not (_numbers([block.get(name)]) and (block[name] > low or (sign == ">=" and block[name] == low)))]
+    return problems + _counts_problems(block, "median_shift")
+
+
+def _counts_problems(block: dict, name: str) -> list[str]:
+    """The problem with the ``counts`` field of the block ``name``, if any (absent means 0)."""
     counts = block.get("counts", 0)
-    if not (isinstance(counts, int) and not isinstance(counts, bool) and counts >= 0):
-        problems.append(f"calibration.counts must be a whole number >= 0, got {counts!r}")
-    return problems
+    if isinstance(counts, int) and not isinstance(counts, bool) and counts >= 0:
+        return []
+    return [f"{name}.counts must be a whole number >= 0, got {counts!r}"]
 
 
 def _numbers(values: Any, min_length: int = 0) -> bool:
