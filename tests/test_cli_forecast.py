@@ -201,3 +201,25 @@ def test_the_command_line_starts_without_the_heavy_libraries():
     code = "import sys, samplecast.cli; print(sorted({m.split('.')[0] for m in sys.modules} & set(sys.argv[1:])))"
     out = subprocess.run([sys.executable, "-c", code, *heavy], check=True, capture_output=True, text=True).stdout
     assert out.strip() == "[]"
+
+
+def test_forecast_prints_labels_from_the_csv_as_text_not_markup(tmp_path):
+    rows = [{"dataset": dataset, "n_train": n, "dice": 0.8 - 1.2 * n**-0.5}
+            for dataset in ("[/]", "[bold red]x") for n in (20, 50, 100, 200)]
+    path = tmp_path / "curves.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    result = run("forecast", path, "--method", "pow3", "--target-dice", "0.7")
+    assert result.exit_code == 0, result.output
+    assert "[/]" in result.output and "[bold red]x" in result.output
+
+
+def test_ctrl_c_in_a_command_exits_130_with_one_line(curves_csv, monkeypatch):
+    import samplecast.plan
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(samplecast.plan, "plan_curves", interrupted)
+    result = run("forecast", curves_csv, "--method", "pow3")
+    assert result.exit_code == 130
+    assert result.output.splitlines() == ["interrupted"]

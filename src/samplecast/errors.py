@@ -1,4 +1,5 @@
-"""The one exception type for bad input, carrying every problem found so all can be reported at once."""
+"""The exceptions a user sees: bad input, carrying every problem found so all can be reported at once, and a sweep
+that finished with runs missing."""
 
 from __future__ import annotations
 
@@ -26,3 +27,12 @@ def raise_if_any(problems: list[str]) -> None:
     """Raise :class:`InputError` when ``problems`` is not empty."""
     if problems:
         raise InputError(problems)
+
+
+class SweepIncomplete(RuntimeError):
+    """Some runs stopped with an error and were not recorded; they run again when the sweep is repeated."""
+
+    def __init__(self, failures: list[str]):
+        self.failures = failures
+        super().__init__(f"{len(failures)} run{'s' if len(failures) != 1 else ''} stopped with an error:\n"
+                         + "\n".join(failures))

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
+from samplecast.errors import SweepIncomplete as SweepIncomplete  # raised by the engines; its home is errors
 from samplecast.train.config import Cell, SweepConfig
 from samplecast.train.inputs import SweepData
 from samplecast.train.runs import ResolvedRun
@@ -23,15 +24,6 @@ from samplecast.train.runs import ResolvedRun
 #: Called as ``on_step(cell, step, total_steps)`` while a cell (or the fused group it leads) trains, a few times per
 #: second (in-process engines only).
 CellStepCallback = Callable[[Cell, int, int], None]
-
-
-class SweepIncomplete(RuntimeError):
-    """Some runs stopped with an error and were not recorded; they run again when the sweep is repeated."""
-
-    def __init__(self, failures: list[str]):
-        self.failures = failures
-        super().__init__(f"{len(failures)} run{'s' if len(failures) != 1 else ''} stopped with an error:\n"
-                         + "\n".join(failures))
 
 
 class Engine(Protocol):

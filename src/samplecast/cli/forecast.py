@@ -1,0 +1,270 @@
+"""``forecast``, ``report`` and ``backtest``: curves in, forecasts and the planner's answer out.
+
+Every string a user gave (curve labels from a CSV, file names) reaches the terminal escaped, never as rich markup.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from samplecast.cli.progress import progress_bar
+from samplecast.cli.types import CommaList, FiniteRange, OutputFile, ShortfallCost
+from samplecast.forecast.methods import DEFAULT_METHOD, METHOD_NAMES
+from samplecast.forecast.rounds import DEFAULT_SHORTFALL
+
+
+def forecast_options(command):
+    """The options shared by ``forecast`` and ``report``: method and the planner's questions."""
+    options = [
+        click.option("--method", type=click.Choice(list(METHOD_NAMES)), default=DEFAULT_METHOD,
+                     help="Forecasting method: a curve family, 'average' (model-averaged families) or a learned one."),
+        click.option("--target-dice", type=FiniteRange(0, 1, min_open=True, max_open=True),
+                     help="Dice the model must reach; answers how many cases that takes."),
+        click.option("--confidence", type=FiniteRange(0, 1, min_open=True, max_open=True), default=0.8,
+                     help="Probability with which the target must be reached: 0.8 means at least 4 chances in 5."),
+        click.option("--plateau-gain", type=FiniteRange(0, min_open=True), default=0.01,
+                     help="Dice gain per doubling of the data below which more data no longer pays."),
+        click.option("--pool-size", type=click.IntRange(1),
+                     help="Cases that could be annotated in all, those used included; no answer exceeds it "
+                          "(without it, sizes up to 20x the largest observed are searched)."),
+        click.option("--cost-per-case", type=FiniteRange(0), help="Cost of annotating one case."),
+        click.option("--rounds", type=click.IntRange(1),
+                     help="Rounds of annotation left, counting the next one: the plan in rounds says how many cases "
+                          "to annotate now, to retrain and plan again. 1 is the one-shot decision. Needs "
+                          "--target-dice.  [default: 3 with a target]"),
+        click.option("--shortfall-cost", type=ShortfallCost(), default=DEFAULT_SHORTFALL,
+                     help="What missing the target after the last round costs, for the plan in rounds: an amount in "
+                          "the currency of --cost-per-case (in cases without it), or Nx, N times the cost of "
+                          "annotating the whole pool. The default says a shortfall wastes the pool's annotation "
+                          "several times over."),
+        click.option("--average-seeds", is_flag=True,
+                     help="Treat the seeds of a configuration as replicates of one curve."),
+        click.option("--forecaster", type=click.Path(file_okay=False, path_type=Path),
+                     help="A forecaster folder written by `samplecast surrogate build`: its ensemble weights, LSTM "
+                          "and backtest (for how far to trust the answer) replace those shipped with samplecast."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+#: The options of :func:`forecast_options`, which a plan document already fixes.
+PLAN_OPTIONS = ("method", "target_dice", "confidence", "plateau_gain", "pool_size", "cost_per_case", "rounds",
+                "shortfall_cost", "average_seeds", "forecaster")
+
+
+def _plan(curves_path, method, average_seeds, folder, at=None, **asked):
+    """The plans of every curve, forecast with the method of the forecaster ``folder`` (a ForecasterFolder);
+    ``asked`` holds the planner's options (:class:`~samplecast.plan.PlanOptions`)."""
+    from samplecast.curves import load_curves
+    from samplecast.forecast.methods import make_forecaster
+    from samplecast.plan import PlanOptions, plan_curves
+
+    options = PlanOptions(**asked)
+    curves = load_curves(curves_path, average_seeds=average_seeds)
+    with progress_bar("forecasting curves") as advance:
+        return plan_curves(curves, options, make_forecaster(method, folder), at=at, progress=advance)
+
+
+def print_answers(console, plans) -> None:
+    """Each curve's label, then its recommendation in words, then any warnings (what `report` and `demo` print)."""
+    for plan in plans:
+        console.print(f"[bold]{escape(plan.forecast.curve.label)}[/bold]", highlight=False)
+        _print_sentences(console, plan)
+    _print_footer(console, plans)
+
+
+def _print_sentences(console, plan) -> None:
+    for sentence in plan.recommendation.sentences():
+        console.print(f"  {escape(sentence)}", highlight=False)
+
+
+def _print_footer(console, plans) -> None:
+    from samplecast.plan import confidence_words
+
+    if plans[0].options.target_dice is not None:
+        console.print(escape(confidence_words(plans[0].options.confidence)), highlight=False)
+    for warning in (w for p in plans for w in p.warnings):
+        console.print(f"[bold]warning:[/bold] {escape(warning)}", highlight=False)
+
+
+def _print_wrote(console, path) -> None:
+    console.print(f"Wrote {escape(str(path))}")
+
+
+@click.command()
+@click.argument("curves", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--at", type=CommaList(int, minimum=1), help="Sizes to forecast, e.g. 500,1000,2000 "
+              "(default: doubling from the largest observed size to the pool size or 4x).")
+@forecast_options
+@click.option("--json", "json_path", type=OutputFile(),
+              help="Also write the plan document (forecasts, recommendation, target table, marginal value, "
+                   "warnings, trust figures) as JSON, for scripts and `samplecast report --plan`.")
+def forecast(curves, at, method, average_seeds, forecaster, json_path, **asked):
+    """Forecast Dice at larger training sets from a curves table (CSV with n_train and dice columns).
+
+    Prints, per curve, quantiles of Dice at the requested sizes and the recommendation in words.
+
+    Example: samplecast forecast data/kvasir_reference_curves.csv --target-dice 0.8 --pool-size 1000
+    """
+    from samplecast.forecast.folder import ForecasterFolder
+    from samplecast.forecast.predict import quantile_name
+
+    folder = ForecasterFolder.open(forecaster)
+    plans = _plan(curves, method, average_seeds, folder, at=at, **asked)
+    console = Console()
+    for plan in plans:
+        fc = plan.forecast
+        table = Table(title=f"{escape(fc.curve.label)}  ({method}; observed up to n={fc.curve.n_max:,.0f})",
+                      title_justify="left")
+        table.add_column("n", justify="right")
+        for level in (0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95):
+            table.add_column(quantile_name(level), justify="right", style="bold" if level == 0.5 else None)
+        for record in fc.records():
+            table.add_row(f"{record['n']:,}", *(f"{v:.3f}" for k, v in record.items() if k != "n"))
+        console.print(table)
+        _print_sentences(console, plan)
+        console.print()
+    _print_footer(console, plans)
+    if json_path is not None:
+        from samplecast.plan import plan_document
+
+        plan_document(plans, method, source=curves, folder=folder).write(json_path)
+        _print_wrote(console, json_path)
+
+
+@click.command()
+@click.argument("curves", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--cutoffs", type=CommaList(float), default=None,
+              help="Fractions of each curve's largest size at which to cut it.  [default: 0.1,0.2,0.3,0.5; with "
+                   "--decisions 0.1,0.2]")
+@click.option("--methods", type=CommaList(click.Choice(METHOD_NAMES)), default=None,
+              help="Methods to compare (default: the classical families and the default method); with "
+                   "--decisions, the one method whose forecasts the planner follows (default: the default method).")
+@click.option("--decisions", is_flag=True,
+              help="Replay the planner instead: from each prefix, for targets at the Dice the complete curve "
+                   "measures at 50% and 100% of its largest size minus 0.02, annotate as each policy says (one "
+                   "shot at 50/80/95% confidence, the plan in 1, 2, 3 and 5 rounds, a power law's median), reveal "
+                   "the Dice measured there, and score targets reached and cases spent against the fewest that "
+                   "sufficed.")
+@click.option("--json", "json_path", type=OutputFile(),
+              help="Also write the summary and every scored forecast (or decision) as JSON.")
+def backtest(curves, cutoffs, methods, decisions, json_path):
+    """Measure how wrong each method has been: forecast the final size of complete curves from their prefixes.
+
+    Reports per method and cutoff the MAE of the median, its bias and how often the 80% and 90% intervals held
+    the truth; with --decisions, what following the planner would have done.
+    """
+    from samplecast.curves import load_curves
+    from samplecast.forecast import evaluate as bt
+    from samplecast.forecast.evaluate import decisions as replay
+    from samplecast.forecast.methods import make_forecaster
+
+    methods = methods or ([DEFAULT_METHOD] if decisions else list(bt.DEFAULT_METHODS))
+    if decisions and len(methods) > 1:
+        raise click.BadParameter("with --decisions, name one method", param_hint="--methods")
+    console = Console()
+    table_of = load_curves(curves)
+    learned = _learned_from(curves, methods)
+    where = escape(str(curves))
+    if decisions:
+        with progress_bar("replaying decisions") as advance:
+            results = replay.replay_decisions(table_of, make_forecaster(methods[0]),
+                                              cutoffs=cutoffs or replay.DECISION_CUTOFFS, progress=advance)
+        summary = replay.summarize_decisions(results)
+        table = Table(title=f"Decisions replayed on {results['curve'].nunique()} curves from {where} "
+                            f"({methods[0]})", title_justify="left")
+        for column in ("policy", "decisions", "reached", "cases / fewest (median)", "not reachable or stop",
+                       "rounds"):
+            table.add_column(column, justify="left" if column == "policy" else "right")
+        for row in summary.itertuples():
+            ratio = "-" if row.cases_ratio_median != row.cases_ratio_median else f"{row.cases_ratio_median:.2f}x"
+            table.add_row(row.policy, str(row.decisions), f"{row.reached:.0%}", ratio, f"{row.said_unreachable:.0%}",
+                          f"{row.rounds_used:.1f}")
+    else:
+        with progress_bar("backtesting curves") as advance:
+            results = bt.backtest(table_of, [make_forecaster(m) for m in methods], cutoffs or bt.DEFAULT_CUTOFFS,
+                                  progress=advance)
+        summary = bt.summarize(results)
+        table = Table(title=f"Backtest of {results['curve'].nunique()} curves from {where}", title_justify="left")
+        for column in ("method", "cutoff", "curves", "MAE", "bias", "cover 80%", "cover 90%", "width 80%"):
+            table.add_column(column, justify="left" if column == "method" else "right")
+        for row in summary.itertuples():
+            table.add_row(row.method, f"{row.cutoff:g}", str(row.curves), f"{row.mae:.3f}", f"{row.bias:+.3f}",
+                          f"{row.coverage80:.0%}", f"{row.coverage90:.0%}", f"{row.width80:.3f}")
+    console.print(table)
+    if learned:
+        console.print(f"note: {', '.join(learned)} learned from the curves of {escape(curves.name)} (the shipped "
+                      "forecaster was built from them), so these figures are in-sample; the held-out figures are in "
+                      "benchmarks/forecast_accuracy.md and decision_quality.md.", highlight=False)
+    if json_path is not None:
+        # pandas writes NaN and infinite ratios (target never reached) as null: strict JSON for any reader
+        document = {"summary": json.loads(summary.to_json(orient="records")),
+                    ("decisions" if decisions else "forecasts"): json.loads(results.to_json(orient="records"))}
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(json.dumps(document, indent=1) + "\n")
+        _print_wrote(console, json_path)
+
+
+def _learned_from(curves: Path, methods: list[str]) -> list[str]:
+    """The learned methods among ``methods`` whose shipped forecaster learned from the curves file ``curves``."""
+    from samplecast.forecast.build import LEARNED
+    from samplecast.forecast.evaluate import read_summary
+    from samplecast.forecast.folder import ForecasterFolder
+
+    summary = read_summary(ForecasterFolder.open().backtest_summary())
+    learned = summary is not None and curves.name in summary.curve_files()
+    return [m for m in methods if m in LEARNED] if learned else []
+
+
+@click.command()
+@click.argument("curves", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--plan", "plan_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="A plan document written by `samplecast forecast --json`, rendered as it is (nothing is fitted "
+                   "again); instead of CURVES and the forecast options.")
+@click.option("-o", "--output", type=OutputFile(), default="report.pdf", help="The PDF to write.")
+@forecast_options
+@click.option("--title", help="Title of the report.  [default: 'How many cases to annotate: <dataset>']")
+@click.pass_context
+def report(ctx, curves, plan_path, output, method, average_seeds, forecaster, title, **asked):
+    """Write the planner's PDF report for a curves table (or a plan document): the answer first, the learning
+    curves with their forecast, the cases each target Dice needs, what more data buys, how far to trust it, and the
+    inputs.
+
+    Takes the options of `forecast` and gives the same numbers as `forecast --json`; `--plan forecast.json` renders
+    that file into the same PDF.
+
+    Example: samplecast report data/kvasir_reference_curves.csv -o report.pdf --target-dice 0.8 --pool-size 3000
+    --cost-per-case 5
+    """
+    from samplecast.plan import PlanDocument, plan_document
+    from samplecast.report import render_report
+
+    if (curves is None) == (plan_path is None):
+        raise click.UsageError("give either a curves table (CURVES) or a plan document (--plan), not both")
+    console = Console()
+    if plan_path is not None:
+        given = [f"--{name.replace('_', '-')}" for name in PLAN_OPTIONS
+                 if ctx.get_parameter_source(name) is click.core.ParameterSource.COMMANDLINE]
+        if given:
+            raise click.UsageError(f"{', '.join(given)}: the plan document fixes the forecast options; "
+                                   "write a new one with samplecast forecast --json")
+        document = PlanDocument.read(plan_path)
+    else:
+        from samplecast.forecast.folder import ForecasterFolder
+
+        folder = ForecasterFolder.open(forecaster)
+        plans = _plan(curves, method, average_seeds, folder, **asked)
+        print_answers(console, plans)
+        with console.status("Measuring the method on your curves"):
+            document = plan_document(plans, method, source=curves, folder=folder)
+    with console.status("Writing the report") as status:
+        render_report(document, output, title=title,
+                      progress=lambda section: status.update(f"Writing the report: {section.lower()}"))
+    _print_wrote(console, output)
