@@ -37,7 +37,7 @@ SCHEDULE_POINTS = 240
 #: By default a shortfall costs this many times the annotation of the whole pool: missing the target wastes the
 #: cases annotated for it and sends the project back for another budget (the backtest in
 #: ``benchmarks/decision_quality.md`` compares other multiples).
-DEFAULT_SHORTFALL = "2x"
+DEFAULT_SHORTFALL = "4x"
 #: Below this chance of reaching the target by the end, a plan says that no plan gives a fair chance.
 FAIR_CHANCE = 0.2
 #: Without a pool, schedules are searched up to this multiple of the largest observed size.
