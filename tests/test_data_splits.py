@@ -80,11 +80,11 @@ def test_check_fractions_reports_every_problem():
 
 def test_write_case_lists(tmp_path):
     splits = Splits(pool=["c", "d", "e"], val=["b"], test=["a"])
-    write_case_lists(tmp_path / "run", splits, {1.0: ["e", "c", "d"], 0.5: ["e", "c"]})
+    write_case_lists(tmp_path / "run", splits, {3: ["e", "c", "d"], 2: ["e", "c"]})
     content = json.loads((tmp_path / "run" / "splits.json").read_text())
     assert content == {"pool": ["c", "d", "e"], "val": ["b"], "test": ["a"],
-                       "subsets": {"0.5": ["e", "c"], "1": ["e", "c", "d"]}}
+                       "subsets": {"2": ["e", "c"], "3": ["e", "c", "d"]}}
     table = pd.read_csv(tmp_path / "run" / "case_lists.csv")
-    assert list(table.columns) == ["list", "fraction", "position", "case_id"]
-    assert table[table["list"] == "train"].query("fraction == 0.5")["case_id"].tolist() == ["e", "c"]
+    assert list(table.columns) == ["list", "n_train", "position", "case_id"]
+    assert table[table["list"] == "train"].query("n_train == 2")["case_id"].tolist() == ["e", "c"]
     assert table[table["list"] == "test"]["case_id"].tolist() == ["a"]

@@ -76,7 +76,7 @@ def test_sweep_records_config_versions_and_device(finished):
 
 def test_case_lists_are_nested_and_disjoint_from_test_and_validation(finished):
     splits = json.loads((finished[0] / "cases" / "seed0" / "splits.json").read_text())
-    small, large = splits["subsets"]["0.5"], splits["subsets"]["1"]
+    small, large = splits["subsets"]["9"], splits["subsets"]["17"]
     assert len(small) == 9 and large[:9] == small and sorted(large) == sorted(splits["pool"])
     assert not set(large) & (set(splits["test"]) | set(splits["val"]))
 

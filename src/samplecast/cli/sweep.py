@@ -43,9 +43,12 @@ def _default_engine() -> str:
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Results folder (curves.csv, config.json, runs/, cases/). Run again with the same folder to "
                    "resume, or with more fractions, depths or seeds to train only the new runs.")
-@click.option("--fractions", type=CommaList(float),
-              default=",".join(f"{f:g}" for f in train_config.DEFAULT_FRACTIONS),
+@click.option("--fractions", type=CommaList(float), default=None,
+              show_default=",".join(f"{f:g}" for f in train_config.DEFAULT_FRACTIONS) + ", none with --sizes",
               help="Fractions of the training pool, each a nested subset of the next.")
+@click.option("--sizes", type=CommaList(int), default=None,
+              help="Training-set sizes, e.g. 240,400: the first N cases of each seed's pool order (beside or "
+                   "instead of --fractions), as a round plan asks for.")
 @click.option("--depths", type=CommaList(int), default=",".join(map(str, train_config.DEFAULT_DEPTHS)),
               help="U-Net resolution levels to compare.")
 @click.option("--seeds", type=CommaList(int), default="0",
@@ -106,7 +109,7 @@ def _default_engine() -> str:
               help="submitit: most tasks at once.")
 @click.option("--one-run-per-task", is_flag=True,
               help="submitit: send every run as its own task instead of one fused group per task.")
-def sweep(data, out, fractions, depths, seeds, steps, min_epochs, check_convergence, batch_size, lr, val_every,
+def sweep(data, out, fractions, sizes, depths, seeds, steps, min_epochs, check_convergence, batch_size, lr, val_every,
           image_size, test_fraction, val_fraction, layout, label, device, engine, group_size, workers, cluster,
           partition, gpus_per_job, cpus_per_task, mem_gb, timeout_min, array_parallelism, one_run_per_task):
     """Train a residual U-Net on nested fractions of the dataset DATA and record test Dice per run.
@@ -123,7 +126,7 @@ def sweep(data, out, fractions, depths, seeds, steps, min_epochs, check_converge
 
     threads = None if engine == "submitit" else choose_torch_settings(workers if engine == "local" else 1)
     config = train_config.SweepConfig(
-        data, out, fractions=fractions, depths=depths, seeds=seeds, image_size=image_size,
+        data, out, fractions=fractions, sizes=sizes, depths=depths, seeds=seeds, image_size=image_size,
         test_fraction=test_fraction, val_fraction=val_fraction, format=layout, label=label, device=device,
         engine=engine, workers=workers, group_size=group_size, threads=threads, check_convergence=check_convergence,
         train=train_config.TrainSettings(steps=steps, batch_size=batch_size, lr=lr, val_every=val_every,

@@ -5,8 +5,9 @@ trained on, so every run of a sweep is scored on the same cases. The validation 
 early stopping) is drawn from the remaining cases the same way, so it is also shared by all runs and never trained
 on; its size does not change with the training fraction, so small runs are not judged on a tiny validation set.
 The rest is the pool. For each training seed the pool is permuted once, and the subset for fraction ``f`` is the
-first ``ceil(f * |pool|)`` cases of that permutation: every smaller subset is contained in every larger one, so a
-learning curve measures the effect of adding data, not of drawing different data.
+first ``ceil(f * |pool|)`` cases of that permutation (an absolute size ``n``, the first ``n``): every smaller subset is
+contained in every larger one, so a learning curve measures the effect of adding data, not of drawing different data.
+When the pool grows between annotation rounds, the new cases follow the old order (:func:`pool_order`).
 """
 
 from __future__ import annotations
@@ -96,48 +97,61 @@ def nested_subsets(pool: Sequence[str], fractions: Iterable[float], seed: int) -
     return {fraction: nested_subset(pool, fraction, seed) for fraction in fractions}
 
 
-def check_fractions(n_pool: int, fractions: Iterable[float]) -> None:
-    """Check that the fractions of a sweep give distinct training sets of at least two cases from ``n_pool``.
+def check_fractions(n_pool: int, fractions: Iterable[float], sizes: Iterable[int] = ()) -> None:
+    """Check that the fractions and absolute sizes of a sweep give distinct training sets of at least two cases from
+    ``n_pool``.
 
     Raises:
-        InputError: listing every fraction outside (0, 1], a smallest subset below two cases, and fractions that
-            round to the same number of cases.
+        InputError: listing every fraction outside (0, 1], a size above the pool, a smallest subset below two cases,
+            and fractions or sizes that give the same number of cases.
     """
-    fractions = list(fractions)
+    fractions, sizes = list(fractions), sorted(set(sizes))
     problems = [f"fraction {f!r}: expected a number in (0, 1]" for f in fractions if not 0 < f <= 1]
-    if not fractions:
-        problems.append("no fractions given; expected e.g. 0.1, 0.2, 0.5, 1")
+    problems += [f"size {n}: more than the {n_pool} case(s) of the training pool (annotate more, or ask for at most "
+                 f"{n_pool})" for n in sizes if n > n_pool]
+    if not fractions and not sizes:
+        problems.append("no fractions or sizes given; expected e.g. fractions 0.1, 0.2, 0.5, 1")
     raise_if_any(problems)
-    sizes = {f: subset_size(n_pool, f) for f in sorted(set(fractions))}
-    smallest = min(sizes)
-    if sizes[smallest] < MIN_TRAIN_CASES:
-        problems.append(f"fraction {smallest:g} of a pool of {n_pool} case(s) gives {sizes[smallest]} training "
-                        f"case(s); at least {MIN_TRAIN_CASES} are needed (use a larger fraction or more data)")
-    by_size: dict[int, list[float]] = {}
-    for fraction, size in sizes.items():
-        by_size.setdefault(size, []).append(fraction)
-    problems += [f"fractions {', '.join(f'{f:g}' for f in same)} all give {size} training case(s) of a pool of "
-                 f"{n_pool}; drop all but one or annotate more data" for size, same in by_size.items() if len(same) > 1]
+    asked = [("fraction", f"{f:g}", subset_size(n_pool, f)) for f in sorted(set(fractions))]
+    asked += [("size", str(n), n) for n in sizes]
+    kind, value, smallest = min(asked, key=lambda item: item[2])
+    if smallest < MIN_TRAIN_CASES:
+        problems.append(f"{kind} {value} of a pool of {n_pool} case(s) gives {smallest} training case(s); at least "
+                        f"{MIN_TRAIN_CASES} are needed (use a larger {kind} or more data)")
+    for size in sorted({item[2] for item in asked}):
+        same = {kind: [value for k, value, n in asked if (k, n) == (kind, size)] for kind in ("fraction", "size")}
+        if sum(map(len, same.values())) > 1:
+            named = " and ".join(f"{kind}{'s' if len(values) > 1 else ''} {', '.join(values)}"
+                                 for kind, values in same.items() if values)
+            problems.append(f"{named} all give {size} training case(s) of a pool of {n_pool}; drop all but one or "
+                            "annotate more data")
     raise_if_any(problems)
 
 
-def write_case_lists(out_dir: str | Path, splits: Splits,
-                     subsets: Mapping[float, Sequence[str]] | None = None) -> None:
+def pool_order(batches: Sequence[Sequence[str]], seed: int) -> list[str]:
+    """The pool in the order ``seed`` draws it when it grew in batches (annotation rounds): each batch permuted by
+    ``seed`` among itself, after the batches before it, so every subset drawn before a batch joined stays a prefix.
+    With one batch this is the order :func:`nested_subset` draws from."""
+    return [case_id for batch in batches for case_id in _permuted(batch, seed)]
+
+
+def write_case_lists(out_dir: str | Path, splits: Splits, subsets: Mapping[int, Sequence[str]] | None = None) -> None:
     """Write which case went where beside the results: ``splits.json`` and the same in long form, ``case_lists.csv``.
 
-    ``splits.json`` holds ``pool``, ``val``, ``test`` and ``subsets`` (fraction -> case ids in draw order).
-    ``case_lists.csv`` has one row per case and list, columns ``list, fraction, position, case_id``, where ``list``
-    is ``test``, ``val``, ``pool`` or ``train`` (a subset, with its ``fraction``).
+    ``splits.json`` holds ``pool``, ``val``, ``test`` and ``subsets`` (training-set size -> case ids in draw order;
+    sizes, not fractions, name a subset for good, as the pool may grow). ``case_lists.csv`` has one row per case and
+    list, columns ``list, n_train, position, case_id``, where ``list`` is ``test``, ``val``, ``pool`` or ``train``
+    (a subset, with its ``n_train``).
     """
     out_dir = Path(out_dir)
     subsets = dict(sorted((subsets or {}).items()))
-    content = {**asdict(splits), "subsets": {f"{fraction:g}": list(ids) for fraction, ids in subsets.items()}}
+    content = {**asdict(splits), "subsets": {str(size): list(ids) for size, ids in subsets.items()}}
     put_text(out_dir / "splits.json", json.dumps(content, indent=1) + "\n")
     rows = [(name, np.nan, position, case_id) for name in ("test", "val", "pool")
             for position, case_id in enumerate(getattr(splits, name))]
-    rows += [("train", fraction, position, case_id) for fraction, ids in subsets.items()
+    rows += [("train", size, position, case_id) for size, ids in subsets.items()
              for position, case_id in enumerate(ids)]
-    table = pd.DataFrame(rows, columns=["list", "fraction", "position", "case_id"])
+    table = pd.DataFrame(rows, columns=["list", "n_train", "position", "case_id"])
     put_text(out_dir / "case_lists.csv", table.to_csv(index=False))
 
 

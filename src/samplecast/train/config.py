@@ -142,16 +142,19 @@ class SubmititOptions:
 
 @dataclass(frozen=True)
 class Cell:
-    """One point of the grid: train on the first ``fraction`` of the pool permuted by ``seed``, with this depth."""
+    """One point of the grid: train on the first ``size`` cases of the pool in ``seed``'s order, or when ``size`` is
+    ``None`` on the first ``fraction`` of it, with this depth."""
 
-    fraction: float
+    fraction: float | None
     depth: int
     seed: int
+    size: int | None = None
 
     @property
     def label(self) -> str:
-        """e.g. ``depth 4, seed 0, fraction 0.1``."""
-        return f"depth {self.depth}, seed {self.seed}, fraction {self.fraction:g}"
+        """e.g. ``depth 4, seed 0, fraction 0.1`` or ``depth 4, seed 0, 240 cases``."""
+        amount = f"{self.size} cases" if self.size is not None else f"fraction {self.fraction:g}"
+        return f"depth {self.depth}, seed {self.seed}, {amount}"
 
 
 @dataclass(frozen=True)
@@ -161,7 +164,10 @@ class SweepConfig:
     Args:
         data: dataset folder (see :func:`samplecast.data.load_dataset` for layouts).
         out: results folder: ``curves.csv``, ``config.json``, ``runs/<run_id>.json``, ``cases/``.
-        fractions: fractions of the training pool, each in (0, 1].
+        fractions: fractions of the training pool, each in (0, 1]; ``None``: :data:`DEFAULT_FRACTIONS`, or none when
+            ``sizes`` are given.
+        sizes: absolute training-set sizes, each the first ``n`` cases of a seed's pool order (at most the pool):
+            what a round plan asks for ("annotate up to 240 cases").
         depths: U-Net resolution levels to compare, each >= 2.
         seeds: replicate seeds; each seed permutes the pool and initialises the model differently.
         image_size: images are resampled to ``image_size`` pixels a side (volumes to ``image_size`` cubed);
@@ -195,7 +201,7 @@ class SweepConfig:
 
     data: str | Path
     out: str | Path
-    fractions: Sequence[float] = DEFAULT_FRACTIONS
+    fractions: Sequence[float] | None = None
     depths: Sequence[int] = DEFAULT_DEPTHS
     seeds: Sequence[int] = (0,)
     image_size: int | None = None
@@ -212,23 +218,27 @@ class SweepConfig:
     train: TrainSettings = field(default_factory=TrainSettings)
     submitit: SubmititOptions = field(default_factory=SubmititOptions)
     check_convergence: bool = False
+    sizes: Sequence[int] | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "data", Path(self.data))
         object.__setattr__(self, "out", Path(self.out))
-        object.__setattr__(self, "fractions", tuple(sorted({float(f) for f in self.fractions})))
+        object.__setattr__(self, "sizes", tuple(sorted({int(n) for n in self.sizes or ()})))
+        fractions = self.fractions if self.fractions is not None else () if self.sizes else DEFAULT_FRACTIONS
+        object.__setattr__(self, "fractions", tuple(sorted({float(f) for f in fractions})))
         object.__setattr__(self, "depths", tuple(sorted({int(d) for d in self.depths})))
         object.__setattr__(self, "seeds", tuple(sorted({int(s) for s in self.seeds})))
 
     def cells(self) -> list[Cell]:
-        """The grid, ordered so each (depth, seed) curve fills in from the smallest fraction up."""
-        return [Cell(f, d, s) for d in self.depths for s in self.seeds for f in self.fractions]
+        """The grid, ordered so each (depth, seed) curve fills in from the smallest fraction up, then the sizes."""
+        return [cell for d in self.depths for s in self.seeds
+                for cell in [*(Cell(f, d, s) for f in self.fractions), *(Cell(None, d, s, n) for n in self.sizes)]]
 
     def problems(self) -> list[str]:
         """Every invalid option, one line each, checked before any data is read."""
         found = []
-        if not self.fractions:
-            found.append("no fractions given")
+        if not self.fractions and not self.sizes:
+            found.append("no fractions or sizes given")
         found += [f"fraction {f:g} must lie in (0, 1]" for f in self.fractions if not 0 < f <= 1]
         if not self.depths:
             found.append("no depths given")
@@ -276,7 +286,7 @@ class SweepConfig:
         """A JSON-ready dictionary (paths as strings)."""
         values = asdict(self)
         values.update(data=str(self.data), out=str(self.out), fractions=list(self.fractions),
-                      depths=list(self.depths), seeds=list(self.seeds))
+                      sizes=list(self.sizes), depths=list(self.depths), seeds=list(self.seeds))
         return values
 
     @classmethod
@@ -302,8 +312,10 @@ def protocol_id(dataset_key: dict[str, Any], protocol: dict[str, Any]) -> str:
 
 
 def run_id(protocol: str, cell: Cell) -> str:
-    """A stable 12-character identity of one run: its protocol id and its cell."""
-    return _digest({"protocol": protocol, "fraction": cell.fraction, "depth": cell.depth, "seed": cell.seed})
+    """A stable 12-character identity of one run: its protocol id and its cell, by its size when it has one (a run
+    on a grown pool is named by its training-set size, which a fraction of a changing pool does not fix)."""
+    amount = {"fraction": cell.fraction} if cell.size is None else {"n_train": cell.size}
+    return _digest({"protocol": protocol, **amount, "depth": cell.depth, "seed": cell.seed})
 
 
 def _digest(payload: dict[str, Any]) -> str:

@@ -15,9 +15,10 @@ import numpy as np
 import torch
 
 from samplecast.data import FORMATS, SegmentationDataset, load_dataset
-from samplecast.data.splits import Splits, check_fractions, nested_subset, split_cases
+from samplecast.data.splits import Splits, check_fractions, subset_size
 from samplecast.errors import InputError, raise_if_any
 from samplecast.train.config import Cell, SweepConfig, dataset_key, protocol_id, size_problems
+from samplecast.train.growth import DataHistory, dataset_history
 
 
 #: Most of a GPU's memory one process's copy of the dataset may take; the rest is for the model's activations.
@@ -30,16 +31,21 @@ class SweepData:
 
     Args:
         dataset: the loaded dataset.
-        splits: its fixed pool / validation / test split.
+        history: its fixed validation / test split and the rounds its pool grew in.
         protocol: the protocol id shared by every run of the sweep on this dataset (:func:`sweep_protocol`).
         images, masks: all cases, in ``dataset.case_ids`` order.
     """
 
     dataset: SegmentationDataset
-    splits: Splits
+    history: DataHistory
     protocol: str
     images: torch.Tensor
     masks: torch.Tensor
+
+    @property
+    def splits(self) -> Splits:
+        """The fixed pool / validation / test split."""
+        return self.history.splits
 
     def to(self, device: str) -> SweepData:
         """The same data with its tensors on ``device``."""
@@ -76,12 +82,16 @@ class SweepData:
         return self.images.index_select(0, index), self.masks.index_select(0, index)
 
     def subset(self, cell: Cell) -> list[str]:
-        """The training cases of ``cell``: a prefix of the pool permuted by the cell's seed."""
-        return nested_subset(self.splits.pool, cell.fraction, cell.seed)
+        """The training cases of ``cell``: a prefix of the pool in the cell's seed's order, ``size`` cases long or
+        the cell's fraction of the pool."""
+        size = cell.size if cell.size is not None else subset_size(len(self.splits.pool), cell.fraction)
+        return self.history.order(cell.seed)[:size]
 
 
 def load_sweep_data(config: SweepConfig, progress: Callable[[int, int], None] | None = None) -> SweepData:
-    """Check the configuration, load the dataset (through the loader's cache), split it and check the fractions.
+    """Check the configuration, load the dataset (through the loader's cache), split it (keeping the split and the
+    rounds ``config.out`` recorded, :func:`~samplecast.train.growth.dataset_history`) and check the fractions and
+    sizes.
 
     ``progress(done, total)`` is passed to :func:`samplecast.data.load_dataset`.
 
@@ -102,17 +112,17 @@ def load_sweep_data(config: SweepConfig, progress: Callable[[int, int], None] | 
         problems += size_problems(dataset.images.shape[2:], config.depths)
     raise_if_any(problems)  # fractions are checked against the pool once the options are valid
     try:
-        splits = split_cases(dataset.case_ids, test_fraction=config.test_fraction,
-                             val_fraction=config.val_fraction, seed=config.split_seed)
-        check_fractions(len(splits.pool), config.fractions)
+        history = dataset_history(config, dataset)
+        check_fractions(len(history.splits.pool), config.fractions, config.sizes)
     except InputError as exc:
         raise InputError([f"{config.data}: {line}" for line in exc.problems]) from None
-    return SweepData(dataset, splits, sweep_protocol(dataset, config),
+    return SweepData(dataset, history, sweep_protocol(dataset, history, config),
                      torch.from_numpy(np.ascontiguousarray(dataset.images)),
                      torch.from_numpy(np.ascontiguousarray(dataset.masks)))
 
 
-def sweep_protocol(dataset: SegmentationDataset, config: SweepConfig) -> str:
-    """The protocol id of ``config``'s runs on ``dataset``: the one place it is computed."""
-    key = dataset_key(dataset.name, dataset.case_ids, dataset.images.shape[1:])
+def sweep_protocol(dataset: SegmentationDataset, history: DataHistory, config: SweepConfig) -> str:
+    """The protocol id of ``config``'s runs on ``dataset``: the one place it is computed. It is keyed on the first
+    version's cases (``history.first_cases``), so cases added in later rounds leave every run id as it was."""
+    key = dataset_key(dataset.name, history.first_cases, dataset.images.shape[1:])
     return protocol_id(key, config.protocol())

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -34,7 +34,7 @@ class ResolvedRun:
     """One run of a sweep, everything about it resolved once: what it trains on, for how long, and its identity.
 
     Args:
-        cell: the grid point (fraction, depth, seed).
+        cell: the grid point (fraction or size, depth, seed) as asked.
         run_id: the run's identity (:func:`~samplecast.train.config.run_id`), the name of its record.
         protocol_id: the identity of the dataset and protocol the run shares with its sweep.
         train_ids: the training cases, a prefix of the pool permuted by the cell's seed.
@@ -60,12 +60,20 @@ class ResolvedRun:
 
 
 def resolve_runs(config: SweepConfig, data: SweepData, cells: Sequence[Cell]) -> list[ResolvedRun]:
-    """The runs of ``cells`` under ``config`` on ``data``, in order."""
+    """The runs of ``cells`` under ``config`` on ``data``, in order.
+
+    A run is its depth, seed and training-set size: a cell giving the size of a run recorded in ``config.out``
+    under the same protocol is that run (its id and record are reused). Otherwise a fraction of the first version's
+    pool keeps the id it always had, and any other cell is named by its size (a fraction of a grown pool is not).
+    """
+    recorded = {(r["depth"], r["seed"], r["n_train"]): r["run_id"] for r in RunStore(config.out).records(data.protocol)}
+    grown = len(data.history.rounds) > 1
     runs = []
     for cell in cells:
         train_ids = tuple(data.subset(cell))
-        runs.append(ResolvedRun(cell, run_id(data.protocol, cell), data.protocol, train_ids,
-                                config.train.for_size(len(train_ids))))
+        named = replace(cell, size=len(train_ids)) if grown else cell
+        identity = recorded.get((cell.depth, cell.seed, len(train_ids))) or run_id(data.protocol, named)
+        runs.append(ResolvedRun(cell, identity, data.protocol, train_ids, config.train.for_size(len(train_ids))))
     return runs
 
 
@@ -126,10 +134,12 @@ def train_fused(config: SweepConfig, data: SweepData, runs: list[ResolvedRun], *
 def new_record(config: SweepConfig, data: SweepData, run: ResolvedRun, *, device: str,
                group_size: int) -> dict[str, Any]:
     """The record of a run about to start: what it trains, on what, under which protocol and engine."""
-    cell, splits = run.cell, data.splits
+    cell, splits, n_train = run.cell, data.splits, len(run.train_ids)
+    fraction = cell.fraction if cell.size is None else round(n_train / len(splits.pool), 6)
     return {
         "dataset": data.dataset.name, "model": MODEL_NAME, "depth": cell.depth, "seed": cell.seed,
-        "fraction": cell.fraction, "n_train": len(run.train_ids), "dice": None, "dice_sd": None,
+        "fraction": fraction, "n_train": n_train, "pool_version": data.history.pool_version(n_train),
+        "pool": len(splits.pool), "dice": None, "dice_sd": None,
         "n_test": len(splits.test), "steps": run.steps, "epochs": run.epochs, "wall_s": None,
         "status": "ok", "run_id": run.run_id, "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "protocol_id": run.protocol_id, "protocol": config.protocol(), "n_val": len(splits.val),

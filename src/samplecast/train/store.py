@@ -27,6 +27,7 @@ from samplecast.files import put_text
 CURVES_FILE = "curves.csv"
 CONFIG_FILE = "config.json"
 RUNS_DIR = "runs"
+CASES_DIR = "cases"
 LOCK_FILE = ".sweep.lock"
 
 
@@ -65,10 +66,10 @@ class RunStore:
 
     def write_curves(self, protocol_id: str) -> pd.DataFrame:
         """Rebuild ``curves.csv`` from the records of one protocol (one row per run, failed runs included) and
-        return it, sorted by depth, seed and size."""
+        return it, sorted by depth, seed and training-set size."""
         rows = [{column: record.get(column) for column in TRAINER_COLUMNS} for record in self.records(protocol_id)]
         table = pd.DataFrame(rows, columns=list(TRAINER_COLUMNS))
-        table = table.sort_values(["dataset", "model", "depth", "seed", "fraction"], kind="stable")
+        table = table.sort_values(["dataset", "model", "depth", "seed", "n_train"], kind="stable")
         table = table.reset_index(drop=True)
         put_text(self.out / CURVES_FILE, table.to_csv(index=False, float_format="%.6g"))
         return table

@@ -24,7 +24,7 @@ from typing import Any
 import pandas as pd
 import torch
 
-from samplecast.data.splits import write_case_lists
+from samplecast.data.splits import subset_size, write_case_lists
 from samplecast.errors import InputError
 from samplecast.files import OUTPUT_ERRNOS, output_error, output_problems, put_text
 from samplecast.train.config import CONVERGENCE_TOLERANCE, Cell, SweepConfig
@@ -33,10 +33,8 @@ from samplecast.train.engines import make_engine
 from samplecast.train.inputs import SweepData, load_sweep_data, sweep_protocol
 from samplecast.train.processes import handling_sigint
 from samplecast.train.runs import ResolvedRun, resolve_runs
-from samplecast.train.store import CONFIG_FILE, RunStore, SweepLock
+from samplecast.train.store import CASES_DIR, CONFIG_FILE, RunStore, SweepLock
 from samplecast.versions import package_versions
-
-CASES_DIR = "cases"
 
 
 @dataclass(frozen=True)
@@ -92,7 +90,7 @@ def run_sweep(config: SweepConfig, *, progress: ProgressCallback | None = None,
     Everything is checked first (configuration, that ``out`` can be written, dataset, fractions against the
     training pool); then the folder is locked, the configuration, package versions and device go to
     ``out/config.json`` and the case lists of the splits and of every training subset to ``out/cases/seed<k>/``.
-    With ``config.check_convergence`` the largest fraction of each depth is trained again with twice its steps
+    With ``config.check_convergence`` the largest training set of each depth is trained again with twice its steps
     after the grid, and the result goes to ``config.json`` under ``convergence`` (see :func:`read_convergence`); it
     stays there when later sweeps add runs of the same protocol (more seeds, say) without checking again.
 
@@ -137,8 +135,9 @@ def _run(config: SweepConfig, data: SweepData, counts: dict[str, int],
     described = _recorded_grid(config, data, store)
     _write_config(described, data, _convergence(config, data, store))
     for seed in described.seeds:
-        write_case_lists(config.out / CASES_DIR / f"seed{seed}", data.splits,
-                         {fraction: data.subset(Cell(fraction, 0, seed)) for fraction in described.fractions})
+        first = [cell for cell in described.cells() if (cell.depth, cell.seed) == (described.depths[0], seed)]
+        subsets = [data.subset(cell) for cell in first]
+        write_case_lists(config.out / CASES_DIR / f"seed{seed}", data.splits, {len(ids): ids for ids in subsets})
     state = {"done": 0, "failed": 0}
     counts["finished"] = len(cells) - len(todo)
 
@@ -174,21 +173,29 @@ def _interrupts_raise() -> contextlib.AbstractContextManager[None]:
 
 
 def _recorded_grid(config: SweepConfig, data: SweepData, store: RunStore) -> SweepConfig:
-    """``config`` with its fractions, depths and seeds widened to every run of its protocol recorded in ``out``,
-    so a narrower rerun does not describe fewer runs than the curves table holds."""
+    """``config`` with its fractions, sizes, depths and seeds widened to every run of its protocol recorded in
+    ``out``, so a narrower rerun does not describe fewer runs than the curves table holds. A recorded run is
+    described by its fraction while that fraction of the pool still gives its size, else by its size (the pool
+    grew)."""
     recorded = store.records(data.protocol)
-    return replace(config, fractions=[*config.fractions, *(r["fraction"] for r in recorded)],
+    n_pool = len(data.splits.pool)
+    asked = {subset_size(n_pool, f) for f in config.fractions} | set(config.sizes)
+    more = {r["n_train"]: r["fraction"] for r in recorded if r["n_train"] not in asked}
+    same = {n: f for n, f in more.items() if f is not None and subset_size(n_pool, f) == n}
+    return replace(config, fractions=[*config.fractions, *same.values()],
+                   sizes=[*config.sizes, *(n for n in more if n not in same)],
                    depths=[*config.depths, *(r["depth"] for r in recorded)],
                    seeds=[*config.seeds, *(r["seed"] for r in recorded)])
 
 
 def _convergence_runs(config: SweepConfig, data: SweepData) -> tuple[SweepConfig, SweepData, list[ResolvedRun]]:
-    """The convergence check: the largest fraction of each depth for the first seed, under a protocol with twice
+    """The convergence check: the largest training set of each depth for the first seed, under a protocol with twice
     the steps that fraction's runs get (its own run ids, so its runs never enter the curves table)."""
-    largest = Cell(max(config.fractions), config.depths[0], config.seeds[0])
+    first = [cell for cell in config.cells() if (cell.depth, cell.seed) == (config.depths[0], config.seeds[0])]
+    largest = max(first, key=lambda cell: len(data.subset(cell)))
     (grid,) = resolve_runs(config, data, [largest])
     check = replace(config, train=replace(config.train, steps=2 * grid.steps, min_epochs=0.0))
-    check_data = replace(data, protocol=sweep_protocol(data.dataset, check))
+    check_data = replace(data, protocol=sweep_protocol(data.dataset, data.history, check))
     cells = [replace(largest, depth=depth) for depth in config.depths] if config.check_convergence else []
     return check, check_data, resolve_runs(check, check_data, cells)
 
@@ -206,7 +213,8 @@ def _convergence(config: SweepConfig, data: SweepData, store: RunStore) -> dict[
     seed 0 before more seeds were added) are reported, so the verdict is not lost with the flag."""
     check_config, check_data, checks = _convergence_runs(config, data)
     if not checks:
-        cells = sorted({Cell(r["fraction"], r["depth"], r["seed"]) for r in store.records(check_data.protocol)},
+        cells = sorted({Cell(r["fraction"], r["depth"], r["seed"], r["n_train"])
+                        for r in store.records(check_data.protocol)},
                        key=lambda cell: (cell.depth, cell.seed))
         checks = resolve_runs(check_config, check_data, cells)
     if not checks:
@@ -263,7 +271,8 @@ def _write_config(config: SweepConfig, data: SweepData, convergence: dict[str, A
         "protocol_id": data.protocol,
         "dataset": {"name": dataset.name, "source": str(dataset.source), "cases": len(dataset.case_ids),
                     "shape": list(dataset.images.shape[1:]), "pool": len(data.splits.pool),
-                    "val": len(data.splits.val), "test": len(data.splits.test)},
+                    "val": len(data.splits.val), "test": len(data.splits.test), "rounds": data.history.rounds,
+                    "checksums": data.history.checksums},
         "convergence": convergence,
         **environment(device, config.threads or torch.get_num_threads()),
     }
