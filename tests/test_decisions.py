@@ -11,7 +11,7 @@ from samplecast.errors import InputError
 from samplecast.forecast.evaluate.decisions import (OneShot, PowerLawOnce, Revealed, Rounds, play, replay_decisions,
                                        summarize_decisions)
 
-from test_rounds import KnownCurve
+from known_curve import KnownCurve
 
 SIZES = np.array([10, 14, 20, 28, 40, 57, 80, 113, 160, 226, 320, 452, 640], dtype=float)
 

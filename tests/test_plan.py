@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from known_curve import KnownCurve as ClosedForm
 from samplecast.curves import Curve
 from samplecast.errors import InputError
-from samplecast.forecast.base import CurveForecaster, as_sizes, tidy_quantiles
+from samplecast.forecast.base import as_sizes
 from samplecast.forecast.evaluate import data_needed
 from samplecast.forecast.reach import search, size_reaching
 from samplecast.plan import PlanOptions, chances, curve_warnings, recommend
@@ -16,18 +17,11 @@ from samplecast.plan import PlanOptions, chances, curve_warnings, recommend
 A, B, C, SD = 0.9, 2.0, 0.5, 0.02  # Dice(n) = A - B n^-C, normal spread SD
 
 
-class KnownCurve(CurveForecaster):
-    """A forecaster with a known power-law median and a normal spread: the planner's answers are closed-form."""
+class KnownCurve(ClosedForm):
+    """The closed-form forecaster with this module's constants."""
 
-    name = "known"
-
-    def fit(self, n, dice, sd=None):
-        self.is_fitted_ = True
-        return self
-
-    def predict_quantiles(self, n, quantiles=(0.5,)):
-        mean = A - B * as_sizes(n) ** (-C)
-        return tidy_quantiles(mean[:, None] + SD * stats.norm.ppf(np.asarray(quantiles))[None, :])
+    def __init__(self, a: float = A, b: float = B, c: float = C, sd: float = SD):
+        super().__init__(a, b, c, sd)
 
 
 CURVE = Curve({"dataset": "x"}, [25, 50, 100], [A - B * 25**-C, A - B * 50**-C, A - B * 100**-C])

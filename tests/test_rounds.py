@@ -7,31 +7,16 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from known_curve import KnownCurve
 from samplecast.curves import Curve
 from samplecast.errors import InputError
-from samplecast.forecast.base import CurveForecaster, as_sizes, tidy_quantiles
 from samplecast.forecast.methods import make_forecaster
 from samplecast.forecast.rounds import RoundPlanner, best_schedule, schedule_grid, shortfall_amount, survival_below
 
 A, B, C, SD = 0.9, 2.0, 0.5, 0.03  # Dice(n) = A - B n^-C, normal spread SD that does not change with n
 
-
-class KnownCurve(CurveForecaster):
-    """A forecaster with a power-law median and a constant normal spread: every chance is closed-form."""
-
-    name = "known"
-
-    def fit(self, n, dice, sd=None):
-        self.is_fitted_ = True
-        return self
-
-    def predict_quantiles(self, n, quantiles=(0.5,)):
-        mean = A - B * as_sizes(n) ** (-C)
-        return tidy_quantiles(mean[:, None] + SD * stats.norm.ppf(np.asarray(quantiles))[None, :])
-
-
-CURVE = Curve({"dataset": "x"}, [25, 50, 100], [A - B * 25**-C, A - B * 50**-C, A - B * 100**-C])
-MODEL = KnownCurve().fit_curve(CURVE)
+MODEL = KnownCurve(A, B, C, SD).fit([], [])
+CURVE = MODEL.curve()
 
 
 def chance_reached(n, target):
