@@ -71,6 +71,13 @@ def test_a_flat_prefix_gains_at_most_the_plateau_gain_over_its_first_doubling(sh
     assert first_doubling - at_last <= PLATEAU_GAIN + 1e-6
 
 
+def test_the_shipped_forecaster_does_not_forecast_a_flat_curve_to_jump():
+    q = LSTMForecaster().fit(FLAT_N, FLAT_DICE).predict_quantiles([400.0, 800.0])
+    # the network reads the flat curve a little below its last point, hence the small allowance
+    assert q[0, 3] - FLAT_DICE[-1] <= PLATEAU_GAIN + 0.003
+    assert q[1, 3] - FLAT_DICE[-1] <= 2 * PLATEAU_GAIN + 0.003
+
+
 def test_fit_finds_the_rise_that_removes_a_known_bias():
     rng = np.random.default_rng(0)
     size = 400
