@@ -7,7 +7,7 @@ replayed decision). The planner's workflow is replayed on every complete real cu
 (:func:`samplecast.forecast.evaluate.decisions.held_out_decisions`): cut at 10% and 20% of its largest size (the pool), a target
 at the Dice it measures at 30/50/75/100% of the pool minus 0.02, and each policy annotates; the Dice at the sizes it
 asks for is revealed from the complete curve. The default forecaster is learned without the image set scored
-(:func:`samplecast.forecast.build.held_out_folds`), so every figure is held out by image set.
+(:func:`samplecast.forecast.folds.held_out_folds`), so every figure is held out by image set.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from corpora import IMAGES, REAL_DATASETS, real_curves  # noqa: E402
 from findings import kept_findings  # noqa: E402
 
-from samplecast.forecast.build import fold_forecasters, held_out_folds  # noqa: E402
+from samplecast.forecast.folds import fold_forecasters, held_out_folds  # noqa: E402
 from samplecast.forecast.evaluate.decisions import (DEFAULT_POLICIES, TARGET_AT, Rounds,  # noqa: E402
                                                     held_out_decisions, summarize_decisions)
 from samplecast.forecast.methods import DEFAULT_METHOD  # noqa: E402

@@ -9,7 +9,7 @@ proportion to the number of curves.
 Writes ``forecast_accuracy.md`` (keeping its hand-written ``## Findings`` section) and ``forecast_accuracy.csv`` (every
 scored forecast):
 
-1. Leave one image set out (:func:`samplecast.forecast.build.held_out_folds`) on every real curve file of
+1. Leave one image set out (:func:`samplecast.forecast.folds.held_out_folds`) on every real curve file of
    ``corpora.REAL_DATASETS`` found in ``data/``: each method forecasts the largest size of each complete curve from
    prefixes cut at 10/20/30/50% of it; whatever a method learns from real curves is learned without the image set
    scored. LC-PFN (``lcpfn_baseline.py``, trained on samplecast's synthetic prior only) is scored when ``--lcpfn`` names
@@ -46,7 +46,7 @@ from findings import kept_findings  # noqa: E402
 
 from samplecast.curves import Curve  # noqa: E402
 from samplecast.forecast.evaluate import summarize  # noqa: E402
-from samplecast.forecast.build import LearnedParts, held_out_folds, scored, with_other_seeds  # noqa: E402
+from samplecast.forecast.folds import LearnedParts, held_out_folds, scored, with_other_seeds  # noqa: E402
 from samplecast.forecast.calibration import SpreadCalibration  # noqa: E402
 from samplecast.forecast.ensemble import default_members  # noqa: E402
 from samplecast.forecast.methods import DEFAULT_METHOD, make_forecaster  # noqa: E402
@@ -139,7 +139,7 @@ def noise_floor(corpus: Mapping[str, Sequence[Curve]]) -> pd.DataFrame:
 
 def seed_rows(results: pd.DataFrame) -> pd.DataFrame:
     """Each forecast from one seed's prefix, paired with every other seed of its configuration measured to the same
-    size (:func:`~samplecast.forecast.build.with_other_seeds`): whether its 80% interval holds the other seed's Dice
+    size (:func:`~samplecast.forecast.folds.with_other_seeds`): whether its 80% interval holds the other seed's Dice
     (``other80``) and its own (``own80``), and the two seeds' gap."""
     paired = with_other_seeds(results)
     paired = paired[paired["curve"].str.contains(" vs seed ", regex=False)]

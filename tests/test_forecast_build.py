@@ -11,15 +11,8 @@ import torch
 
 from samplecast.curves import Curve, load_curves
 from samplecast.errors import InputError
-from samplecast.forecast.build import (
-    SurrogateRecipe,
-    build_forecaster,
-    check_output_folder,
-    default_image_sets,
-    held_out_folds,
-    scored,
-    with_other_seeds,
-)
+from samplecast.forecast.build import SurrogateRecipe, build_forecaster, check_output_folder
+from samplecast.forecast.folds import default_image_sets, held_out_folds, scored, with_other_seeds
 from samplecast.forecast.ensemble import load_stacking_weights
 from samplecast.forecast.folder import REQUIRED, ForecasterFolder
 from samplecast.forecast.parametric import LogLinearPowerLaw, ParametricForecaster

@@ -224,7 +224,7 @@ def test_shipped_backtest_summary_is_held_out_and_covers_the_default_method():
 
 @pytest.mark.slow
 def test_shipped_backtest_summary_reproduces_from_its_committed_curves():
-    from samplecast.forecast.build import held_out_folds
+    from samplecast.forecast.folds import held_out_folds
 
     summary = BacktestSummary.load()
     root = Path(__file__).resolve().parents[1]

@@ -15,6 +15,7 @@ from rich.table import Table
 
 from samplecast.cli.progress import progress_bar
 from samplecast.cli.types import CommaList, FiniteRange, OutputFile, ShortfallCost
+from samplecast.files import put_text
 from samplecast.forecast.methods import DEFAULT_METHOD, METHOD_NAMES
 from samplecast.forecast.rounds import DEFAULT_SHORTFALL
 
@@ -207,14 +208,13 @@ def backtest(curves, cutoffs, methods, decisions, json_path):
         # pandas writes NaN and infinite ratios (target never reached) as null: strict JSON for any reader
         document = {"summary": json.loads(summary.to_json(orient="records")),
                     ("decisions" if decisions else "forecasts"): json.loads(results.to_json(orient="records"))}
-        json_path.parent.mkdir(parents=True, exist_ok=True)
-        json_path.write_text(json.dumps(document, indent=1) + "\n")
+        put_text(json_path, json.dumps(document, indent=1) + "\n")
         _print_wrote(console, json_path)
 
 
 def _learned_from(curves: Path, methods: list[str]) -> list[str]:
     """The learned methods among ``methods`` whose shipped forecaster learned from the curves file ``curves``."""
-    from samplecast.forecast.build import LEARNED
+    from samplecast.forecast.folds import LEARNED
     from samplecast.forecast.evaluate import read_summary
     from samplecast.forecast.folder import ForecasterFolder
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from samplecast import __version__
 from samplecast.errors import InputError
+from samplecast.files import put_text
 from samplecast.forecast.base import QUANTILES
 from samplecast.forecast.folder import ForecasterFolder
 from samplecast.forecast.predict import DEFAULT_REACH
@@ -164,10 +165,7 @@ class PlanDocument:
 
     def write(self, path: str | Path) -> Path:
         """Write :meth:`to_json` to ``path`` (its folder made if needed)."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(self.to_json())
-        return path
+        return put_text(path, self.to_json())
 
 
 def plan_document(

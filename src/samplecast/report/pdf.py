@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from samplecast.files import put_file
 from samplecast.plan import PlanDocument
 from samplecast.report.document import LINE_MM, ReportDocument
 from samplecast.report.figures import MAX_PANELS, curve_colors, learning_curves_figure, marginal_value_figure
@@ -63,9 +64,8 @@ def render_report(document: PlanDocument, path: str | Path, *, title: str | None
         write(doc, name, document)
     doc.subheading("To write this report again")
     doc.code(report_command(document, path, title if title != document.title else None))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    doc.output(str(path))
-    return path
+    pdf = bytes(doc.output())
+    return put_file(path, lambda stream: stream.write(pdf))
 
 
 # --- 1. the answer ----------------------------------------------------------------------------------------------

@@ -3,7 +3,7 @@ one reader (:meth:`BacktestSummary.from_dict`, :func:`read_summary`).
 
 The numbers live in the ``backtest_summary.json`` of a forecaster folder (``samplecast/assets/`` for the shipped one),
 written by :func:`samplecast.forecast.build.build_forecaster` (``samplecast surrogate build``): a leave-one-dataset-out
-backtest (:func:`samplecast.forecast.build.held_out_folds`) on the real curves it was built from (``data/`` for the
+backtest (:func:`samplecast.forecast.folds.held_out_folds`) on the real curves it was built from (``data/`` for the
 shipped one), summarised by :func:`summarize_backtest`. Every part learned from those curves (the ensemble's weights
 and correction, the LSTM's interval widening) is learned without the image set it is scored on, so no figure is
 measured on curves the method learned from. The file is plain JSON (format 2):
@@ -44,6 +44,7 @@ from typing import Any
 import pandas as pd
 
 from samplecast.errors import InputError
+from samplecast.files import put_text
 from samplecast.forecast.evaluate.decisions import summarize_decisions
 from samplecast.forecast.evaluate.forecasts import summarize
 
@@ -171,15 +172,13 @@ class BacktestSummary:
 
     def save(self, path: str | Path) -> Path:
         """Write the JSON document to ``path``."""
-        path = Path(path)
-        path.write_text(json.dumps(self.to_dict(), indent=1) + "\n")
-        return path
+        return put_text(path, json.dumps(self.to_dict(), indent=1) + "\n")
 
 
 def summarize_backtest(results: pd.DataFrame, *, source: dict[str, Any] | None = None, description: str = "",
                        protocol: str = PROTOCOL, decisions: pd.DataFrame | None = None) -> BacktestSummary:
     """Summarise backtest rows (from :func:`samplecast.forecast.evaluate.forecasts.backtest` or
-    :func:`samplecast.forecast.build.held_out_folds`) per method, held-out set and cutoff, plus the rows pooled
+    :func:`samplecast.forecast.folds.held_out_folds`) per method, held-out set and cutoff, plus the rows pooled
     over every held-out set (``held_out`` = ``"all"``), rounded to 4 places. Rows without a ``held_out`` column are
     all pooled. ``decisions`` are replayed decisions (:func:`~samplecast.forecast.evaluate.decisions.
     held_out_decisions`), summarised the same way per policy."""
