@@ -158,10 +158,9 @@ def test_correction_learns_the_spread_forecasts_lack():
     assert 0.005 < fitted.floor < 0.015 and 0.01 < fitted.widen < 0.02
 
 
-def test_shipped_ensemble_is_the_default_method_and_forecasts():
+def test_shipped_ensemble_weights_load_and_forecast_the_measured_dice():
     assert shipped_weights_path().exists()
     shipped = load_stacking_weights()
     assert shipped.members == ("pow3", "pow2", "average") and shipped.calibration is not None
     f = make_forecaster("ensemble").fit(N, DICE)
-    q = f.predict_quantiles([800])[0]
-    assert np.all(np.diff(q) >= 0) and abs(q[3] - 0.829) < 0.06
+    assert abs(f.predict([800])[0] - 0.829) < 0.06  # the Dice measured at 800 (data/README.md reference table)

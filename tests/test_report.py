@@ -11,6 +11,7 @@ from click.testing import CliRunner
 from pypdf import PdfReader
 
 from samplecast.cli import cli
+from samplecast.forecast.evaluate import BacktestSummary
 from samplecast.plan import Recommendation
 from samplecast.report import SECTIONS
 
@@ -94,8 +95,11 @@ def test_trust_and_provenance_content(report, curves_csv):
     text = report["text"]
     assert "never learned from" in text
     assert f"On your own curves (2 curves of {curves_csv}), each cut at 20% and 50% of its largest size" in text
-    assert "Method 'pow3', leave-one-dataset-out on the real learning curves shipped with samplecast: acdc " \
-        "(12 curves" in text and "kvasir-seg (15 curves" in text  # the shipped backtest, its image sets in order
+    datasets = BacktestSummary.load().source["datasets"]
+    named = [f"{d['name']} ({d['curves']} curves" for d in datasets]
+    assert "Method 'pow3', leave-one-dataset-out on the real learning curves shipped with samplecast: " in text
+    positions = [text.index(name) for name in named]  # every image set of the shipped backtest, in order
+    assert positions == sorted(positions)
     assert "80% interval held" in text and "Caveats" in text
     assert str(curves_csv) in text and "16 (rows with status ok)" in text
     assert "averaged into one curve per configuration" in text
