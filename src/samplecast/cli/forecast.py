@@ -39,7 +39,7 @@ def forecast_options(command):
                      help="Rounds of annotation left, counting the next one: the plan in rounds says how many cases "
                           "to annotate now, to retrain and plan again. 1 is the one-shot decision. Needs "
                           "--target-dice.  [default: 3 with a target]"),
-        click.option("--shortfall-cost", type=ShortfallCost(), default=DEFAULT_SHORTFALL,
+        click.option("--shortfall-cost", type=ShortfallCost(), metavar="AMOUNT|Nx", default=DEFAULT_SHORTFALL,
                      help="What missing the target after the last round costs, for the plan in rounds: an amount in "
                           "the currency of --cost-per-case (in cases without it), or Nx, N times the cost of "
                           "annotating the whole pool. The default says a shortfall wastes the pool's annotation "
