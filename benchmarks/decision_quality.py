@@ -4,9 +4,9 @@
 
 Writes ``decision_quality.md`` (keeping its hand-written ``## Findings`` section) and ``decision_quality.csv`` (every
 replayed decision). The planner's workflow is replayed on every complete real curve of ``data/``
-(:func:`samplecast.forecast.evaluate.decisions.held_out_decisions`): cut at 10% and 20% of its largest size (the pool), a target
-at the Dice it measures at 30/50/75/100% of the pool minus 0.02, and each policy annotates; the Dice at the sizes it
-asks for is revealed from the complete curve. The default forecaster is learned without the image set scored
+(:func:`samplecast.forecast.evaluate.decisions.held_out_decisions`): cut at 10% and 20% of its largest size (the
+pool), a target at the Dice it measures at 30/50/75/100% of the pool minus 0.02, and each policy annotates; the Dice
+at the sizes it asks for is revealed from the complete curve. The default forecaster is learned without the image set scored
 (:func:`samplecast.forecast.folds.held_out_folds`), so every figure is held out by image set.
 """
 

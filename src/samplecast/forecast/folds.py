@@ -115,7 +115,8 @@ def with_other_seeds(results: pd.DataFrame) -> pd.DataFrame:
     finals = results.drop_duplicates([*config, "seed", "n_final"])[[*config, "seed", "n_final", "truth"]]
     pairs = results.merge(finals, on=[*config, "n_final"], suffixes=("", "_other"))
     pairs = pairs[pairs["seed"] != pairs["seed_other"]]
-    extra = pairs.assign(truth=pairs["truth_other"], curve=pairs["curve"] + " vs seed " + pairs["seed_other"].astype(str))
+    extra = pairs.assign(truth=pairs["truth_other"],
+                         curve=pairs["curve"] + " vs seed " + pairs["seed_other"].astype(str))
     return pd.concat([results, extra.drop(columns=["seed_other", "truth_other"])], ignore_index=True)
 
 

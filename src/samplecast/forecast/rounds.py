@@ -187,7 +187,8 @@ class RoundPlanner:
         return RoundPlan(
             **base, annotate_to=int(sizes[taken[0]]), more=more,
             cost_now=None if cost_per_case is None else round(more * cost_per_case, 2), stop_reason=None,
-            schedule=tuple(int(sizes[i]) for i in taken), chances=tuple(round(1 - float(survival[i]), 4) for i in taken),
+            schedule=tuple(int(sizes[i]) for i in taken),
+            chances=tuple(round(1 - float(survival[i]), 4) for i in taken),
             chance_by_end=round(1 - float(survival[taken[-1]]), 4), chance_at_pool=round(at_pool, 4),
             expected_cases=round(float(expected), 1), expected_cost=round(float(cost), 2))
 

@@ -44,10 +44,11 @@ from samplecast.plan.views import (
 )
 
 __all__ = [
-    "CAVEATS", "DEFAULT_ROUNDS", "DEFAULT_SHORTFALL", "DOCUMENT_FORMAT", "HORIZON_FACTOR", "MAX_BYTES", "OWN_CUTOFFS", "Band", "BacktestSet", "Captions", "DecisionRow",
-    "CurvePlan", "CurveView", "Expected", "Marginal", "MarginalPoint", "Observed", "OwnTrust", "PlanDocument",
-    "PlanOptions", "PlanProgress", "Recommendation", "RoundPlan", "RoundPlanner", "ShippedTrust", "Source", "TargetRow", "Trust", "TrustRow",
-    "chances", "check_pool", "confidence_words", "curve_warnings", "default_title", "dice_at", "interval_levels",
-    "marginal_value", "own_trust", "plan_curves", "plan_document", "reach", "recommend", "shipped_trust",
-    "short_labels", "target_levels", "target_table", "value_step"
+    "CAVEATS", "DEFAULT_ROUNDS", "DEFAULT_SHORTFALL", "DOCUMENT_FORMAT", "HORIZON_FACTOR", "MAX_BYTES", "OWN_CUTOFFS",
+    "Band", "BacktestSet", "Captions", "DecisionRow", "CurvePlan", "CurveView", "Expected", "Marginal",
+    "MarginalPoint", "Observed", "OwnTrust", "PlanDocument", "PlanOptions", "PlanProgress", "Recommendation",
+    "RoundPlan", "RoundPlanner", "ShippedTrust", "Source", "TargetRow", "Trust", "TrustRow", "chances", "check_pool",
+    "confidence_words", "curve_warnings", "default_title", "dice_at", "interval_levels", "marginal_value",
+    "own_trust", "plan_curves", "plan_document", "reach", "recommend", "shipped_trust", "short_labels",
+    "target_levels", "target_table", "value_step"
 ]
