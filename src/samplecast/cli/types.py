@@ -56,13 +56,13 @@ class ShortfallCost(click.ParamType):
     name = "AMOUNT|Nx"
 
     def convert(self, value, param, ctx):
-        from samplecast.forecast.rounds import shortfall_problem
+        from samplecast.forecast.rounds import shortfall_multiple, shortfall_problem
 
         text = str(value).strip()
         problem = shortfall_problem(text)
         if problem:
             self.fail(problem.replace("shortfall_cost ", ""), param, ctx)
-        return text if text.lower().endswith("x") else float(text)
+        return text if shortfall_multiple(text) is not None else float(text)
 
 
 class OutputFile(click.Path):

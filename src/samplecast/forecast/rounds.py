@@ -40,7 +40,8 @@ SCHEDULE_POINTS = 240
 DEFAULT_SHORTFALL = "4x"
 #: Below this chance of reaching the target by the end, a plan says that no plan gives a fair chance.
 FAIR_CHANCE = 0.2
-#: Without a pool, schedules are searched up to this multiple of the largest observed size.
+#: Without a pool, sizes are searched up to this multiple of the largest observed size (the horizon of the
+#: recommendation and of the round plan alike).
 HORIZON_FACTOR = 20
 #: The smallest probability a chance of reaching the target today is conditioned on (keeps rare contradictions of the
 #: forecast by the measured curve finite).
@@ -52,19 +53,25 @@ _MULTIPLE = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*[xX]\s*$")
 STOP_REASONS = ("reached", "pool_used", "not_worth")
 
 
+def shortfall_multiple(value: float | str) -> float | None:
+    """N of a shortfall cost written ``"Nx"`` (N times the pool's annotation cost), or ``None`` for an amount."""
+    match = _MULTIPLE.match(value) if isinstance(value, str) else None
+    return None if match is None else float(match.group(1))
+
+
 def shortfall_problem(value: float | str) -> str | None:
     """The problem with a shortfall cost (money, or ``"3x"``: a multiple of the pool's annotation cost), or
     ``None``."""
     if isinstance(value, str):
-        match = _MULTIPLE.match(value)
-        if match is None:
+        multiple = shortfall_multiple(value)
+        if multiple is None:
             try:
                 value = float(value)
             except ValueError:
                 return (f"shortfall_cost {value!r} must be an amount (e.g. 50000) or a multiple of the pool's "
                         "annotation cost (e.g. 2x)")
         else:
-            value = float(match.group(1))
+            value = multiple
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
         return f"shortfall_cost {value!r} must be a finite amount, zero or more"
     return None
@@ -72,11 +79,8 @@ def shortfall_problem(value: float | str) -> str | None:
 
 def shortfall_amount(value: float | str, pool_cost: float) -> float:
     """A shortfall cost in money: ``"3x"`` is three times ``pool_cost``, a number is itself."""
-    if isinstance(value, str):
-        match = _MULTIPLE.match(value)
-        if match is not None:
-            return float(match.group(1)) * pool_cost
-    return float(value)
+    multiple = shortfall_multiple(value)
+    return float(value) if multiple is None else multiple * pool_cost
 
 
 _SIZE = {"range": (0.0, math.inf)}  # the limits a plan document checks when it reads a round plan back

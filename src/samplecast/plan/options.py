@@ -7,10 +7,8 @@ from dataclasses import dataclass
 
 from samplecast.curves import Curve
 from samplecast.errors import raise_if_any
-from samplecast.forecast.rounds import DEFAULT_SHORTFALL, shortfall_problem
+from samplecast.forecast.rounds import DEFAULT_SHORTFALL, HORIZON_FACTOR, shortfall_problem
 
-#: Without a pool size, searches stop at this multiple of the largest observed size.
-HORIZON_FACTOR = 20
 #: Rounds planned when a target is given and no number of rounds is.
 DEFAULT_ROUNDS = 3
 

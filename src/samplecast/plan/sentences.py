@@ -349,9 +349,11 @@ def rounds_caption(options: PlanOptions) -> str:
     if options.planned_rounds is None:
         return "A plan in rounds aims at a target Dice, and none was given."
     rounds = options.planned_rounds
-    shortfall = options.shortfall_cost
-    shortfall = (f"{shortfall[:-1].strip()} times the cost of annotating the whole pool" if isinstance(shortfall, str)
-                 and shortfall.strip().lower().endswith("x") else f"{cost_words(float(shortfall))}")
+    from samplecast.forecast.rounds import shortfall_multiple
+
+    multiple = shortfall_multiple(options.shortfall_cost)
+    shortfall = (f"{multiple:g} times the cost of annotating the whole pool" if multiple is not None
+                 else cost_words(float(options.shortfall_cost)))
     unit = "" if options.cost_per_case is not None else " (costs are counted in cases, as no cost per case was given)"
     return (f"Cases are annotated in rounds: annotate up to the size below, retrain on all the cases annotated so "
             "far, and run samplecast again on the new curve to plan the next round. Each round's size is the one "
