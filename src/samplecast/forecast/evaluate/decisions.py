@@ -99,13 +99,15 @@ def _grown(curve: Curve, n: int, dice: float) -> Curve:
 
 
 def play(policy: Policy, forecaster: CurveForecaster, prefix: Curve, revealed: Revealed, target: float, pool: int,
-         cost_per_case: float = 1.0) -> dict:
+         cost_per_case: float = 1.0, fitted: CurveForecaster | None = None) -> dict:
     """Run one policy from ``prefix`` to its last decision; returns the final size, whether the target was reached,
-    whether the policy answered "not reachable" (stopped without reaching it), and the rounds used."""
+    whether the policy answered "not reachable" (stopped without reaching it), and the rounds used. ``fitted`` is
+    ``forecaster`` already fitted on ``prefix``, shared by the policies that start from it (fitted here if not
+    given); later rounds fit a clone on the grown curve."""
     current, rounds_used, said_stop = prefix, 0, False
     if isinstance(policy, Rounds):
         for left in range(policy.rounds, 0, -1):
-            model = clone(forecaster).fit_curve(current)
+            model = fitted if current is prefix and fitted is not None else clone(forecaster).fit_curve(current)
             plan = RoundPlanner(left, policy.shortfall_cost).plan(model, current, target_dice=target, pool_size=pool,
                                                                   cost_per_case=cost_per_case)
             if plan.annotate_to is None:
@@ -117,8 +119,10 @@ def play(policy: Policy, forecaster: CurveForecaster, prefix: Curve, revealed: R
                 break
         final = int(current.n_max)
     else:
-        model = LogLinearPowerLaw() if isinstance(policy, PowerLawOnce) else clone(forecaster)
-        model.fit_curve(prefix)
+        if isinstance(policy, PowerLawOnce):
+            model = LogLinearPowerLaw().fit_curve(prefix)
+        else:
+            model = fitted if fitted is not None else clone(forecaster).fit_curve(prefix)
         quantile = 0.5 if isinstance(policy, PowerLawOnce) else 1 - policy.confidence
         n = size_reaching(model, target, quantile, prefix.n_max, pool)
         said_stop = n is None
@@ -158,13 +162,14 @@ def replay_decisions(
             prefix = curve.up_to(cutoff * curve.n_max * (1 + _TOLERANCE))
             if len(prefix.n) < MIN_SIZES or len(prefix.n) == len(curve.n):
                 continue
+            fitted = clone(forecaster).fit_curve(prefix)  # one fit serves every policy starting from the prefix
             for share in target_at:
                 target = round(revealed.dice(share * curve.n_max) - margin, 4)
                 if np.max(prefix.dice) >= target:
                     continue
                 need = revealed.fewest_reaching(target, prefix.n_max)
                 for policy in policies:
-                    outcome = play(policy, forecaster, prefix, revealed, target, pool)
+                    outcome = play(policy, forecaster, prefix, revealed, target, pool, fitted=fitted)
                     shortfall = shortfall_amount(getattr(policy, "shortfall_cost", shortfall_cost), pool)
                     rows.append({
                         **curve.key, "curve": curve.label, "cutoff": cutoff, "target_at": share, "target": target,
