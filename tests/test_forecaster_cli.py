@@ -136,6 +136,29 @@ def test_forecast_refuses_a_folder_that_is_not_a_forecaster(built, tmp_path):
     assert "not a complete forecaster folder, it lacks ensemble.json" in one_error(result)
 
 
+@pytest.mark.parametrize("part, field, value, problem", [
+    ("decisions", "reached", "lots", "reached: expected a number, got str"),
+    ("decisions", "decisions", -3, "decisions: -3 must not be negative"),
+    ("rows", "mae", None, "mae: expected a number, got null"),
+])
+def test_a_backtest_summary_of_the_wrong_types_is_one_error_naming_the_file_and_row(built, tmp_path, part, field,
+                                                                                    value, problem):
+    import shutil
+
+    folder = tmp_path / "fc"
+    shutil.copytree(built / "fc", folder)
+    summary = json.loads((folder / "backtest_summary.json").read_text())
+    quoted = [r for r in summary[part] if r["held_out"] == "all" and r.get("method", "lstm") == "lstm"]
+    quoted[-1][field] = value  # a row the forecast quotes: pooled, of the method used
+    (folder / "backtest_summary.json").write_text(json.dumps(summary))
+    row = (f"decisions (policy {quoted[-1]['policy']}, held_out all)" if part == "decisions"
+           else f"lstm (held_out all, cutoff {quoted[-1]['cutoff']})")
+    result = CliRunner().invoke(cli, ["forecast", str(built / "kv64.csv"), "--forecaster", str(folder),
+                                      "--target-dice", "0.7", "--json", str(tmp_path / "plan.json")])
+    assert one_error(result) == f"error: {folder / 'backtest_summary.json'}: {row}: {problem}"
+    assert not (tmp_path / "plan.json").exists()
+
+
 def test_the_report_names_the_forecaster_its_trust_figures_come_from(built, tmp_path):
     partial = tmp_path / "mine.csv"
     partial.write_text("n_train,dice\n10,0.62\n20,0.70\n40,0.76\n80,0.79\n")

@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from samplecast.curves import Curve
-from samplecast.errors import InputError
+from samplecast.errors import InputError, raise_if_any
 from samplecast.forecast.base import CurveForecaster
-from samplecast.plan import sentences
+from samplecast.plan import schema, sentences
 from samplecast.plan.schema import NON_EMPTY, SIZE, UNIT
 
 if TYPE_CHECKING:
@@ -117,7 +117,7 @@ def shipped_trust(summary: BacktestSummary | None, method: str) -> tuple[Shipped
 
     if summary is None:
         return None, sentences.NO_SHIPPED_BACKTEST
-    rows = [TrustRow(**r) for r in summary.method_rows(method)]
+    rows = _typed(TrustRow, summary.method_rows(method), f"{summary.origin}: {method}", ("held_out", "cutoff"))
     if not rows:
         return None, sentences.method_not_backtested(method, summary.methods)
     source = summary.source
@@ -126,7 +126,25 @@ def shipped_trust(summary: BacktestSummary | None, method: str) -> tuple[Shipped
     return ShippedTrust(summary.protocol, datasets, source.get("command"), source.get("created"),
                         source.get("machine"), tuple(r for r in rows if r.held_out == POOLED),
                         tuple(r for r in rows if r.held_out != POOLED),
-                        tuple(DecisionRow(**r) for r in summary.decision_rows(POOLED))), None
+                        _typed(DecisionRow, summary.decision_rows(POOLED), f"{summary.origin}: decisions",
+                               ("policy", "held_out"))), None
+
+
+def _typed(cls: type, records: Sequence[dict], origin: str, names: Sequence[str]) -> tuple:
+    """Rows of a backtest summary as ``cls``, each field checked against its type and limits.
+
+    Raises:
+        InputError: one line per problem, over every row, naming ``origin`` and the row by its fields ``names``.
+    """
+    rows, problems = [], []
+    for record in records:
+        row = ", ".join(f"{name} {record.get(name)}" for name in names)
+        try:
+            rows.append(schema.load(cls, record, f"{origin} ({row})"))
+        except InputError as exc:
+            problems += exc.problems
+    raise_if_any(problems)
+    return tuple(rows)
 
 
 def own_trust(curves: Sequence[Curve], forecaster: CurveForecaster, source: str | Path | None,

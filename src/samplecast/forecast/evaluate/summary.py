@@ -70,6 +70,7 @@ class BacktestSummary:
         protocol: how the curves scored were kept from the methods' learning (:data:`PROTOCOL`).
         decisions: the backtest of decisions of the default method, one row per (policy, held_out) with the columns
             :data:`DECISION_FIELDS`, or ``None`` when it was not run.
+        origin: the file it was read from, named when a reader finds a value of the wrong type.
     """
 
     rows: pd.DataFrame
@@ -77,6 +78,7 @@ class BacktestSummary:
     description: str = ""
     protocol: str = PROTOCOL
     decisions: pd.DataFrame | None = None
+    origin: str = "backtest summary"
 
     @classmethod
     def from_dict(cls, document: dict[str, Any], origin: str = "backtest summary") -> BacktestSummary:
@@ -103,7 +105,7 @@ class BacktestSummary:
         table = pd.DataFrame(rows, columns=list(ROW_FIELDS))
         return cls(table, dict(document.get("source", {})), str(document.get("description", "")),
                    str(document.get("protocol", PROTOCOL)),
-                   None if decisions is None else pd.DataFrame(decisions, columns=list(DECISION_FIELDS)))
+                   None if decisions is None else pd.DataFrame(decisions, columns=list(DECISION_FIELDS)), origin)
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> BacktestSummary:
