@@ -13,6 +13,7 @@ from samplecast.forecast.base import as_sizes
 from samplecast.forecast.evaluate import data_needed
 from samplecast.forecast.reach import search, size_reaching
 from samplecast.plan import PlanOptions, chances, curve_warnings, recommend
+from samplecast.plan.wording import size_text
 
 A, B, C, SD = 0.9, 2.0, 0.5, 0.02  # Dice(n) = A - B n^-C, normal spread SD
 
@@ -87,7 +88,7 @@ def test_the_range_is_at_the_confidence_of_the_answer_and_holds_it(confidence):
     assert low <= rec.n_for_target <= high
     assert (low, high) == (n_reaching(0.8, stats.norm.ppf((1 + confidence) / 2)),
                            n_reaching(0.8, stats.norm.ppf((1 - confidence) / 2)))
-    assert f"({confidence:.0%} range {low:,} to {high:,})" in rec.sentences()[0]
+    assert f"({confidence:.0%} range {size_text(low, 100)} to {size_text(high, 100)})" in rec.sentences()[0]
 
 
 def test_confidence_in_words():

@@ -195,11 +195,17 @@ def backtest(curves, cutoffs, methods, decisions, json_path):
         summary = bt.summarize(results)
         table = Table(title=f"Backtest of {results['curve'].nunique()} curves from {where}", title_justify="left")
         for column in ("method", "cutoff", "curves", "MAE", "bias", "cover 80%", "cover 90%", "width 80%"):
-            table.add_column(column, justify="left" if column == "method" else "right")
+            table.add_column(column, justify="left" if column == "method" else "right", no_wrap=column == "method")
         for row in summary.itertuples():
-            table.add_row(row.method, f"{row.cutoff:g}", str(row.curves), f"{row.mae:.3f}", f"{row.bias:+.3f}",
+            method = f"{row.method} (in-sample)" if row.method in learned else row.method
+            table.add_row(method, f"{row.cutoff:g}", str(row.curves), f"{row.mae:.3f}", f"{row.bias:+.3f}",
                           f"{row.coverage80:.0%}", f"{row.coverage90:.0%}", f"{row.width80:.3f}")
     console.print(table)
+    if not decisions:
+        from samplecast.plan.trust_sentences import cutoff_notes
+
+        for note in cutoff_notes(bt.cutoff_coverage(table_of, cutoffs or bt.DEFAULT_CUTOFFS), len(table_of)):
+            console.print(f"note: cutoff {escape(note)}.", highlight=False)
     if learned:
         console.print(f"note: {', '.join(learned)} learned from the curves of {escape(curves.name)} (the shipped "
                       "forecaster was built from them), so these figures are in-sample; the held-out figures are in "

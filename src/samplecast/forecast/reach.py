@@ -60,8 +60,9 @@ def search(model: CurveForecaster, questions: Sequence[tuple[float, float]], lo:
         questions: ``(level, quantile)`` pairs: where does the forecast ``quantile`` of Dice first reach ``level``?
             With ``quantile = 1 - confidence`` that is the size reaching ``level`` with that confidence.
         lo, hi: the sizes searched; ``hi`` is the horizon (the pool, or a stated multiple of the data).
-        plateau_gain: also ask from which size doubling the data gains less than this by the median forecast (the
-            doubled size may lie beyond ``hi``: it is the return at ``n`` that is judged).
+        plateau_gain: also ask from which size on doubling the data gains less than this by the median forecast,
+            at that size and every larger one up to ``hi`` (a curve that starts flat and rises later has not
+            flattened; the doubled size may lie beyond ``hi``: it is the return at ``n`` that is judged).
 
     Returns:
         One answer per question, and the plateau size (``None`` where a question is not answered by ``hi``, or
@@ -81,7 +82,8 @@ def search(model: CurveForecaster, questions: Sequence[tuple[float, float]], lo:
         if doubled is None:
             return table[rows, j] >= level
         median = table[:, column[0.5]]
-        return median[doubled] - median[rows] < plateau_gain
+        flat = median[doubled] - median[rows] < plateau_gain
+        return np.logical_and.accumulate(flat[::-1])[::-1]  # flat here and at every larger size
 
     asked = [(level, column[float(q)], False) for level, q in questions]
     if plateau_gain is not None:

@@ -18,7 +18,8 @@ from samplecast.plan.recommendation import (
     target_levels,
     target_table,
 )
-from samplecast.plan.sentences import CAVEATS, chances, confidence_words
+from samplecast.plan.sentences import chances, confidence_words
+from samplecast.plan.trust_sentences import CAVEATS
 from samplecast.plan.trust import (
     OWN_CUTOFFS,
     BacktestSet,

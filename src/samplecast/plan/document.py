@@ -26,7 +26,7 @@ from samplecast.plan.options import PlanOptions
 from samplecast.plan.recommendation import CurvePlan
 from samplecast.plan.schema import NON_EMPTY, SIZE, UNIT
 from samplecast.plan.trust import Trust, trust_figures
-from samplecast.plan.views import CurveView, curve_view, default_title, short_labels, value_step
+from samplecast.plan.views import MIN_DRAWN, PRICED_GAIN, CurveView, beyond_pool_column, curve_view, default_title, short_labels, value_step
 
 #: Version of the plan document's layout.
 DOCUMENT_FORMAT = 2
@@ -210,8 +210,8 @@ def plan_document(
         title=default_title(curves),
         subtitle=sentences.subtitle(source_file, len(views), runs, method, created),
         question=sentences.question(options),
-        best_configuration=sentences.best_configuration(options, [(v.recommendation.n_for_target, v.short_label)
-                                                                  for v in views]),
+        best_configuration=sentences.best_configuration(
+            options, [(v.recommendation.n_for_target, v.short_label, v.recommendation.n_observed) for v in views]),
         source=Source(source_file,
                       hashlib.sha256(Path(source).read_bytes()).hexdigest() if source is not None else None,
                       runs, all("seed" not in c.key for c in curves)),
@@ -219,9 +219,9 @@ def plan_document(
         versions=_versions(),
         value_step=step,
         warnings=tuple(w for p in plans for w in p.warnings),
-        captions=Captions(sentences.learning_curves_caption(options, DEFAULT_REACH),
-                          sentences.targets_caption(options), sentences.expected_title(options, DEFAULT_REACH),
-                          sentences.marginal_caption(step, options.plateau_gain), sentences.rounds_caption(options)),
+        captions=Captions(sentences.learning_curves_caption(options, DEFAULT_REACH, MIN_DRAWN),
+                          sentences.targets_caption(options, beyond_pool_column(views)), sentences.expected_title(options, DEFAULT_REACH),
+                          sentences.marginal_caption(step, options, PRICED_GAIN), sentences.rounds_caption(options)),
         curves=views,
         trust=trust_figures(method, curves, plans[0].forecast.model, source, summary, reaches, folder.name),
     )

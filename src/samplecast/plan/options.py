@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from samplecast.curves import Curve
 from samplecast.errors import raise_if_any
 from samplecast.forecast.rounds import DEFAULT_SHORTFALL, HORIZON_FACTOR, shortfall_problem
 
+#: The largest cost per case: the cost of up to a million cases of it stays below 2**53, exact to the unit in a float
+#: (and far from overflowing to infinity).
+MAX_COST = 1e9
 #: Rounds planned when a target is given and no number of rounds is.
 DEFAULT_ROUNDS = 3
 
@@ -62,8 +66,9 @@ class PlanOptions:
             value = getattr(self, name)
             if _finite(name, value, problems) and (value < 1 or value != int(value) or isinstance(value, bool)):
                 problems.append(f"{name} {value!r} must be a whole number of cases, at least 1")
-        if _finite("cost_per_case", self.cost_per_case, problems) and self.cost_per_case < 0:
-            problems.append(f"cost_per_case {self.cost_per_case:g} must not be negative")
+        if _finite("cost_per_case", self.cost_per_case, problems) and not 0 <= self.cost_per_case <= MAX_COST:
+            problems.append(f"cost_per_case {self.cost_per_case:g} must lie between 0 and {MAX_COST:g} (costs are "
+                            "added up over many cases and must stay exact to the unit)")
         if self.rounds is not None:
             if isinstance(self.rounds, bool) or not isinstance(self.rounds, int) or self.rounds < 1:
                 problems.append(f"rounds {self.rounds!r} must be a whole number, at least 1")
@@ -93,6 +98,19 @@ def check_pool(curve: Curve, options: PlanOptions) -> str | None:
         return (f"pool_size {options.pool_size:,.0f} is smaller than the {curve.n_max:,.0f} training cases curve "
                 f"{curve.label} already used; the pool counts every case that could be annotated, those used included")
     return None
+
+
+def check_sizes(curve: Curve, options: PlanOptions, at: Sequence[float]) -> str | None:
+    """The problem with sizes to forecast ``at`` beyond what a plan answers for ``curve`` (the pool, or the horizon
+    without one), or ``None``."""
+    limit = horizons(curve, options)[0]
+    beyond = [n for n in at if not n <= limit]
+    if not beyond:
+        return None
+    where = (f"pool_size {limit:,}: the pool counts every case that could be annotated" if options.pool_size is not None
+             else f"the horizon of {limit:,} cases ({limit / curve.n_max:.0f}x the largest size curve {curve.label} "
+                  "measured), as far as forecasts are answered without a pool_size")
+    return f"at {max(beyond):,.0f} lies beyond {where}"
 
 
 def horizons(curve: Curve, options: PlanOptions) -> tuple[int, int]:

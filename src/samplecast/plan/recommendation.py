@@ -16,13 +16,13 @@ from typing import Any
 import numpy as np
 
 from samplecast.curves import Curve
-from samplecast.errors import InputError
+from samplecast.errors import InputError, raise_if_any
 from samplecast.forecast.base import CurveForecaster
 from samplecast.forecast.predict import DEFAULT_REACH, CurveForecast, forecast_curve
 from samplecast.forecast.reach import search
 from samplecast.forecast.rounds import RoundPlan, RoundPlanner
 from samplecast.plan import schema, sentences
-from samplecast.plan.options import PlanOptions, check_pool, horizons, interval_levels
+from samplecast.plan.options import PlanOptions, check_pool, check_sizes, horizons, interval_levels
 from samplecast.plan.schema import SIZE, UNIT
 
 #: Offsets from the planner's target Dice tabulated around it.
@@ -33,6 +33,12 @@ UNTARGETED_LEVELS = 5
 FLAT_SPREAD = 0.01
 #: Fewer test cases than this make one run's Dice too coarse to forecast from.
 FEW_TEST_CASES = 5
+#: A flat curve below this Dice may be a constant prediction: an all-foreground mask scores 2p / (1 + p) for a
+#: foreground share p, under 0.5 unless the objects fill a third of the image; a flat curve above it is a plateau.
+CONSTANT_DICE = 0.5
+#: Without test-set sizes to judge scatter by, a fall of Dice by more than this from one size to the next larger
+#: (which more data does not cause) says the runs are noisy.
+NOISE_DROP = 0.02
 #: Scatter this many times the per-run standard error (dice_sd / sqrt(n_test)) is more noise than a test set explains.
 NOISE_RATIO = 3.0
 _ANSWERS = ("n_for_target", "n_median", "n_low", "n_high", "n_beyond_pool")
@@ -52,6 +58,8 @@ class Recommendation:
 
     ``next_round`` is the round plan (:class:`~samplecast.forecast.rounds.RoundPlan`): how many cases to annotate
     in the next round, or why to stop, chosen over ``options.planned_rounds`` rounds; ``None`` without a target.
+    ``n_smallest`` is the smallest size measured, where every search starts: an answer equal to it means "already
+    there at the smallest size measured", not that so few cases were needed.
     """
 
     target_dice: float | None = field(metadata=UNIT)
@@ -76,6 +84,7 @@ class Recommendation:
     cost_to_plateau: float | None = field(metadata=SIZE)
     cost_to_pool: float | None = field(metadata=SIZE)
     next_round: RoundPlan | None = None
+    n_smallest: int | None = field(default=None, metadata=SIZE)
 
     @classmethod
     def from_dict(cls, record: dict[str, Any], origin: str = "recommendation") -> Recommendation:
@@ -173,7 +182,7 @@ def _recommendation(model: CurveForecaster, curve: Curve, options: PlanOptions, 
         cost_per_case=options.cost_per_case, additional_to_target=_extra(target["n_for_target"], n_obs),
         additional_to_plateau=_extra(n_plateau, n_obs), cost_to_target=_cost(target["n_for_target"], n_obs, options),
         cost_to_plateau=_cost(n_plateau, n_obs, options), cost_to_pool=_cost(pool, n_obs, options),
-        next_round=_next_round(model, curve, options),
+        next_round=_next_round(model, curve, options), n_smallest=math.ceil(float(curve.n[0])),
     )
 
 
@@ -218,11 +227,14 @@ def dice_at(model: CurveForecaster, n: float, confidence: float) -> dict[str, fl
 
 
 def curve_warnings(curve: Curve, model: CurveForecaster) -> list[str]:
-    """Why a curve may not support a forecast: Dice flat at a trivial score, too few test cases, or scatter far
-    above what its test set explains. One sentence each, naming the curve."""
+    """Why a curve may not support a forecast: Dice flat at a trivial score (or, higher, a plateau), too few test
+    cases, scatter far above what its test set explains, or without test-set sizes, Dice falling as the data grows.
+    One sentence each, naming the curve."""
     found = []
     if float(np.ptp(curve.dice)) < FLAT_SPREAD and curve.n_max >= 2 * curve.n[0]:
-        found.append(sentences.flat_curve(curve.label, float(np.mean(curve.dice)), curve.n[0], curve.n_max))
+        dice = float(np.mean(curve.dice))
+        found.append((sentences.flat_curve if dice < CONSTANT_DICE else sentences.plateau_curve)(
+            curve.label, dice, curve.n[0], curve.n_max))
     if curve.n_test is not None and np.nanmin(curve.n_test) < FEW_TEST_CASES:
         found.append(sentences.few_test_cases(curve.label, int(np.nanmin(curve.n_test))))
     if curve.n_test is not None and curve.dice_sd is not None:
@@ -235,6 +247,12 @@ def curve_warnings(curve: Curve, model: CurveForecaster) -> list[str]:
             noise, between = float(np.sqrt(np.mean(residual**2))), "around the fitted curve"
         if standard_error > 0 and noise > NOISE_RATIO * standard_error and noise > FLAT_SPREAD:
             found.append(sentences.noisy_curve(curve.label, noise, between, standard_error))
+    else:
+        drops = curve.dice[:-1] - curve.dice[1:]
+        if drops.size and float(drops.max()) > NOISE_DROP:
+            k = int(np.argmax(drops))
+            found.append(sentences.zigzag_curve(curve.label, int((drops > NOISE_DROP).sum()), float(drops[k]),
+                                                curve.n[k], curve.n[k + 1]))
     return found
 
 
@@ -308,8 +326,8 @@ def plan_curves(
     report show. ``progress(done, total)`` is called after each curve.
 
     Raises:
-        InputError: for a pool smaller than a curve's largest size (in one line naming the largest, before fitting
-            any).
+        InputError: for a pool smaller than a curve's largest size (in one line naming the largest), or sizes ``at``
+            beyond the pool (or without one the horizon), before fitting any.
     """
     short = [c for c in curves if check_pool(c, options)]
     if short:
@@ -317,6 +335,9 @@ def plan_curves(
         more = f" (and {len(short) - 1} more curve{'s' if len(short) > 2 else ''})" if len(short) > 1 else ""
         raise InputError(check_pool(largest, options).replace(f"curve {largest.label}",
                                                               f"curve {largest.label}{more}"))
+    if at is not None:
+        nearest = min(curves, key=lambda c: horizons(c, options)[0])  # the curve answering the shortest way out
+        raise_if_any([p for p in [check_sizes(nearest, options, at)] if p])
     plans = []
     for i, curve in enumerate(curves, start=1):
         plans.append(_plan_curve(forecast_curve(curve, forecaster, at=at, pool_size=options.pool_size), options))

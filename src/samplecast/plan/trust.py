@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING
 from samplecast.curves import Curve
 from samplecast.errors import InputError, raise_if_any
 from samplecast.forecast.base import CurveForecaster
-from samplecast.plan import schema, sentences
+from samplecast.plan import schema
+from samplecast.plan import trust_sentences as sentences
 from samplecast.plan.schema import NON_EMPTY, SIZE, UNIT
 
 if TYPE_CHECKING:
@@ -187,7 +188,14 @@ def trust_figures(method: str, curves: Sequence[Curve], forecaster: CurveForecas
         widest = min(shipped.pooled, key=lambda r: r.cutoff)
         pooled_words = sentences.trust_summary(widest.cutoff, widest.mae, widest.bias, widest.coverage80, reaches)
         decisions_words = sentences.decisions_summary(shipped.decisions)
-    own_words = (sentences.no_own_backtest(own_note) if own is None else
-                 sentences.own_backtest(own.curves, str(source) if source is not None else None, own.cutoffs))
+    if own is None:
+        own_words = sentences.no_own_backtest(own_note)
+    else:
+        from samplecast.forecast.evaluate import cutoff_coverage
+
+        notes = sentences.cutoff_notes(cutoff_coverage(curves, own.cutoffs), len(curves))
+        own_words = sentences.own_backtest(own.curves, str(source) if source is not None else None, own.cutoffs,
+                                           notes)
+    seeds = max(int(c.count.max()) for c in curves)
     return Trust(method, shipped, shipped_note, own, own_note, sentences.backtest_intro(method), shipped_words,
-                 pooled_words, own_words, sentences.CAVEATS, decisions_words)
+                 pooled_words, own_words, sentences.caveats(seeds), decisions_words)

@@ -13,15 +13,21 @@ import numpy as np
 from samplecast.curves import GROUP_DEFAULTS, Curve
 from samplecast.forecast.base import CurveForecaster
 from samplecast.forecast.predict import DEFAULT_REACH
+from samplecast.forecast.reach import size_reaching
 from samplecast.plan import sentences
 from samplecast.plan.recommendation import CurvePlan, Recommendation, TargetRow, dice_at, reach
 from samplecast.plan.schema import SIZE, UNIT
 
 #: Points of the forecast bands and marginal-value curves a report draws.
 CURVE_POINTS = 160
+#: The forecast band is drawn at least this many times beyond the largest size measured (past the pool when the pool
+#: is closer, which the figure marks), so a forecast over a pool barely beyond the data is not a sliver.
+MIN_DRAWN = 2.0
 #: The quantile levels of the forecast band a report draws.
 BAND_LEVELS: tuple[float, ...] = (0.1, 0.25, 0.5, 0.75, 0.9)
 _SLOPE_SPAN = 1.25
+#: The Dice gain the report prices: what annotating up to the size where the median forecast gains it costs.
+PRICED_GAIN = 0.01
 
 
 @dataclass(frozen=True)
@@ -64,12 +70,14 @@ class Marginal:
 
 @dataclass(frozen=True)
 class MarginalPoint:
-    """:class:`Marginal` at one size (today's)."""
+    """:class:`Marginal` at one size (today's), and the size at which the median forecast is :data:`PRICED_GAIN`
+    above its value there (``None`` when not within the horizon: what that gain costs is read off it)."""
 
     n: float = field(metadata=SIZE)
     dice: float = field(metadata=UNIT)
     gain_per_step: float
     gain_per_doubling: float
+    n_for_gain: int | None = field(default=None, metadata=SIZE)
 
 
 @dataclass(frozen=True)
@@ -106,6 +114,11 @@ class CurveView:
     expected: Expected
     marginal: Marginal
     marginal_now: MarginalPoint
+
+
+def beyond_pool_column(views: Sequence[CurveView]) -> bool:
+    """Whether the target table has its column of sizes needed beyond the pool: some level needs one."""
+    return any(level.n_beyond_pool is not None for view in views for level in view.targets)
 
 
 def short_labels(curves: Sequence[Curve]) -> list[str]:
@@ -158,7 +171,7 @@ def _round(values: np.ndarray, places: int = 4) -> tuple[float, ...]:
 def curve_view(plan: CurvePlan, short_label: str, step: int) -> CurveView:
     """Everything the report shows about one curve, priced in ``step`` cases."""
     curve, model, rec = plan.forecast.curve, plan.forecast.model, plan.recommendation
-    far = reach(plan)
+    far = max(reach(plan), int(round(MIN_DRAWN * curve.n_max)))
     grid = np.geomspace(curve.n[0], far, CURVE_POINTS)
     band = model.predict_quantiles(grid, BAND_LEVELS)
     expected_n = rec.pool_size or int(round(DEFAULT_REACH * curve.n_max))
@@ -179,5 +192,6 @@ def curve_view(plan: CurvePlan, short_label: str, step: int) -> CurveView:
         targets=plan.targets,
         expected=Expected(expected_n, **(rec.dice_at_pool or dice_at(model, expected_n, rec.confidence))),
         marginal=Marginal(*(c[:-1] for c in columns)),
-        marginal_now=MarginalPoint(*(c[-1] for c in columns)),
+        marginal_now=MarginalPoint(*(c[-1] for c in columns), n_for_gain=size_reaching(
+            model, marginal.dice[-1] + PRICED_GAIN, 0.5, rec.n_observed, rec.horizon)),
     )

@@ -18,6 +18,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, LogLocator
 
 from samplecast.plan import CurveView
+from samplecast.plan.wording import cost_words
 from samplecast.report.page import TEXT_WIDTH_IN
 
 #: Most panels per row, and per figure, of the learning-curve figure (a report draws more curves as more figures).
@@ -32,6 +33,8 @@ STYLE = {
     "grid.color": "#d9d9d9", "grid.linewidth": 0.5, "font.family": "DejaVu Sans",
 }
 
+#: The smallest Dice gain per step the marginal-value panel draws (its axis is logarithmic).
+_SMALLEST_GAIN = 1e-4
 _RED = "#c00000"
 _MEASURED = dict(fmt="o", ms=3.5, color="black", mfc="white", mew=1.0, elinewidth=0.8, capsize=2, zorder=5)
 _LAST_MEASURED = dict(color="#888888", lw=0.6, ls=":", zorder=1)
@@ -104,7 +107,7 @@ def _draw_curve(ax, view: CurveView, color: str, columns: int) -> None:
     if rec.target_dice is not None:
         ax.axhline(rec.target_dice, **_TARGET)
         needed = rec.n_for_target
-        if needed is not None:
+        if needed is not None and not (rec.n_smallest is not None and needed <= rec.n_smallest):
             bottom = ax.get_ylim()[0]
             ax.plot([needed] * 2, [bottom, rec.target_dice], **_RECOMMENDED)
             ax.plot(needed, rec.target_dice, "v", color=_RED, ms=5, zorder=6)
@@ -147,27 +150,34 @@ def marginal_value_figure(views: Sequence[CurveView], step: int) -> Figure:
         fig = Figure(figsize=(TEXT_WIDTH_IN, 2.9), layout="constrained")
         per_step, per_doubling = fig.subplots(1, 2)
         low, high = np.inf, 0.0
+        shown_step, shown_doubling = [], []
         for view, color in zip(views, curve_colors(len(views))):
             value = {k: np.asarray(getattr(view.marginal, k)) for k in ("n", "gain_per_step", "gain_per_doubling")}
             n = value["n"]
             low, high = min(low, n[0]), max(high, n[-1])
             measured = n <= view.observed.n[-1]
             local = n >= step  # below ``step`` cases, "step more" is no longer a small change
+            step_gain = value["gain_per_step"]
+            value["gain_per_step"] = np.where(step_gain >= _SMALLEST_GAIN, step_gain, np.nan)  # kept on the log axis
             for ax, column, shown in ((per_step, "gain_per_step", local), (per_doubling, "gain_per_doubling", True)):
                 ax.plot(n[measured & shown], value[column][measured & shown], color=color, lw=1.4,
                         label=view.short_label)
                 ax.plot(n[~measured & shown], value[column][~measured & shown], color=color, lw=1.4,
                         ls=(0, (4, 2)))
-            if view.recommendation.n_plateau is not None:
-                per_doubling.plot(view.recommendation.n_plateau, rec.plateau_gain, "o", color=color, ms=4,
-                                  zorder=5)
-        cost = f"\n(costing {step * rec.cost_per_case:,.0f})" if rec.cost_per_case else ""
+            plateau, smallest = view.recommendation.n_plateau, view.recommendation.n_smallest
+            if plateau is not None and (smallest is None or plateau > smallest):  # flat from the start: no point
+                per_doubling.plot(plateau, rec.plateau_gain, "o", color=color, ms=4, zorder=5)
+            shown_step.append(value["gain_per_step"][local])
+            shown_doubling.append(value["gain_per_doubling"])
+        cost = f"\n(costing {cost_words(step * rec.cost_per_case)})" if rec.cost_per_case else ""
         per_step.set_ylabel(f"Dice gained by {step:,} more cases{cost}")
         per_step.set_yscale("log")
-        per_step.set_ylim(bottom=max(per_step.get_ylim()[0], 1e-4))
+        per_step.set_ylim(*_gain_limits(np.concatenate(shown_step)))
         per_step.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
         per_doubling.set_ylabel("Dice gained by doubling the data")
-        per_doubling.set_ylim(0, per_doubling.get_ylim()[1] * 1.3)
+        doubling = np.concatenate(shown_doubling)
+        per_doubling.set_ylim(min(0.0, float(np.nanmin(doubling)) * 1.1),
+                              max(float(np.nanmax(doubling)), rec.plateau_gain) * 1.3)
         per_doubling.axhline(rec.plateau_gain, **_TARGET)
         for ax in (per_step, per_doubling):
             ax.set_xlabel("training cases (n)")
@@ -185,6 +195,15 @@ def marginal_value_figure(views: Sequence[CurveView], step: int) -> Figure:
             ["measured range", "forecast", f"plateau threshold ({rec.plateau_gain:.3f})", "plateau point"],
             loc="upper right", frameon=False)
     return fig
+
+
+def _gain_limits(gains: np.ndarray) -> tuple[float, float]:
+    """Log-axis limits holding every positive gain drawn, down to :data:`_SMALLEST_GAIN` (smaller ones are not
+    drawn), so no line leaves the panel."""
+    shown = gains[np.isfinite(gains) & (gains >= _SMALLEST_GAIN)]
+    if shown.size == 0:
+        return _SMALLEST_GAIN, 10 * _SMALLEST_GAIN
+    return float(shown.min()) / 1.3, float(shown.max()) * 1.3
 
 
 def _log_x(ax, low: float, high: float, crowded: bool) -> None:

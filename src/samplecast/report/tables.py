@@ -9,7 +9,11 @@ Example:
 
 from __future__ import annotations
 
-from samplecast.plan import OwnTrust, PlanDocument, ShippedTrust, TrustRow
+from collections.abc import Callable
+
+from samplecast.plan import OwnTrust, PlanDocument, Recommendation, ShippedTrust, TrustRow
+from samplecast.plan.views import PRICED_GAIN, beyond_pool_column
+from samplecast.plan.wording import cost_amount, estimate, size_text
 
 Rows = list[list[str]]
 
@@ -47,24 +51,39 @@ def decision_rows(shipped: ShippedTrust) -> Rows:
     return rows
 
 
-def n_text(value: int | None, horizon: int) -> str:
-    """A size, or ``> horizon`` for a level not reached within it."""
-    return f"{value:,}" if value is not None else f"> {horizon:,}"
+def n_text(value: int | None, rec: Recommendation) -> str:
+    """A size of one curve's answers: ``> horizon`` for a level not reached within it, ``≤ N`` at the smallest size
+    measured (already there), exact within the sizes measured and rounded beyond them."""
+    if value is None:
+        return f"> {rec.horizon:,}"
+    if rec.n_smallest is not None and value <= rec.n_smallest:
+        return f"≤ {value:,}"
+    return size_text(value, rec.n_observed)
 
 
 def more_text(value: int | None) -> str:
-    return f"{value:,}" if value is not None else "–"
+    """Cases more than today (always cases beyond the data): an estimate."""
+    return "–" if value is None else estimate(value)
 
 
-def span_text(low: int | None, high: int | None) -> str:
-    """A range of sizes; open-ended (``≥ low``) when its upper end lies beyond the horizon."""
+def span_text(low: int | None, high: int | None, rec: Recommendation) -> str:
+    """A range of sizes; open-ended (``≥ low``) when its upper end lies beyond the horizon, ``≤ N`` when it lies
+    wholly at the smallest size measured."""
     if low is None:
         return "–"
-    return f"{low:,}–{high:,}" if high is not None else f"≥ {low:,}"
+    if high is None:
+        return f"≥ {n_text(low, rec)}"
+    if rec.n_smallest is not None and high <= rec.n_smallest:
+        return n_text(high, rec)
+    return f"{n_text(low, rec)}–{n_text(high, rec)}"
 
 
-def cost_text(value: float | None) -> str:
-    return f"{value:,.0f}" if value is not None else "–"
+def cost_text(value: float | None, estimated: bool = False) -> str:
+    return cost_amount(value, estimated) if value is not None else "–"
+
+
+def _beyond(n: int | None, rec: Recommendation) -> bool:
+    return n is not None and n > rec.n_observed
 
 
 def glance_rows(document: PlanDocument) -> Rows:
@@ -81,9 +100,9 @@ def glance_rows(document: PlanDocument) -> Rows:
         r = view.recommendation
         row = [view.short_label, f"{r.n_observed:,}", f"{r.dice_now:.3f}"]
         if target is not None:
-            row += [n_text(r.n_for_target, r.horizon), more_text(r.additional_to_target)]
-            row += [cost_text(r.cost_to_target)] if cost else []
-        row.append(n_text(r.n_plateau, r.horizon))
+            row += [n_text(r.n_for_target, r), more_text(r.additional_to_target)]
+            row += [cost_text(r.cost_to_target, _beyond(r.n_for_target, r))] if cost else []
+        row.append(n_text(r.n_plateau, r))
         if pool:
             d = r.dice_at_pool
             row.append(f"{d['q50']:.3f} ({d['low']:.2f}–{d['high']:.2f})")
@@ -98,21 +117,22 @@ def target_rows(document: PlanDocument) -> tuple[Rows, list[int]]:
     options = document.options
     with_cost = options.cost_per_case is not None
     confidence = options.confidence
-    beyond = any(level.n_beyond_pool is not None for view in document.curves for level in view.targets)
+    beyond = beyond_pool_column(document.curves)
     heading = ["configuration", "target Dice", f"needed ({confidence:.0%} conf.)", "median",
                f"{confidence:.0%} range", "more than today"] + (["cost"] if with_cost else [])
     heading += ["beyond the pool"] if beyond else []
     rows, emphasis = [heading], []
     for view in document.curves:
-        horizon = view.recommendation.horizon
+        rec = view.recommendation
         for level in view.targets:
             if options.target_dice is not None and abs(level.target_dice - options.target_dice) < 1e-9:
                 emphasis.append(len(rows) - 1)
-            row = [view.short_label, f"{level.target_dice:.2f}", n_text(level.n_needed, horizon),
-                   n_text(level.n_median, horizon), span_text(level.n_low, level.n_high),
+            row = [view.short_label, f"{level.target_dice:.2f}", n_text(level.n_needed, rec),
+                   n_text(level.n_median, rec), span_text(level.n_low, level.n_high, rec),
                    more_text(level.additional)]
-            row += [cost_text(level.cost)] if with_cost else []
-            rows.append(row + ([more_text(level.n_beyond_pool)] if beyond else []))
+            row += [cost_text(level.cost, _beyond(level.n_needed, rec))] if with_cost else []
+            beyond_pool = "–" if level.n_beyond_pool is None else size_text(level.n_beyond_pool, rec.n_observed)
+            rows.append(row + ([beyond_pool] if beyond else []))
     return rows, emphasis
 
 
@@ -137,16 +157,17 @@ def marginal_rows(document: PlanDocument) -> Rows:
     cost of 0.01 Dice."""
     options, step = document.options, document.value_step
     with_cost = options.cost_per_case is not None
-    heading = ["configuration", "cases now", f"Dice from {step:,} more", "Dice from doubling", "plateau from"]
-    heading += ["cost of +0.01 Dice"] if with_cost else []
+    heading = ["configuration", "cases now", f"Dice from {step:,} more", "Dice from doubling", "plateau from",
+               f"+{PRICED_GAIN:.2f} Dice at"]
+    heading += [f"cost of +{PRICED_GAIN:.2f} Dice"] if with_cost else []
     rows = [heading]
     for view in document.curves:
         r, now = view.recommendation, view.marginal_now
         row = [view.short_label, f"{r.n_observed:,}", f"{now.gain_per_step:+.4f}",
-               f"{now.gain_per_doubling:+.4f}", n_text(r.n_plateau, r.horizon)]
+               f"{now.gain_per_doubling:+.4f}", n_text(r.n_plateau, r), n_text(now.n_for_gain, r)]
         if with_cost:
-            per_case = now.gain_per_step / step
-            row.append(cost_text(0.01 / per_case * options.cost_per_case) if per_case > 0 else "–")
+            more = None if now.n_for_gain is None else max(0, now.n_for_gain - r.n_observed)
+            row.append("–" if more is None else cost_text(more * options.cost_per_case, True))
         rows.append(row)
     return rows
 
@@ -181,7 +202,10 @@ def input_rows(document: PlanDocument) -> Rows:
     if source.sha256:
         rows.append(["SHA-256", source.sha256])
     horizon = (f"the pool ({o.pool_size:,} cases)" if o.pool_size is not None else
-               ", ".join(sorted({f"{v.recommendation.horizon:,}" for v in document.curves})) + " cases")
+               _searched(document, lambda r: r.horizon))
+    if o.pool_size is not None and any(v.recommendation.beyond_horizon for v in document.curves):
+        horizon += ("; the size a target would need beyond the pool (an extrapolation) up to "
+                    + _searched(document, lambda r: r.beyond_horizon or o.pool_size))
     rows += [
         ["runs used", f"{source.runs} (rows with status ok)"],
         ["method", document.method],
@@ -196,6 +220,15 @@ def input_rows(document: PlanDocument) -> Rows:
         ["software", ", ".join(f"{k} {v}" for k, v in document.versions.items())],
     ]
     return rows
+
+
+def _searched(document: PlanDocument, limit: Callable[[Recommendation], int]) -> str:
+    """How far each curve's sizes were searched (``limit`` of its recommendation), with the multiple of its largest
+    size measured that is."""
+    found = sorted({(limit(v.recommendation), limit(v.recommendation) / max(v.recommendation.n_observed, 1))
+                    for v in document.curves})
+    return ", ".join(f"{n:,}" for n, _ in found) + " cases (" + ", ".join(sorted({f"{x:.0f}x" for _, x in found})) \
+        + " the largest size measured)"
 
 
 def curve_rows(document: PlanDocument) -> Rows:

@@ -6,6 +6,7 @@ from samplecast.forecast.evaluate.forecasts import (
     DEFAULT_CUTOFFS,
     DEFAULT_METHODS,
     backtest,
+    cutoff_coverage,
     data_needed,
     summarize,
 )
@@ -20,4 +21,4 @@ from samplecast.forecast.evaluate.summary import (
 )
 
 __all__ = ["DEFAULT_CUTOFFS", "DEFAULT_METHODS", "FORMAT", "POOLED", "PROTOCOL", "ROW_FIELDS", "BacktestSummary",
-           "backtest", "data_needed", "read_summary", "summarize", "summarize_backtest"]
+           "backtest", "cutoff_coverage", "data_needed", "read_summary", "summarize", "summarize_backtest"]

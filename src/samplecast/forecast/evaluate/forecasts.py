@@ -59,8 +59,8 @@ def backtest(
     rows = []
     for done, curve in enumerate(curves, start=1):
         for cutoff in cutoffs:
-            prefix = curve.up_to(cutoff * curve.n_max * (1 + _TOLERANCE))
-            if len(prefix.n) < MIN_SIZES or len(prefix.n) == len(curve.n):
+            prefix = _prefix(curve, cutoff)
+            if prefix is None:
                 continue
             truth = float(curve.dice[-1])
             for forecaster in forecasters:
@@ -80,6 +80,27 @@ def backtest(
         raise InputError("no curve has at least 3 sizes below any cutoff and a larger size to forecast; "
                          "backtest needs complete curves with more points (or larger cutoffs)")
     return pd.DataFrame(rows)
+
+
+def _prefix(curve: Curve, cutoff: float) -> Curve | None:
+    """The part of ``curve`` a backtest keeps at ``cutoff``, or ``None`` when it has fewer than three sizes or is the
+    whole curve."""
+    prefix = curve.up_to(cutoff * curve.n_max * (1 + _TOLERANCE))
+    return None if len(prefix.n) < MIN_SIZES or len(prefix.n) == len(curve.n) else prefix
+
+
+def cutoff_coverage(curves: Sequence[Curve], cutoffs: Sequence[float]) -> list[tuple[float, int, float | None]]:
+    """Per cutoff: how many ``curves`` it backtests (a prefix of at least three sizes), and the smaller cutoff whose
+    prefixes it repeats size for size on every curve (no size measured between them), or ``None``; so a summary can
+    say why a cutoff has no row, or a row identical to another."""
+    found = []
+    kept: dict[float, list[tuple[float, ...] | None]] = {}
+    for cutoff in sorted(cutoffs):
+        prefixes = [None if (p := _prefix(c, cutoff)) is None else tuple(p.n) for c in curves]
+        same = next((earlier for earlier, seen in kept.items() if seen == prefixes), None)
+        kept[cutoff] = prefixes
+        found.append((cutoff, sum(p is not None for p in prefixes), same))
+    return found
 
 
 def _scores(qd: dict[float, float], truth: float) -> dict:
