@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from fractions import Fraction
 from typing import TYPE_CHECKING
 
-from samplecast.plan.wording import COST_UNIT, cost_words, estimate, size_text
+from samplecast.plan.wording import COST_UNIT, cost_of, cost_words, estimate, more_than, size_text
 
 if TYPE_CHECKING:
     from samplecast.forecast.rounds import RoundPlan
@@ -31,8 +31,11 @@ def confidence_words(confidence: float) -> str:
             f"{confidence:.0%}.")
 
 
-def _cost(value: float | None, estimated: bool = False) -> str:
-    return cost_words(value, estimated) if value is not None else "n/a"
+def _costing(rec: Recommendation, n: int) -> str:
+    """``, costing ...`` for annotating up to ``n`` as shown, or nothing without a cost per case."""
+    if rec.cost_per_case is None:
+        return ""
+    return f", costing {cost_words(cost_of(n, rec.n_observed, rec.cost_per_case))}"
 
 
 def horizon_words(rec: Recommendation) -> str:
@@ -62,7 +65,7 @@ def recommendation_sentences(rec: Recommendation) -> list[str]:
     lines.append(_plateau_sentence(rec))
     if rec.dice_at_pool is not None:
         d = rec.dice_at_pool
-        cost = f", costing {_cost(rec.cost_to_pool)}" if rec.cost_to_pool is not None else ""
+        cost = _costing(rec, rec.pool_size)
         lines.append(f"Annotating the whole pool of {rec.pool_size:,} cases is expected to give Dice "
                      f"{d['q50']:.3f} ({rec.confidence:.0%} range {d['low']:.3f}-{d['high']:.3f}){cost}.")
     else:
@@ -81,15 +84,14 @@ def _plateau_sentence(rec: Recommendation) -> str:
                  else f"about {rec.n_plateau:,} cases")
         return (f"Doubling the data already gains less than {gain}: by the forecast the curve is flat from {start} "
                 "on.")
-    more = rec.additional_to_plateau
-    cost = (f" ({estimate(more)} more case{'s' if more != 1 else ''}, costing {_cost(rec.cost_to_plateau, True)})"
-            if rec.cost_to_plateau else "")
+    more = more_than(rec.n_plateau, rec.n_observed)
+    cost = f" ({more:,} more case{'s' if more != 1 else ''}{_costing(rec, rec.n_plateau)})" if rec.cost_per_case else ""
     return f"Beyond about {_size(rec, rec.n_plateau)} cases{cost} doubling the data gains less than {gain}."
 
 
 def _size(rec: Recommendation, n: int) -> str:
     """A size of this curve's answers: exact within the sizes measured, rounded beyond them."""
-    return estimate(n) if n > rec.n_observed else f"{n:,}"
+    return size_text(n, rec.n_observed)
 
 
 def _at_smallest(rec: Recommendation, n: int | None) -> bool:
@@ -114,10 +116,9 @@ def _target_sentence(rec: Recommendation) -> str:
         return (f"Dice {target:.2f} is not reached with {conf} within {horizon_words(rec)}; consider a lower "
                 "target or a better model.")
     span = _range_words(rec)
-    estimated = rec.n_for_target > rec.n_observed
-    cost = f", costing {_cost(rec.cost_to_target, estimated)}" if rec.cost_to_target is not None else ""
+    cost = _costing(rec, rec.n_for_target)
     n = _size(rec, rec.n_for_target)
-    more = _size(rec, rec.additional_to_target or 0)
+    more = f"{more_than(rec.n_for_target, rec.n_observed):,}"
     if _at_smallest(rec, rec.n_for_target):
         reached = f"Dice {target:.2f} is already reached: by" if rec.dice_now >= target else "By"
         return (f"{reached} the forecast Dice is already at or above {target:.2f} at the smallest size measured "
@@ -177,13 +178,15 @@ def round_sentences(plan: RoundPlan) -> list[str]:
         return [f"All {plan.n_observed:,} cases of the pool are used: there is no round left to plan for {target}."]
     lines = []
     if plan.stop_reason == "not_worth":
-        shortfall = _cost(plan.shortfall_cost) if plan.cost_per_case is not None else f"{plan.shortfall_cost:,.0f} cases"
+        shortfall = (cost_words(plan.shortfall_cost) if plan.cost_per_case is not None
+                     else f"{plan.shortfall_cost:,.0f} cases")
         lines.append(f"Annotate no more for {target}: within {where} and {rounds}, no plan's chance of reaching it "
                      f"pays for its cases when missing it costs {shortfall}.")
     else:
-        cost = f", costing {_cost(plan.cost_now, True)}" if plan.cost_now is not None else ""
+        cost = (f", costing {cost_words(cost_of(plan.annotate_to, plan.n_observed, plan.cost_per_case))}"
+                if plan.cost_per_case is not None else "")
         head = (f"In rounds: annotate up to {size_text(plan.annotate_to, plan.n_observed)} cases now "
-                f"({size_text(plan.more, 0)} more{cost})")
+                f"({more_than(plan.annotate_to, plan.n_observed):,} more{cost})")
         if plan.rounds == 1:
             lines.append(f"{head} and retrain; this is the last round. Chance that {target} is reached: "
                          f"{chance_words(plan.chance_by_end)}.")

@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from samplecast.plan import OwnTrust, PlanDocument, Recommendation, ShippedTrust, TrustRow
 from samplecast.plan.views import PRICED_GAIN, beyond_pool_column
-from samplecast.plan.wording import cost_amount, estimate, size_text
+from samplecast.plan.wording import cost_of, estimate, more_than, size_text
 
 Rows = list[list[str]]
 
@@ -33,10 +33,11 @@ def round_rows(document: PlanDocument) -> Rows:
             rows.append([view.short_label, stop[plan.stop_reason], "0"] + (["0"] if cost else [])
                         + ["–", "–", f"{plan.chance_by_end:.0%}", f"{plan.n_observed:,}"])
             continue
-        rows.append([view.short_label, f"{plan.annotate_to:,}", f"{plan.more:,}"]
-                    + ([cost_text(plan.cost_now)] if cost else [])
-                    + [f"{plan.chances[0]:.0%}", " → ".join(f"{n:,}" for n in plan.schedule),
-                       f"{plan.chance_by_end:.0%}", f"{round(plan.expected_cases):,}"])
+        rows.append([view.short_label, size_text(plan.annotate_to, plan.n_observed),
+                     f"{more_than(plan.annotate_to, plan.n_observed):,}"]
+                    + ([cost_text(cost_of(plan.annotate_to, plan.n_observed, plan.cost_per_case))] if cost else [])
+                    + [f"{plan.chances[0]:.0%}", " → ".join(size_text(n, plan.n_observed) for n in plan.schedule),
+                       f"{plan.chance_by_end:.0%}", estimate(plan.expected_cases)])
     return rows
 
 
@@ -61,9 +62,9 @@ def n_text(value: int | None, rec: Recommendation) -> str:
     return size_text(value, rec.n_observed)
 
 
-def more_text(value: int | None) -> str:
-    """Cases more than today (always cases beyond the data): an estimate."""
-    return "–" if value is None else estimate(value)
+def more_text(value: int | None, rec: Recommendation) -> str:
+    """Cases more than today to reach the size ``value`` as shown."""
+    return "–" if value is None else f"{more_than(value, rec.n_observed):,}"
 
 
 def span_text(low: int | None, high: int | None, rec: Recommendation) -> str:
@@ -78,12 +79,14 @@ def span_text(low: int | None, high: int | None, rec: Recommendation) -> str:
     return f"{n_text(low, rec)}–{n_text(high, rec)}"
 
 
-def cost_text(value: float | None, estimated: bool = False) -> str:
-    return cost_amount(value, estimated) if value is not None else "–"
+def cost_text(value: float | None) -> str:
+    return f"{value:,.0f}" if value is not None else "–"
 
 
-def _beyond(n: int | None, rec: Recommendation) -> bool:
-    return n is not None and n > rec.n_observed
+def cost_to(value: int | None, rec: Recommendation) -> str:
+    """The cost of annotating up to the size ``value`` as shown."""
+    return "–" if value is None or rec.cost_per_case is None else cost_text(cost_of(value, rec.n_observed,
+                                                                                    rec.cost_per_case))
 
 
 def glance_rows(document: PlanDocument) -> Rows:
@@ -100,8 +103,8 @@ def glance_rows(document: PlanDocument) -> Rows:
         r = view.recommendation
         row = [view.short_label, f"{r.n_observed:,}", f"{r.dice_now:.3f}"]
         if target is not None:
-            row += [n_text(r.n_for_target, r), more_text(r.additional_to_target)]
-            row += [cost_text(r.cost_to_target, _beyond(r.n_for_target, r))] if cost else []
+            row += [n_text(r.n_for_target, r), more_text(r.n_for_target, r)]
+            row += [cost_to(r.n_for_target, r)] if cost else []
         row.append(n_text(r.n_plateau, r))
         if pool:
             d = r.dice_at_pool
@@ -129,8 +132,8 @@ def target_rows(document: PlanDocument) -> tuple[Rows, list[int]]:
                 emphasis.append(len(rows) - 1)
             row = [view.short_label, f"{level.target_dice:.2f}", n_text(level.n_needed, rec),
                    n_text(level.n_median, rec), span_text(level.n_low, level.n_high, rec),
-                   more_text(level.additional)]
-            row += [cost_text(level.cost, _beyond(level.n_needed, rec))] if with_cost else []
+                   more_text(level.n_needed, rec)]
+            row += [cost_to(level.n_needed, rec)] if with_cost else []
             beyond_pool = "–" if level.n_beyond_pool is None else size_text(level.n_beyond_pool, rec.n_observed)
             rows.append(row + ([beyond_pool] if beyond else []))
     return rows, emphasis
@@ -165,9 +168,7 @@ def marginal_rows(document: PlanDocument) -> Rows:
         r, now = view.recommendation, view.marginal_now
         row = [view.short_label, f"{r.n_observed:,}", f"{now.gain_per_step:+.4f}",
                f"{now.gain_per_doubling:+.4f}", n_text(r.n_plateau, r), n_text(now.n_for_gain, r)]
-        if with_cost:
-            more = None if now.n_for_gain is None else max(0, now.n_for_gain - r.n_observed)
-            row.append("–" if more is None else cost_text(more * options.cost_per_case, True))
+        row += [cost_to(now.n_for_gain, r)] if with_cost else []
         rows.append(row)
     return rows
 
