@@ -26,7 +26,16 @@ from samplecast.plan.options import PlanOptions
 from samplecast.plan.recommendation import CurvePlan
 from samplecast.plan.schema import NON_EMPTY, SIZE, UNIT
 from samplecast.plan.trust import Trust, trust_figures
-from samplecast.plan.views import MIN_DRAWN, PRICED_GAIN, CurveView, beyond_pool_column, curve_view, default_title, short_labels, value_step
+from samplecast.plan.views import (
+    MIN_DRAWN,
+    PRICED_GAIN,
+    CurveView,
+    beyond_pool_column,
+    curve_view,
+    default_title,
+    short_labels,
+    value_step,
+)
 
 #: Version of the plan document's layout.
 DOCUMENT_FORMAT = 2
@@ -220,7 +229,8 @@ def plan_document(
         value_step=step,
         warnings=tuple(w for p in plans for w in p.warnings),
         captions=Captions(sentences.learning_curves_caption(options, DEFAULT_REACH, MIN_DRAWN),
-                          sentences.targets_caption(options, beyond_pool_column(views)), sentences.expected_title(options, DEFAULT_REACH),
+                          sentences.targets_caption(options, beyond_pool_column(views)),
+                          sentences.expected_title(options, DEFAULT_REACH),
                           sentences.marginal_caption(step, options, PRICED_GAIN), sentences.rounds_caption(options)),
         curves=views,
         trust=trust_figures(method, curves, plans[0].forecast.model, source, summary, reaches, folder.name),

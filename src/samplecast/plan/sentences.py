@@ -305,7 +305,8 @@ def learning_curves_caption(options: PlanOptions, reach_factor: int, min_drawn: 
     return (f"Test Dice measured on nested training subsets (dots), and the forecast beyond them out to {reach}: the "
             "median (line) with its 50% and 80% intervals (shading). The size axis is logarithmic: each step to the "
             "right multiplies the annotated cases."
-            + (" The red line marks the cases needed to reach the target with the chosen confidence."
+            + (" The red line marks the cases needed to reach the target with the chosen confidence (none where the "
+               "forecast is at or above the target at the smallest size measured)."
                if options.target_dice is not None else ""))
 
 
@@ -340,8 +341,9 @@ def marginal_caption(step: int, options: PlanOptions, gain: float) -> str:
     """What the marginal-value figure and table show; ``gain`` is the Dice gain the table prices."""
     plateau_gain, limit = options.plateau_gain, limit_words(options)
     return (f"What the next cases buy at each size, by the median forecast. Left: Dice gained by {step:,} more cases "
-            f"(log scale). Right: Dice gained by doubling the data; where it drops below {plateau_gain:.3f} (dashed) "
-            "for good, more data stops paying and the curve has reached its plateau. In the table, "
+            "(log scale; a gap where the median dips, as a log scale shows no loss). Right: Dice gained by doubling "
+            f"the data; where it drops below {plateau_gain:.3f} (dashed) for good, more data stops paying and the "
+            "curve has reached its plateau. In the table, "
             f"\"+{gain:.2f} Dice at\" is the size where the median forecast is {gain:.2f} above today's"
             + (", and its cost that of the cases up to it" if options.cost_per_case is not None else "")
             + f"; \"> N\": not within {limit}.")

@@ -186,7 +186,9 @@ def trust_figures(method: str, curves: Sequence[Curve], forecaster: CurveForecas
         shipped_words = sentences.shipped_backtest(method, shipped.protocol, forecaster_name, datasets,
                                                    shipped.created, shipped.machine)
         widest = min(shipped.pooled, key=lambda r: r.cutoff)
-        pooled_words = sentences.trust_summary(widest.cutoff, widest.mae, widest.bias, widest.coverage80, reaches)
+        pooled_words = " ".join(filter(None, [
+            sentences.trust_summary(widest.cutoff, widest.mae, widest.bias, widest.coverage80, reaches),
+            sentences.fewer_scored([(r.cutoff, r.curves) for r in shipped.pooled])]))
         decisions_words = sentences.decisions_summary(shipped.decisions)
     if own is None:
         own_words = sentences.no_own_backtest(own_note)
@@ -196,6 +198,6 @@ def trust_figures(method: str, curves: Sequence[Curve], forecaster: CurveForecas
         notes = sentences.cutoff_notes(cutoff_coverage(curves, own.cutoffs), len(curves))
         own_words = sentences.own_backtest(own.curves, str(source) if source is not None else None, own.cutoffs,
                                            notes)
-    seeds = max(int(c.count.max()) for c in curves)
+    fewest, most = min(int(c.count.min()) for c in curves), max(int(c.count.max()) for c in curves)
     return Trust(method, shipped, shipped_note, own, own_note, sentences.backtest_intro(method), shipped_words,
-                 pooled_words, own_words, sentences.caveats(seeds), decisions_words)
+                 pooled_words, own_words, sentences.caveats(fewest, most), decisions_words)

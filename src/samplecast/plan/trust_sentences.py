@@ -22,12 +22,14 @@ CAVEATS: tuple[str, ...] = (
 )
 
 
-def caveats(seeds_per_size: int) -> tuple[str, ...]:
-    """The caveats of a plan whose curves have at most ``seeds_per_size`` runs averaged at any size: what every
-    forecast assumes, and what the seeds say about the noise."""
-    if seeds_per_size >= 2:
-        seeds = (f"Seed-to-seed spread is part of the measurement: up to {seeds_per_size} seeds were averaged per size, "
-                 "so their spread is measured; a size with fewer seeds is noisier than its neighbours.")
+def caveats(fewest: int, most: int) -> tuple[str, ...]:
+    """The caveats of a plan whose curves average ``fewest`` to ``most`` runs (seeds) at a size: what every forecast
+    assumes, and what the seeds say about the noise."""
+    if most >= 2:
+        averaged = str(most) if fewest == most else f"{fewest} to {most}"
+        seeds = (f"Seed-to-seed spread is part of the measurement: {averaged} seeds were averaged per size, so their "
+                 "spread is measured"
+                 + ("; a size with fewer seeds is noisier than its neighbours." if fewest < most else "."))
     else:
         seeds = ("Seed-to-seed spread is part of the measurement: with one seed per size the noise is assumed, not "
                  "measured; more seeds per size, averaged into one curve, give better-founded intervals.")
@@ -117,6 +119,19 @@ def cutoff_notes(coverage: Sequence[tuple[float, int, float | None]], curves: in
             notes.append(f"{cutoff:.0%} scores {scored} of the {curves} curves: the others have fewer than "
                          f"{MIN_SIZES} sizes at or below it")
     return notes
+
+
+def fewer_scored(rows: Sequence[tuple[float, int]]) -> str | None:
+    """Why some cutoffs of a backtest score fewer curves than others, from each row's ``(cutoff, curves)``, or
+    ``None`` when every cutoff scores them all."""
+    from samplecast.curves import MIN_SIZES
+
+    most = max(curves for _, curves in rows)
+    fewer = [f"{cutoff:.0%}: {curves} of {most}" for cutoff, curves in rows if curves < most]
+    if not fewer:
+        return None
+    return (f"Some cutoffs score fewer curves ({'; '.join(fewer)}): the others have fewer than {MIN_SIZES} sizes "
+            "at or below that share of their largest size, too few to forecast from.")
 
 
 def own_backtest(curves: int, file: str | None, cutoffs: Sequence[float], notes: Sequence[str] = ()) -> str:

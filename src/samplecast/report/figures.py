@@ -18,7 +18,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, LogLocator
 
 from samplecast.plan import CurveView
-from samplecast.plan.wording import cost_words
+from samplecast.plan.wording import cost_words, size_text
 from samplecast.report.page import TEXT_WIDTH_IN
 
 #: Most panels per row, and per figure, of the learning-curve figure (a report draws more curves as more figures).
@@ -107,16 +107,23 @@ def _draw_curve(ax, view: CurveView, color: str, columns: int) -> None:
     if rec.target_dice is not None:
         ax.axhline(rec.target_dice, **_TARGET)
         needed = rec.n_for_target
-        if needed is not None and not (rec.n_smallest is not None and needed <= rec.n_smallest):
+        if _drawn_need(rec):
             bottom = ax.get_ylim()[0]
             ax.plot([needed] * 2, [bottom, rec.target_dice], **_RECOMMENDED)
             ax.plot(needed, rec.target_dice, "v", color=_RED, ms=5, zorder=6)
             left_half = needed < np.sqrt(n[0] * n[-1])
-            ax.annotate(f"n ≈ {needed:,}", (needed, bottom), xytext=(3 if left_half else -3, 4),
+            ax.annotate(f"n ≈ {size_text(needed, rec.n_observed)}", (needed, bottom),
+                        xytext=(3 if left_half else -3, 4),
                         textcoords="offset points", color=_RED, fontsize=7, fontweight="bold",
                         ha="left" if left_half else "right", va="bottom")
     _log_x(ax, n[0], n[-1], crowded=columns >= 3)
     ax.set_xlim(n[0] * 0.85, n[-1] * 1.1)
+
+
+def _drawn_need(rec) -> bool:
+    """Whether a panel marks the cases its target needs: not where the forecast is already there at the smallest
+    size measured (the marker would sit in the axis corner and mean nothing)."""
+    return rec.n_for_target is not None and not (rec.n_smallest is not None and rec.n_for_target <= rec.n_smallest)
 
 
 def _curve_legend(views: Sequence[CurveView]) -> tuple[list, list[str]]:
@@ -133,7 +140,7 @@ def _curve_legend(views: Sequence[CurveView]) -> tuple[list, list[str]]:
     ]
     if rec.target_dice is not None:
         entries.append((Line2D([], [], **_TARGET), f"target Dice {rec.target_dice:.2f}"))
-    if any(v.recommendation.n_for_target is not None for v in views):
+    if any(_drawn_need(v.recommendation) for v in views):
         entries.append((Line2D([], [], **_RECOMMENDED), f"cases needed ({rec.confidence:.0%} confidence)"))
     if rec.pool_size is not None:
         entries.append((Line2D([], [], **_POOL), f"pool size ({rec.pool_size:,})"))
@@ -181,7 +188,8 @@ def marginal_value_figure(views: Sequence[CurveView], step: int) -> Figure:
         per_doubling.axhline(rec.plateau_gain, **_TARGET)
         for ax in (per_step, per_doubling):
             ax.set_xlabel("training cases (n)")
-            _log_x(ax, low, high, crowded=False)
+            _log_x(ax, low, high, crowded=True)
+            ax.set_xlim(low, high)
         per_step.set_title("Return on the next cases", loc="left", fontweight="bold")
         per_doubling.set_title("Return on doubling the data", loc="left", fontweight="bold")
         if len(views) <= _INSET_LEGEND:
@@ -210,7 +218,8 @@ def _log_x(ax, low: float, high: float, crowded: bool) -> None:
     """Log-scaled size axis with plain numbers (20, 50, 100, ...) rather than powers of ten; fewer ticks where
     a narrow panel spans several decades."""
     ax.set_xscale("log")
-    subs = (1.0, 3.0) if crowded and np.log10(high / low) > 1.5 else (1.0, 2.0, 5.0)
+    decades = np.log10(high / low) + (0.7 if crowded else 0)  # a narrow panel holds fewer labels
+    subs = (1.0,) if decades > 3.5 else (1.0, 3.0) if decades > 2 else (1.0, 2.0, 5.0)
     ax.xaxis.set_major_locator(LogLocator(base=10, subs=subs))
     ax.xaxis.set_minor_locator(LogLocator(base=10, subs=np.arange(1, 10)))
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))

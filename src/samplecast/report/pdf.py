@@ -124,10 +124,12 @@ def _learning_curves(doc: ReportDocument, name: str, document: PlanDocument) -> 
 
 
 def _targets(doc: ReportDocument, name: str, document: PlanDocument) -> None:
-    doc.section(name)
-    doc.paragraph(document.captions.targets)
     rows, emphasis = target_rows(document)
-    doc.table(rows, _widths(len(rows[0]), first=0.2), emphasis=emphasis)
+    widths = _widths(len(rows[0]), first=0.2)
+    # the caption stays with its table, unless the table would fill most of a page anyway
+    doc.section(name, keep_with=min(doc.table_height(rows, widths) + 8 * LINE_MM, 150))
+    doc.paragraph(document.captions.targets)
+    doc.table(rows, widths, emphasis=emphasis)
     rows = expected_rows(document)
     doc.table(rows, _widths(len(rows[0]), first=0.22), title=document.captions.expected)
 
