@@ -65,7 +65,7 @@ def recommendation_sentences(rec: Recommendation) -> list[str]:
     lines.append(_plateau_sentence(rec))
     if rec.dice_at_pool is not None:
         d = rec.dice_at_pool
-        cost = _costing(rec, rec.pool_size)
+        cost = f", costing {cost_words(rec.cost_to_pool)}" if rec.cost_to_pool is not None else ""  # the pool is exact
         lines.append(f"Annotating the whole pool of {rec.pool_size:,} cases is expected to give Dice "
                      f"{d['q50']:.3f} ({rec.confidence:.0%} range {d['low']:.3f}-{d['high']:.3f}){cost}.")
     else:
