@@ -101,8 +101,9 @@ def _print_wrote(console, path) -> None:
 
 @click.command()
 @click.argument("curves", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--at", type=CommaList(int, minimum=1), help="Sizes to forecast, e.g. 500,1000,2000 "
-              "(default: doubling from the largest observed size to the pool size or 4x).")
+@click.option("--at", type=CommaList(int, minimum=1), help="Sizes to forecast, e.g. 500,1000,2000, up to the pool "
+              "size (without one, 20x the largest observed) (default: doubling from the largest observed size to the "
+              "pool size or 4x).")
 @forecast_options
 @click.option("--json", "json_path", type=OutputFile(),
               help="Also write the plan document (forecasts, recommendation, target table, marginal value, "
