@@ -172,8 +172,9 @@ def round_sentences(plan: RoundPlan) -> list[str]:
              else f"{plan.horizon:,} cases (the sizes searched)")
     rounds = f"{plan.rounds} round{'s' if plan.rounds != 1 else ''}"
     if plan.stop_reason == "reached":
-        return [f"The measured curve already reaches {target} ({plan.dice_now:.3f} with the {plan.n_observed:,} "
-                "cases used so far): annotate no more for this target."]
+        return [f"In rounds: annotate no more for {target}, which the measured curve already reaches "
+                f"({plan.dice_now:.3f} with the {plan.n_observed:,} cases used so far): rounds are planned only while "
+                "the target is missed."]
     if plan.stop_reason == "pool_used":
         return [f"All {plan.n_observed:,} cases of the pool are used: there is no round left to plan for {target}."]
     lines = []
