@@ -33,12 +33,18 @@ def source(polyps, tmp_path_factory):
     """A sweep on all of a dataset that kept its weights: the source transfer runs start from."""
     torch.set_num_threads(1)
     out = tmp_path_factory.mktemp("source")
-    run_sweep(_config(polyps, out, fractions=(1.0,), keep_weights=True, train=TrainSettings(steps=30, batch_size=4)))
+    run_sweep(_config(polyps, out, fractions=(1.0,), depths=(2, 3), keep_weights=True,
+                      train=TrainSettings(steps=30, batch_size=4)))
     return out
 
 
+def _kept(source, depth=2) -> dict:
+    (record,) = [r for r in RunStore(source).records() if r["depth"] == depth]
+    return record
+
+
 def test_a_sweep_keeps_each_runs_weights_with_their_checksum(source):
-    (record,) = RunStore(source).records()
+    record = _kept(source)
     weights = read_weights(source / record["weights"])
     assert weights.sha256 == record["weights_sha256"]
     assert weights.meta["depth"] == 2 and weights.meta["in_channels"] == 3 and weights.meta["spatial_dims"] == 2
@@ -52,16 +58,19 @@ def test_transfer_runs_start_from_the_source_and_are_told_apart_from_scratch(pol
     assert set(transfer["scenario"]) == {f"transfer:{source.name}"}
     assert not set(scratch["run_id"]) & set(transfer["run_id"])
     assert not (scratch["dice"].to_numpy() == transfer["dice"].to_numpy()).all()
-    (kept,) = RunStore(source).records()
+    kept = _kept(source)
     for record in RunStore(tmp_path / "transfer").records():
         assert record["start"]["sha256"] == kept["weights_sha256"] and record["start"]["run_id"] == kept["run_id"]
     again = run_sweep(_config(polyps, tmp_path / "transfer", init_from=source))  # resumes: nothing trains
     assert again["run_id"].tolist() == transfer["run_id"].tolist()
     assert again["dice"].tolist() == transfer["dice"].tolist()
+    wider = run_sweep(_config(polyps, tmp_path / "transfer", init_from=source, depths=(2, 3)))  # adds depth 3 only
+    assert wider[wider["depth"] == 2]["run_id"].tolist() == transfer["run_id"].tolist()
+    assert wider[wider["depth"] == 3]["dice"].notna().all()
 
 
 def test_local_and_fused_engines_train_the_same_transfer_runs(polyps, source, tmp_path):
-    weights = source / RunStore(source).records()[0]["weights"]
+    weights = source / _kept(source)["weights"]
     local = run_sweep(_config(polyps, tmp_path / "local", init_from=weights, encoder_lr=0.1, engine="local"))
     fused = run_sweep(_config(polyps, tmp_path / "fused", init_from=weights, encoder_lr=0.1, engine="fused"))
     assert local["run_id"].tolist() == fused["run_id"].tolist()
@@ -73,7 +82,7 @@ def test_a_frozen_encoder_keeps_the_source_weights(polyps, source, tmp_path, eng
     out = tmp_path / "frozen"
     run_sweep(_config(polyps, out, fractions=(1.0,), init_from=source, encoder_lr=0.0, keep_weights=True,
                       engine=engine))
-    start = read_weights(source / RunStore(source).records()[0]["weights"]).state
+    start = read_weights(source / _kept(source)["weights"]).state
     trained = read_weights(out / RunStore(out).records()[0]["weights"]).state
     encoder = [name for name in start if is_encoder(name)]
     decoder = [name for name in start if not is_encoder(name)]
@@ -88,8 +97,10 @@ def test_a_source_that_does_not_fit_names_every_mismatch(synthetic_3d, polyps, s
                                     image_size=16, device="cpu", init_from=source))
     text = "\n".join(caught.value.problems)
     assert "2D U-Net, but the dataset holds 3D images" in text and "3 channels" in text
-    with pytest.raises(InputError, match=r"keeps no weights of depth 3 \(depths kept: 2\)"):
-        load_sweep_data(_config(polyps, tmp_path / "deeper", depths=(2, 3), init_from=source))
+    with pytest.raises(InputError, match=r"keeps no weights of depth 4 \(depths kept: 2, 3\)"):
+        load_sweep_data(_config(polyps, tmp_path / "deeper", depths=(2, 4), init_from=source))
+    with pytest.raises(InputError, match=r"weights of depth 2, but runs of depth 3 start from them"):
+        load_sweep_data(_config(polyps, tmp_path / "file", depths=(3,), init_from=source / _kept(source)["weights"]))
 
 
 def test_a_file_that_is_not_kept_weights_is_refused(polyps, tmp_path):

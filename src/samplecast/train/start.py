@@ -60,12 +60,12 @@ class StartWeights:
 
 @dataclass(frozen=True)
 class Start:
-    """Where the runs of a transfer sweep start: one :class:`StartWeights` per depth, and the encoder's learning
-    rate as a multiple of the run's (0 freezes the encoder).
+    """Where the runs of a transfer sweep start: the weights of each depth the source holds, and the encoder's
+    learning rate as a multiple of the run's (0 freezes the encoder).
 
     Args:
         source: the source as given (a weights file or a sweep folder).
-        by_depth: the weights of each depth the sweep trains.
+        by_depth: the weights of each depth the source holds (a file holds one).
         encoder_lr: the encoder's learning rate as a multiple of the run's, >= 0.
     """
 
@@ -74,7 +74,8 @@ class Start:
     encoder_lr: float
 
     def protocol(self) -> dict[str, Any]:
-        """What of the start changes a run's result: the checksums of its weights and the encoder's rate."""
+        """What of the start changes a run's result: the checksums of the source's weights (of every depth it
+        holds, so a sweep that adds a depth keeps the ids of its runs) and the encoder's rate."""
         return {"weights": {str(d): w.sha256 for d, w in sorted(self.by_depth.items())}, "encoder_lr": self.encoder_lr}
 
     @property
@@ -126,7 +127,7 @@ def read_weights(path: str | Path) -> StartWeights:
 def load_start(source: str | Path, *, depths: tuple[int, ...], spatial_dims: int, in_channels: int,
                encoder_lr: float) -> Start:
     """Resolve ``source`` for a sweep training ``depths`` on images of ``spatial_dims`` dimensions and ``in_channels``
-    channels, and check that every depth's weights fit the U-Net it builds.
+    channels, and check that the weights of every depth fit the U-Net it builds.
 
     Raises:
         InputError: every problem (a missing source or depth, another dimension, channel count or tensor shape).
@@ -134,18 +135,26 @@ def load_start(source: str | Path, *, depths: tuple[int, ...], spatial_dims: int
     source = Path(source)
     if not source.exists():
         raise InputError(f"init_from: {source} does not exist")
-    files = {d: source for d in depths} if source.is_file() else _kept_by_depth(source, depths)
-    problems, by_depth = [], {}
-    for depth, path in files.items():
-        weights = read_weights(path)
-        found = _mismatches(weights, depth, spatial_dims, in_channels)
-        problems += [f"{path}: {line}" for line in found]
-        by_depth[depth] = weights
+    if source.is_file():
+        weights = read_weights(source)
+        by_depth = {depth: weights for depth in depths}
+        problems = [f"{source}: {line}" for depth in depths for line in _mismatches(weights, depth, spatial_dims,
+                                                                                    in_channels)]
+        raise_if_any(list(dict.fromkeys(problems)))
+        return Start(source, {weights.meta["depth"]: weights}, encoder_lr)
+    by_depth = {depth: read_weights(path) for depth, path in _kept_by_depth(source).items()}
+    missing = [d for d in depths if d not in by_depth]
+    if missing:
+        have = ", ".join(map(str, sorted(by_depth))) or "none"
+        raise InputError(f"init_from: {source} keeps no weights of depth {', '.join(map(str, missing))} (depths "
+                         f"kept: {have}); sweep the source with keep_weights at those depths")
+    problems = [f"{by_depth[d].path}: {line}" for d in depths
+                for line in _mismatches(by_depth[d], d, spatial_dims, in_channels)]
     raise_if_any(problems)
     return Start(source, by_depth, encoder_lr)
 
 
-def _kept_by_depth(folder: Path, depths: tuple[int, ...]) -> dict[int, Path]:
+def _kept_by_depth(folder: Path) -> dict[int, Path]:
     """The kept weights of each depth in a sweep folder: the run on the most cases, the lowest seed among equals."""
     from samplecast.train.store import CONFIG_FILE, RunStore  # the store imports this module's neighbours
 
@@ -161,12 +170,7 @@ def _kept_by_depth(folder: Path, depths: tuple[int, ...]) -> dict[int, Path]:
             continue
         rank = (-int(record["n_train"]), int(record["seed"]), folder / weights)
         kept[record["depth"]] = min(kept.get(record["depth"], rank), rank)
-    missing = [d for d in depths if d not in kept]
-    if missing:
-        have = ", ".join(map(str, sorted(kept))) or "none"
-        raise InputError(f"init_from: {folder} keeps no weights of depth {', '.join(map(str, missing))} (depths kept: "
-                         f"{have}); sweep the source with keep_weights at those depths")
-    return {d: kept[d][2] for d in depths}
+    return {depth: path for depth, (_, _, path) in sorted(kept.items())}
 
 
 def _mismatches(weights: StartWeights, depth: int, spatial_dims: int, in_channels: int) -> list[str]:
