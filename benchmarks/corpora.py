@@ -28,13 +28,19 @@ REAL_DATASETS: dict[str, Path] = {
     "hc18-cpu": ROOT / "data" / "hc18_cpu_curves.csv",
     "acdc-lv-cpu": ROOT / "data" / "acdc_lv_cpu_curves.csv",
     "acdc-heart-cpu": ROOT / "data" / "acdc_heart_cpu_curves.csv",
+    "lgg64-cpu": ROOT / "data" / "lgg64_cpu_curves.csv",
+}
+#: Real curves of runs that started from trained weights (``sweep --init-from``): scored apart from the scratch curves
+#: above (a separate table of ``forecast_accuracy.md``), never learned from.
+TRANSFER_DATASETS: dict[str, Path] = {
+    "lgg64-from-kvasir64": ROOT / "data" / "transfer" / "lgg64_from_kvasir64_cpu_curves.csv",
 }
 #: The images each real dataset was measured on: curves of the same images are held out together, so nothing
 #: learned from Kvasir-SEG at 64 px is scored on Kvasir-SEG at 256 px.
 IMAGES: dict[str, str] = {
     "kvasir-reference": "kvasir-seg", "kvasir-h100": "kvasir-seg", "kvasir64-cpu": "kvasir-seg",
     "la2018-h100": "la2018", "la2018-cpu": "la2018", "hc18-cpu": "hc18", "acdc-lv-cpu": "acdc",
-    "acdc-heart-cpu": "acdc",
+    "acdc-heart-cpu": "acdc", "lgg64-cpu": "lgg", "lgg64-from-kvasir64": "lgg",
 }
 
 
@@ -42,6 +48,11 @@ def real_curves() -> dict[str, list[Curve]]:
     """The real segmentation curves available, by dataset: one curve per (configuration, seed), since a planner
     forecasts from the sweep of one seed as often as from an average."""
     return {name: load_curves(path) for name, path in REAL_DATASETS.items() if path.exists()}
+
+
+def transfer_curves() -> dict[str, list[Curve]]:
+    """The real transfer curves available, by dataset (as :func:`real_curves`)."""
+    return {name: load_curves(path) for name, path in TRANSFER_DATASETS.items() if path.exists()}
 
 
 def lcdb_curves(max_curves: int | None = None, seed: int = 0) -> list[Curve]:

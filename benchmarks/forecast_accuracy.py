@@ -41,12 +41,13 @@ import pandas as pd
 # second process scores the other methods); set before anything imports torch.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from corpora import IMAGES, REAL_DATASETS, real_curves  # noqa: E402
+from corpora import IMAGES, REAL_DATASETS, TRANSFER_DATASETS, real_curves, transfer_curves  # noqa: E402
 from findings import kept_findings  # noqa: E402
 
 from samplecast.curves import Curve  # noqa: E402
 from samplecast.forecast.evaluate import summarize  # noqa: E402
-from samplecast.forecast.folds import LearnedParts, held_out_folds, scored, with_other_seeds  # noqa: E402
+from samplecast.forecast.folds import (  # noqa: E402
+    LearnedParts, held_out_folds, learned_forecasters, scored, with_other_seeds)
 from samplecast.forecast.calibration import SpreadCalibration  # noqa: E402
 from samplecast.forecast.ensemble import default_members  # noqa: E402
 from samplecast.forecast.methods import DEFAULT_METHOD, make_forecaster  # noqa: E402
@@ -93,12 +94,15 @@ def main() -> None:
         results, learned = held_out_folds(corpus, IMAGES, beside=[m for m in SCORED if m not in apart],
                                           progress=print)
         results = pd.concat([results, fixed.result()], ignore_index=True)
-    results.round(5).to_csv(args.output.with_suffix(".csv"), index=False)
+    transfer = transfer_rows(transfer_curves(), learned)
+    pd.concat([results, transfer.assign(transfer=True)], ignore_index=True).round(5).to_csv(
+        args.output.with_suffix(".csv"), index=False)
     before = pd.read_csv(HERE / "forecast_accuracy_before.csv")
     before = before[before["held_out"].isin(corpus)]  # the real curves; the earlier study also scored others
     used = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
     minutes = ((time.time() - started) / 60, *((u.ru_utime + u.ru_stime) / 60 for u in used))
     lines = report(corpus, results, before.assign(width90=before["q95"] - before["q05"]), learned, args, minutes)
+    lines += _transfer_section(transfer, results)
     args.output.write_text("\n".join(lines) + "\n")
     print(f"wrote {args.output}")
 
@@ -113,6 +117,23 @@ def unlearned_rows(corpus: Mapping[str, Sequence[Curve]], methods: Sequence[str]
         forecasters.append(LCPFNForecaster(load(lcpfn)))
     rows = scored(corpus, IMAGES, forecasters)
     return rows.assign(held_out=rows["images"])
+
+
+def transfer_rows(curves: Mapping[str, Sequence[Curve]], learned: Mapping[str, LearnedParts]) -> pd.DataFrame:
+    """Backtest rows of every method on the transfer curves, each image set held out as for the scratch curves: with
+    the parts learned without the transfer curves' image set when the corpus has it, else with the shipped forecaster
+    (built from the scratch curves of ``data/``, none of them of these images). Transfer curves are never learned
+    from."""
+    frames = []
+    for name, part in curves.items():
+        images = IMAGES.get(name, name)
+        parts = learned.get(images)
+        forecasters = [make_forecaster(m) for m in PER_CURVE]
+        forecasters += (learned_forecasters(parts) if parts is not None
+                        else [make_forecaster(m) for m in dict.fromkeys(("lstm", DEFAULT_METHOD))])
+        rows = scored({name: part}, IMAGES, forecasters)
+        frames.append(rows[rows["method"].isin([*SCORED, "ensemble", DEFAULT_METHOD])].assign(held_out=images))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
 def noise_floor(corpus: Mapping[str, Sequence[Curve]]) -> pd.DataFrame:
@@ -316,6 +337,30 @@ def report(corpus: Mapping[str, Sequence[Curve]], results: pd.DataFrame, before:
                   f"{_learned(learned[images])}.", "",
                   *scope(table, images, (ERROR, INTERVALS, NEEDED)),
                   *(_by_file(results[results["held_out"] == images]) if len(files) > 1 else [])]
+    return lines
+
+
+def _transfer_section(transfer: pd.DataFrame, results: pd.DataFrame) -> list[str]:
+    """Every method on the transfer curves (held out by image set, as above), and the default method on the scratch
+    curves of the same images beside them: the figures above hold scratch curves only."""
+    if transfer.empty:
+        return ["", "## Transfer curves", "", "No transfer curves in `data/transfer/` yet."]
+    lines = ["", "## Transfer curves (not in any figure above)", "",
+             "Curves of runs that started from weights trained on another image set (`sweep --init-from`), scored "
+             "exactly as the scratch curves: every part learned from real curves was learned without the image set "
+             "scored, and no transfer curve was ever learned from."]
+    for source, rows in transfer.groupby("source", sort=True):
+        images = rows["held_out"].iloc[0]
+        count = len(rows[["curve"]].drop_duplicates())
+        lines += ["", f"### `{TRANSFER_DATASETS[source].name}` ({count} curves of {images})", "",
+                  *scope(summaries(rows), POOLED, (ERROR, INTERVALS, NEEDED))]
+        scratch = results[(results["held_out"] == images) & (results["method"] == DEFAULT_METHOD)]
+        if len(scratch):
+            both = pd.concat([scratch.assign(method=f"{DEFAULT_METHOD} on scratch curves"),
+                              rows[rows["method"] == DEFAULT_METHOD].assign(method=f"{DEFAULT_METHOD} on transfer "
+                                                                                   "curves")])
+            lines += ["", f"The default method on the scratch and the transfer curves of {images}:", "",
+                      *scope(summaries(both), POOLED, (ERROR, INTERVALS))]
     return lines
 
 

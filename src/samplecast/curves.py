@@ -27,7 +27,7 @@ GROUP_COLUMNS = ("dataset", "model", "depth", "seed")
 GROUP_DEFAULTS: dict[str, Any] = {"dataset": "dataset", "model": "model", "depth": 0, "seed": 0}
 COLUMN_ALIASES = {"n": "n_train", "size": "n_train", "score": "dice"}
 TRAINER_COLUMNS = (
-    "dataset", "model", "depth", "seed", "fraction", "n_train", "dice",
+    "dataset", "model", "scenario", "depth", "seed", "fraction", "n_train", "dice",
     "dice_sd", "n_test", "steps", "epochs", "wall_s", "status", "run_id", "started_at",
 )
 #: Rows whose ``status`` is one of these are measurements; others (e.g. ``failed``) are kept in the file but not fitted.

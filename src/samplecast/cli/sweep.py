@@ -109,9 +109,23 @@ def _default_engine() -> str:
               help="submitit: most tasks at once.")
 @click.option("--one-run-per-task", is_flag=True,
               help="submitit: send every run as its own task instead of one fused group per task.")
+@click.option("--init-from", type=click.Path(exists=True, path_type=Path), default=None,
+              help="Start every run from trained weights instead of random ones (transfer learning): a weights "
+                   "file a sweep kept (OUT/weights/RUN.pt) or such a sweep's folder, where each depth starts from "
+                   "its run on the most cases. Make a source with --keep-weights, e.g. "
+                   "`samplecast sweep related/ --out src --fractions 1 --depths 4 --keep-weights`.")
+@click.option("--encoder-lr", type=float, default=train_config.DEFAULT_ENCODER_LR, show_default=True,
+              help="With --init-from: the encoder's learning rate as a multiple of --lr; 0 freezes the encoder.")
+@click.option("--keep-weights", is_flag=True,
+              help="Keep each run's tested weights in OUT/weights/, so other sweeps can start from them.")
+@click.option("--scenario", default=None,
+              show_default=f"{train_config.SCRATCH}, or transfer:SOURCE with --init-from",
+              help="Label of these runs in the curves table's scenario column: forecast and report compare the "
+                   "scenarios of one dataset side by side.")
 def sweep(data, out, fractions, sizes, depths, seeds, steps, min_epochs, check_convergence, batch_size, lr, val_every,
           image_size, test_fraction, val_fraction, layout, label, device, engine, group_size, workers, cluster,
-          partition, gpus_per_job, cpus_per_task, mem_gb, timeout_min, array_parallelism, one_run_per_task):
+          partition, gpus_per_job, cpus_per_task, mem_gb, timeout_min, array_parallelism, one_run_per_task,
+          init_from, encoder_lr, keep_weights, scenario):
     """Train a residual U-Net on nested fractions of the dataset DATA and record test Dice per run.
 
     Every (fraction, depth, seed) run appends a row to OUT/curves.csv, the input of `samplecast forecast`.
@@ -129,6 +143,7 @@ def sweep(data, out, fractions, sizes, depths, seeds, steps, min_epochs, check_c
         data, out, fractions=fractions, sizes=sizes, depths=depths, seeds=seeds, image_size=image_size,
         test_fraction=test_fraction, val_fraction=val_fraction, format=layout, label=label, device=device,
         engine=engine, workers=workers, group_size=group_size, threads=threads, check_convergence=check_convergence,
+        init_from=init_from, encoder_lr=encoder_lr, keep_weights=keep_weights, scenario=scenario,
         train=train_config.TrainSettings(steps=steps, batch_size=batch_size, lr=lr, val_every=val_every,
                                          min_epochs=min_epochs),
         submitit=train_config.SubmititOptions(cluster=cluster, partition=partition, gpus_per_job=gpus_per_job,

@@ -33,6 +33,13 @@ MAX_SEED = 2**32 - 1
 RECOMMENDED_MIN_EPOCHS = 100.0
 #: A convergence check flags a sweep when doubling the steps of its largest subset moves test Dice this much.
 CONVERGENCE_TOLERANCE = 0.01
+#: The encoder's learning rate as a multiple of the run's when runs start from trained weights (``init_from``):
+#: measured on LGG slices started from Kvasir-SEG (``data/README.md``, "Transfer").
+DEFAULT_ENCODER_LR = 1.0
+#: The scenario of runs trained from random weights; runs started from a source default to ``transfer:<source>``.
+SCRATCH = "scratch"
+#: Longest scenario label a sweep accepts (it becomes a column of the curves table and a label in reports).
+MAX_SCENARIO_CHARS = 80
 
 
 @dataclass(frozen=True)
@@ -193,6 +200,13 @@ class SweepConfig:
         check_convergence: after the grid, train the largest fraction of each depth again (first seed) with twice
             its steps, and flag the sweep as not converged when test Dice moves by :data:`CONVERGENCE_TOLERANCE` or
             more (see :func:`samplecast.train.sweep.run_sweep`).
+        init_from: start every run from trained weights instead of random ones: a weights file a sweep kept, or
+            such a sweep's folder, where each depth starts from its run on the most cases
+            (:mod:`samplecast.train.start`). Its checksums are part of every run's identity.
+        encoder_lr: with ``init_from``, the encoder's learning rate as a multiple of ``train.lr``; 0 freezes it.
+        keep_weights: keep each run's tested weights in ``out/weights/<run_id>.pt``, to start other sweeps from.
+        scenario: the label of these runs in the curves table's ``scenario`` column; ``None``: :data:`SCRATCH`,
+            or ``transfer:<source name>`` with ``init_from``.
 
     Example:
         >>> config = SweepConfig("data/kvasir-seg", "runs/kvasir", fractions=(0.1, 0.5, 1.0), depths=(4,),
@@ -219,10 +233,16 @@ class SweepConfig:
     submitit: SubmititOptions = field(default_factory=SubmititOptions)
     check_convergence: bool = False
     sizes: Sequence[int] | None = None
+    init_from: str | Path | None = None
+    encoder_lr: float = DEFAULT_ENCODER_LR
+    keep_weights: bool = False
+    scenario: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "data", Path(self.data))
         object.__setattr__(self, "out", Path(self.out))
+        if self.init_from is not None:
+            object.__setattr__(self, "init_from", Path(self.init_from))
         object.__setattr__(self, "sizes", tuple(sorted({int(n) for n in self.sizes or ()})))
         fractions = self.fractions if self.fractions is not None else () if self.sizes else DEFAULT_FRACTIONS
         object.__setattr__(self, "fractions", tuple(sorted({float(f) for f in fractions})))
@@ -267,6 +287,12 @@ class SweepConfig:
             found.append(f"group size must be at least 1 run, got {self.group_size}")
         if self.threads is not None and self.threads < 1:
             found.append(f"threads must be at least 1, got {self.threads}")
+        if not (self.encoder_lr >= 0 and math.isfinite(self.encoder_lr)):
+            found.append(f"encoder learning rate must be a multiple >= 0 of the learning rate, got {self.encoder_lr}")
+        elif self.init_from is None and self.encoder_lr != DEFAULT_ENCODER_LR:
+            found.append("an encoder learning rate applies only to runs that start from weights (init_from)")
+        if self.scenario is not None:
+            found += scenario_problems(self.scenario)
         return found + self.train.problems()
 
     def protocol(self) -> dict[str, Any]:
@@ -286,6 +312,7 @@ class SweepConfig:
         """A JSON-ready dictionary (paths as strings)."""
         values = asdict(self)
         values.update(data=str(self.data), out=str(self.out), fractions=list(self.fractions),
+                      init_from=None if self.init_from is None else str(self.init_from),
                       sizes=list(self.sizes), depths=list(self.depths), seeds=list(self.seeds))
         return values
 
@@ -297,6 +324,18 @@ class SweepConfig:
         values["train"] = TrainSettings(**values.get("train", {}))
         values["submitit"] = SubmititOptions(**values.get("submitit", {}))
         return cls(**values)
+
+
+def scenario_problems(label: str) -> list[str]:
+    """What is wrong with a scenario label (empty, too long, control characters), one line each."""
+    if not isinstance(label, str) or not label.strip():
+        return [f"scenario must be a non-empty label, got {label!r}"]
+    found = []
+    if len(label) > MAX_SCENARIO_CHARS:
+        found.append(f"scenario must be at most {MAX_SCENARIO_CHARS} characters, got {len(label)}")
+    if not label.isprintable() or label != label.strip():
+        found.append(f"scenario {label!r} holds control characters or surrounding spaces")
+    return found
 
 
 def dataset_key(name: str, case_ids: Sequence[str], shape: Sequence[int]) -> dict[str, Any]:

@@ -17,8 +17,9 @@ import torch
 from samplecast.data import FORMATS, SegmentationDataset, load_dataset
 from samplecast.data.splits import Splits, check_fractions, subset_size
 from samplecast.errors import InputError, raise_if_any
-from samplecast.train.config import Cell, SweepConfig, dataset_key, protocol_id, size_problems
+from samplecast.train.config import SCRATCH, Cell, SweepConfig, dataset_key, protocol_id, size_problems
 from samplecast.train.growth import DataHistory, dataset_history
+from samplecast.train.start import Start, load_start
 
 
 #: Most of a GPU's memory one process's copy of the dataset may take; the rest is for the model's activations.
@@ -34,6 +35,9 @@ class SweepData:
         history: its fixed validation / test split and the rounds its pool grew in.
         protocol: the protocol id shared by every run of the sweep on this dataset (:func:`sweep_protocol`).
         images, masks: all cases, in ``dataset.case_ids`` order.
+        start: the trained weights the runs start from (``init_from``), checked against the dataset; ``None``:
+            random weights.
+        scenario: the runs' label in the curves table's ``scenario`` column.
     """
 
     dataset: SegmentationDataset
@@ -41,6 +45,8 @@ class SweepData:
     protocol: str
     images: torch.Tensor
     masks: torch.Tensor
+    start: Start | None = None
+    scenario: str = SCRATCH
 
     @property
     def splits(self) -> Splits:
@@ -110,19 +116,30 @@ def load_sweep_data(config: SweepConfig, progress: Callable[[int, int], None] | 
         raise InputError(problems + exc.problems) from None
     if config.image_size is None:
         problems += size_problems(dataset.images.shape[2:], config.depths)
+    start = None
+    if config.init_from is not None and not problems:
+        try:
+            start = load_start(config.init_from, depths=config.depths, spatial_dims=dataset.images.ndim - 2,
+                               in_channels=dataset.images.shape[1], encoder_lr=config.encoder_lr)
+        except InputError as exc:
+            problems += exc.problems
     raise_if_any(problems)  # fractions are checked against the pool once the options are valid
     try:
         history = dataset_history(config, dataset)
         check_fractions(len(history.splits.pool), config.fractions, config.sizes)
     except InputError as exc:
         raise InputError([f"{config.data}: {line}" for line in exc.problems]) from None
-    return SweepData(dataset, history, sweep_protocol(dataset, history, config),
+    return SweepData(dataset, history, sweep_protocol(dataset, history, config, start),
                      torch.from_numpy(np.ascontiguousarray(dataset.images)),
-                     torch.from_numpy(np.ascontiguousarray(dataset.masks)))
+                     torch.from_numpy(np.ascontiguousarray(dataset.masks)), start,
+                     config.scenario or (start.label if start else SCRATCH))
 
 
-def sweep_protocol(dataset: SegmentationDataset, history: DataHistory, config: SweepConfig) -> str:
-    """The protocol id of ``config``'s runs on ``dataset``: the one place it is computed. It is keyed on the first
-    version's cases (``history.first_cases``), so cases added in later rounds leave every run id as it was."""
+def sweep_protocol(dataset: SegmentationDataset, history: DataHistory, config: SweepConfig,
+                   start: Start | None) -> str:
+    """The protocol id of ``config``'s runs on ``dataset`` from ``start``: the one place it is computed. It is keyed
+    on the first version's cases (``history.first_cases``), so cases added in later rounds leave every run id as it
+    was, and on the start's checksums only when there is one, so runs from random weights keep their ids."""
     key = dataset_key(dataset.name, history.first_cases, dataset.images.shape[1:])
-    return protocol_id(key, config.protocol())
+    protocol = config.protocol() if start is None else {**config.protocol(), "start": start.protocol()}
+    return protocol_id(key, protocol)

@@ -25,6 +25,7 @@ from samplecast.train.inputs import SweepData, load_sweep_data
 from samplecast.train.loops.lightning import fit_and_test
 from samplecast.train.loops.outcome import RunOutcome, StepCallback
 from samplecast.train.loops.vmap import GroupRun, fit_and_test_group
+from samplecast.train.start import WEIGHTS_DIR, save_weights
 from samplecast.train.store import RunStore
 from samplecast.train.unet import MODEL_NAME
 
@@ -89,7 +90,8 @@ def train_one(config: SweepConfig, data: SweepData, run: ResolvedRun, *, device:
     try:
         outcome = fit_and_test(data.pick(list(run.train_ids)), data.pick(data.splits.val),
                                data.pick(data.splits.test), depth=run.cell.depth, seed=run.cell.seed,
-                               settings=run.settings, device=device, on_step=on_step)
+                               settings=run.settings, device=device, on_step=on_step,
+                               **_start_of(data, run.cell.depth))
     except Exception as exc:  # noqa: BLE001 - any run's failure is recorded and the sweep goes on
         return finish_record(config, data, record, exc, time.perf_counter() - started)
     return finish_record(config, data, record, outcome, outcome.wall_s)
@@ -116,7 +118,8 @@ def train_fused(config: SweepConfig, data: SweepData, runs: list[ResolvedRun], *
     try:
         for k, result in fit_and_test_group(data.images, data.masks, members, data.pick(data.splits.val),
                                             data.pick(data.splits.test), depth=runs[0].cell.depth,
-                                            settings=settings.pop(), device=device, on_step=on_step):
+                                            settings=settings.pop(), device=device, on_step=on_step,
+                                            **_start_of(data, runs[0].cell.depth)):
             finished.add(k)
             yield finish_record(config, data, records[k], result, time.perf_counter() - started)
     except Exception as exc:  # noqa: BLE001 - the group's failure is recorded (or split, when out of memory)
@@ -131,13 +134,24 @@ def train_fused(config: SweepConfig, data: SweepData, runs: list[ResolvedRun], *
             yield from train_fused(config, data, [runs[k] for k in part], device=device, on_step=on_step)
 
 
+def _start_of(data: SweepData, depth: int) -> dict[str, Any]:
+    """The loops' ``start`` and ``encoder_lr`` for runs of ``depth`` (nothing for runs from random weights)."""
+    if data.start is None:
+        return {}
+    return {"start": data.start.by_depth[depth].state, "encoder_lr": data.start.encoder_lr}
+
+
 def new_record(config: SweepConfig, data: SweepData, run: ResolvedRun, *, device: str,
                group_size: int) -> dict[str, Any]:
-    """The record of a run about to start: what it trains, on what, under which protocol and engine."""
+    """The record of a run about to start: what it trains, on what, from which weights, under which protocol and
+    engine."""
     cell, splits, n_train = run.cell, data.splits, len(run.train_ids)
     fraction = cell.fraction if cell.size is None else round(n_train / len(splits.pool), 6)
+    start = {} if data.start is None else {"start": {**data.start.by_depth[cell.depth].record(),
+                                                     "encoder_lr": data.start.encoder_lr}}
     return {
-        "dataset": data.dataset.name, "model": MODEL_NAME, "depth": cell.depth, "seed": cell.seed,
+        "dataset": data.dataset.name, "model": MODEL_NAME, "scenario": data.scenario, **start,
+        "depth": cell.depth, "seed": cell.seed,
         "fraction": fraction, "n_train": n_train, "pool_version": data.history.pool_version(n_train),
         "pool": len(splits.pool), "dice": None, "dice_sd": None,
         "n_test": len(splits.test), "steps": run.steps, "epochs": run.epochs, "wall_s": None,
@@ -152,7 +166,8 @@ def finish_record(config: SweepConfig, data: SweepData, record: dict[str, Any],
     """Complete ``record`` with a run's outcome, or with the error that failed it, store it and return it.
 
     ``wall_s`` is the seconds the run (or its fused group) took; a fused group's time is shared equally by its
-    runs, so the ``wall_s`` of a sweep's records add up to the sweep's training time.
+    runs, so the ``wall_s`` of a sweep's records add up to the sweep's training time. With ``config.keep_weights``
+    the run's tested weights go to ``out/weights/<run_id>.pt`` first, named in the record with their checksum.
     """
     record = {**record, "wall_s": round(wall_s / record["group_size"], 2)}
     if record["group_size"] > 1:
@@ -167,6 +182,12 @@ def finish_record(config: SweepConfig, data: SweepData, record: dict[str, Any],
             val_dice=result.best_val_dice, best_step=result.best_step, precision=result.precision,
             test_dice=dict(zip(data.splits.test, dice.round(6).tolist())),
         )
+        if config.keep_weights and result.weights is not None:
+            kept = f"{WEIGHTS_DIR}/{record['run_id']}.pt"
+            meta = {"depth": record["depth"], "spatial_dims": data.images.ndim - 2,
+                    "in_channels": int(data.images.shape[1]), "image_shape": list(data.images.shape[2:]),
+                    **{k: record[k] for k in ("dataset", "scenario", "run_id", "seed", "n_train", "dice")}}
+            record.update(weights=kept, weights_sha256=save_weights(config.out / kept, result.weights, meta))
     RunStore(config.out).write(record)
     return record
 

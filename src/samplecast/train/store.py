@@ -64,10 +64,11 @@ class RunStore:
         found = [_read_record(path) for path in sorted(self.runs.glob("*.json"))]
         return [r for r in found if r is not None and (protocol_id is None or r.get("protocol_id") == protocol_id)]
 
-    def write_curves(self, protocol_id: str) -> pd.DataFrame:
-        """Rebuild ``curves.csv`` from the records of one protocol (one row per run, failed runs included) and
-        return it, sorted by depth, seed and training-set size."""
-        rows = [{column: record.get(column) for column in TRAINER_COLUMNS} for record in self.records(protocol_id)]
+    def write_curves(self, protocol_id: str, scenario: str) -> pd.DataFrame:
+        """Rebuild ``curves.csv`` from the records of one protocol (one row per run, failed runs included, each in
+        ``scenario``) and return it, sorted by depth, seed and training-set size."""
+        rows = [{**{column: record.get(column) for column in TRAINER_COLUMNS}, "scenario": scenario}
+                for record in self.records(protocol_id)]
         table = pd.DataFrame(rows, columns=list(TRAINER_COLUMNS))
         table = table.sort_values(["dataset", "model", "depth", "seed", "n_train"], kind="stable")
         table = table.reset_index(drop=True)

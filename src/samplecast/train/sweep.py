@@ -155,11 +155,11 @@ def _run(config: SweepConfig, data: SweepData, counts: dict[str, int],
                 counts["finished"] += 1
             else:  # name the grid run it checks, so runs/ explains itself
                 store.write({**record, "convergence_check_of": checked[record["run_id"]]})
-            store.write_curves(data.protocol)
+            store.write_curves(data.protocol, data.scenario)
             report()
     if check_todo:
         _write_config(described, data, _convergence(config, data, store))
-    return store.write_curves(data.protocol)
+    return store.write_curves(data.protocol, data.scenario)
 
 
 def _interrupts_raise() -> contextlib.AbstractContextManager[None]:
@@ -195,7 +195,7 @@ def _convergence_runs(config: SweepConfig, data: SweepData) -> tuple[SweepConfig
     largest = max(first, key=lambda cell: len(data.subset(cell)))
     (grid,) = resolve_runs(config, data, [largest])
     check = replace(config, train=replace(config.train, steps=2 * grid.steps, min_epochs=0.0))
-    check_data = replace(data, protocol=sweep_protocol(data.dataset, data.history, check))
+    check_data = replace(data, protocol=sweep_protocol(data.dataset, data.history, check, data.start))
     cells = [replace(largest, depth=depth) for depth in config.depths] if config.check_convergence else []
     return check, check_data, resolve_runs(check, check_data, cells)
 

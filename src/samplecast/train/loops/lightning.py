@@ -32,6 +32,7 @@ from samplecast.train.batches import InOrder, RandomBatches
 from samplecast.train.config import TrainSettings
 from samplecast.train.device import precision_for, release_memory
 from samplecast.train.loops.outcome import Pair, RunOutcome, StepCallback, throttled
+from samplecast.train.start import parameter_groups
 from samplecast.train.unet import build_unet
 
 _EVAL_BATCH = 32
@@ -52,6 +53,8 @@ class SegmentationModule(L.LightningModule):
         warmup: fraction of ``total_steps`` spent raising the learning rate to ``lr``.
         augment: applied on the device to every training batch, with the draws the batch carries
             (:class:`~samplecast.train.batches.RandomBatches`); ``None`` trains on the images as they are.
+        encoder_lr: the encoder's learning rate as a multiple of ``lr`` (0 freezes it;
+            :func:`~samplecast.train.start.parameter_groups`).
 
     After ``Trainer.fit``: ``best_val_dice_`` and ``best_step_`` (``nan`` and ``None`` without validation data),
     ``val_history_`` as ``(step, dice)`` pairs, ``train_losses_`` (each step's loss, a tensor on the device).
@@ -59,11 +62,12 @@ class SegmentationModule(L.LightningModule):
     """
 
     def __init__(self, net: nn.Module, *, total_steps: int, lr: float = 2e-3, weight_decay: float = 1e-4,
-                 warmup: float = 0.1, augment: BatchAugment | None = None):
+                 warmup: float = 0.1, augment: BatchAugment | None = None, encoder_lr: float = 1.0):
         super().__init__()
         self.net = net
         self.augment = augment
         self.total_steps, self.lr, self.weight_decay, self.warmup = total_steps, lr, weight_decay, warmup
+        self.encoder_lr = encoder_lr
         self.loss = DiceCELoss(sigmoid=True)
         self.dice = DiceMetric(include_background=True, reduction="none", ignore_empty=False)
         self.best_val_dice_ = float("nan")
@@ -123,7 +127,9 @@ class SegmentationModule(L.LightningModule):
         self.dice.reset()
 
     def configure_optimizers(self):
-        optimizer = torch.optim.AdamW(self.net.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+        groups = (self.net.parameters() if self.encoder_lr == 1
+                  else parameter_groups(list(self.net.named_parameters()), self.lr, self.encoder_lr))
+        optimizer = torch.optim.AdamW(groups, lr=self.lr, weight_decay=self.weight_decay)
         schedule = warmup_cosine(optimizer, self.total_steps, self.warmup, self.lr)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": schedule, "interval": "step"}}
 
@@ -145,9 +151,13 @@ def warmup_cosine(optimizer: torch.optim.Optimizer, total_steps: int, warmup: fl
 
 
 def fit_and_test(train: Pair, val: Pair, test: Pair, *, depth: int, seed: int, settings: TrainSettings,
-                 device: str, on_step: StepCallback | None = None) -> RunOutcome:
+                 device: str, on_step: StepCallback | None = None, start: dict[str, torch.Tensor] | None = None,
+                 encoder_lr: float = 1.0) -> RunOutcome:
     """Train a residual U-Net of ``depth`` levels on ``train`` for ``settings.steps`` steps, keep the weights with the
-    best validation Dice, and return the per-case Dice on ``test``: the loop of one run.
+    best validation Dice, and return the per-case Dice on ``test`` and those weights: the loop of one run.
+
+    ``start`` is a state dict the network starts from instead of its random initialisation, and ``encoder_lr`` the
+    encoder's learning rate as a multiple of the run's (:mod:`samplecast.train.start`).
 
     ``train``, ``val`` and ``test`` are ``(images, masks)`` tensors, ideally already on ``device`` (``cpu`` or
     ``cuda``); ``val`` may hold no cases, in which case the final weights are tested. On the CPU the run is
@@ -159,7 +169,9 @@ def fit_and_test(train: Pair, val: Pair, test: Pair, *, depth: int, seed: int, s
     started = time.perf_counter()
     train, val, test = ([t.to(device) for t in pair] for pair in (train, val, test))
     L.seed_everything(seed, verbose=False)
-    module = build_module(train[0], depth, settings)
+    module = build_module(train[0], depth, settings, encoder_lr=encoder_lr)
+    if start is not None:
+        module.net.load_state_dict(start)
     with quiet_lightning():
         trainer = build_trainer(device=device, callbacks=[_StepReporter(on_step)] if on_step else [],
                                 **run_limits(settings))
@@ -172,19 +184,22 @@ def fit_and_test(train: Pair, val: Pair, test: Pair, *, depth: int, seed: int, s
             trainer.test(module, dataloaders=InOrder(*test, _EVAL_BATCH), verbose=False)
             return RunOutcome(module.test_dice_, module.best_val_dice_, module.best_step_,
                               time.perf_counter() - started, trainer.precision,
-                              torch.stack(module.train_losses_).float().cpu().numpy())
+                              torch.stack(module.train_losses_).float().cpu().numpy(),
+                              {k: v.detach().cpu().clone() for k, v in module.net.state_dict().items()})
         finally:
             del trainer, module
             release_memory(device)
 
 
-def build_module(images: torch.Tensor, depth: int, settings: TrainSettings) -> SegmentationModule:
+def build_module(images: torch.Tensor, depth: int, settings: TrainSettings, *,
+                 encoder_lr: float = 1.0) -> SegmentationModule:
     """A freshly initialised module for ``images`` shaped like ``(N, C, *spatial)`` (seed the RNG first)."""
     return SegmentationModule(
         build_unet(images.ndim - 2, images.shape[1], depth), total_steps=settings.steps, lr=settings.lr,
         weight_decay=settings.weight_decay, warmup=settings.warmup,
         augment=BatchAugment(flip_prob=settings.flip_prob, brightness=settings.brightness,
                              contrast=settings.contrast),
+        encoder_lr=encoder_lr,
     )
 
 

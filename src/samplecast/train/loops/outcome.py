@@ -25,6 +25,7 @@ class RunOutcome:
         wall_s: seconds from building the model to the end of testing.
         precision: the Lightning precision the run used, e.g. ``32-true`` or ``bf16-mixed``.
         train_loss: the training loss of every step, shape ``(steps,)``.
+        weights: the tested network's state dict, on the CPU (kept by a sweep with ``keep_weights``).
     """
 
     test_dice: np.ndarray
@@ -33,6 +34,7 @@ class RunOutcome:
     wall_s: float
     precision: str
     train_loss: np.ndarray
+    weights: dict[str, torch.Tensor] | None = None
 
 
 def throttled(on_step: StepCallback, interval_s: float = 0.25) -> StepCallback:

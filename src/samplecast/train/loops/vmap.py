@@ -34,6 +34,7 @@ from samplecast.train.config import TrainSettings
 from samplecast.train.device import precision_for
 from samplecast.train.loops.lightning import TrainingDiverged, warmup_cosine
 from samplecast.train.loops.outcome import Pair, RunOutcome, StepCallback, throttled
+from samplecast.train.start import parameter_groups
 from samplecast.train.unet import build_unet, check_stackable
 
 #: Share of the free GPU memory a fused group may plan to fill (the rest absorbs fragmentation and evaluation).
@@ -98,13 +99,17 @@ class StackedNets:
         return self.loss(self._one_logits(params, images), masks)
 
 
-def build_stacked(seeds: Sequence[int], spatial_dims: int, in_channels: int, depth: int, device: str) -> StackedNets:
-    """U-Nets initialised exactly as :func:`~.lightning.fit_and_test` initialises each seed's, stacked
-    on ``device`` (bf16 compute where the single run would use bf16 mixed precision)."""
+def build_stacked(seeds: Sequence[int], spatial_dims: int, in_channels: int, depth: int, device: str,
+                  start: dict[str, torch.Tensor] | None = None) -> StackedNets:
+    """U-Nets initialised exactly as :func:`~.lightning.fit_and_test` initialises each seed's (from ``start``'s
+    weights when given), stacked on ``device`` (bf16 compute where the single run would use bf16 mixed precision)."""
     nets = []
     for seed in seeds:
         L.seed_everything(seed, verbose=False)
-        nets.append(build_unet(spatial_dims, in_channels, depth).to(device))
+        net = build_unet(spatial_dims, in_channels, depth)
+        if start is not None:
+            net.load_state_dict(start)
+        nets.append(net.to(device))
     return StackedNets(nets, torch.bfloat16 if precision_for(device) == "bf16-mixed" else None)
 
 
@@ -115,18 +120,23 @@ class FusedSteps:
     Args:
         images, masks: every case the runs train on, on ``device`` or in CPU memory (batches are then copied).
         runs: the runs, all of ``depth`` levels.
-        depth, settings, device: as for :func:`~samplecast.train.loops.lightning.fit_and_test`.
+        depth, settings, device, start, encoder_lr: as for :func:`~samplecast.train.loops.lightning.fit_and_test`.
         compile: run the vmapped loss through ``torch.compile`` (pays on a GPU once its compile time is amortised).
     """
 
     def __init__(self, images: torch.Tensor, masks: torch.Tensor, runs: Sequence[GroupRun], *, depth: int,
-                 settings: TrainSettings, device: str, compile: bool = False):
+                 settings: TrainSettings, device: str, compile: bool = False,
+                 start: dict[str, torch.Tensor] | None = None, encoder_lr: float = 1.0):
         self.images, self.masks, self.settings, self.device = images, masks, settings, device
-        self.model = build_stacked([run.seed for run in runs], images.ndim - 2, images.shape[1], depth, device)
+        self.model = build_stacked([run.seed for run in runs], images.ndim - 2, images.shape[1], depth, device,
+                                   start)
         if compile:
             self.model.compile()
+        params = self.model.params
+        groups = (params.values() if encoder_lr == 1
+                  else parameter_groups(list(params.items()), settings.lr, encoder_lr))
         # One AdamW over the stacked tensors: elementwise, so K independent optimisers; fused kernels on a GPU.
-        self.optimizer = torch.optim.AdamW(self.model.params.values(), lr=settings.lr,
+        self.optimizer = torch.optim.AdamW(groups, lr=settings.lr,
                                            weight_decay=settings.weight_decay, foreach=device != "cuda",
                                            fused=device == "cuda")
         self.schedule = warmup_cosine(self.optimizer, settings.steps, settings.warmup, settings.lr)
@@ -153,21 +163,24 @@ class FusedSteps:
 
 
 def fit_and_test_group(images: torch.Tensor, masks: torch.Tensor, runs: Sequence[GroupRun], val: Pair, test: Pair,
-                       *, depth: int, settings: TrainSettings, device: str,
-                       on_step: StepCallback | None = None) -> Iterator[tuple[int, RunOutcome | TrainingDiverged]]:
+                       *, depth: int, settings: TrainSettings, device: str, on_step: StepCallback | None = None,
+                       start: dict[str, torch.Tensor] | None = None,
+                       encoder_lr: float = 1.0) -> Iterator[tuple[int, RunOutcome | TrainingDiverged]]:
     """Train ``runs`` (all of ``depth`` levels) as one fused group and yield ``(position in runs, result)`` as each
     run's result becomes final: a :class:`TrainingDiverged` at the validation check after its loss turned NaN or
     infinite, a :class:`RunOutcome` for the others when the group has been tested.
 
     ``images`` and ``masks`` hold every case the runs train on (on ``device``, or in CPU memory, from where each
-    batch is copied); ``val`` and ``test`` are shared by all runs. On the CPU in float32, each run's losses and test
-    Dice match those of the same run trained alone up to rounding.
+    batch is copied); ``val`` and ``test`` are shared by all runs; ``start`` and ``encoder_lr`` are as for
+    :func:`~samplecast.train.loops.lightning.fit_and_test`. On the CPU in float32, each run's losses, test Dice and
+    weights match those of the same run trained alone up to rounding.
 
     Raises:
         torch.OutOfMemoryError: when the group does not fit; train fewer runs at once.
     """
     started = time.perf_counter()
-    steps = FusedSteps(images, masks, runs, depth=depth, settings=settings, device=device)
+    steps = FusedSteps(images, masks, runs, depth=depth, settings=settings, device=device, start=start,
+                       encoder_lr=encoder_lr)
     report = throttled(on_step) if on_step else None
     val, test = ([part.to(device) for part in pair] for pair in (val, test))
     state = _GroupState(steps.model, device, has_val=len(val[0]) > 0)
@@ -185,7 +198,9 @@ def fit_and_test_group(images: torch.Tensor, masks: torch.Tensor, runs: Sequence
     wall_s, precision = time.perf_counter() - started, precision_for(device)
     losses = torch.stack(state.losses, dim=1).float().cpu().numpy()
     for k in state.alive():
-        yield k, RunOutcome(test_dice[k], state.best_score[k], state.best_step[k], wall_s, precision, losses[k])
+        weights = {name: value[k].detach().cpu().clone() for name, value in steps.model.params.items()}
+        yield k, RunOutcome(test_dice[k], state.best_score[k], state.best_step[k], wall_s, precision, losses[k],
+                            weights)
 
 
 class _GroupState:
