@@ -95,6 +95,22 @@ def _print_footer(console, plans) -> None:
         console.print(f"[bold]warning:[/bold] {escape(warning)}", highlight=False)
 
 
+def print_comparisons(console, plans) -> list:
+    """The scenarios of each configuration side by side (or a note that a target is needed to compare them);
+    returns the comparisons, for the plan document."""
+    from samplecast.plan.scenarios import compare_scenarios
+
+    comparisons = compare_scenarios(plans)
+    if plans[0].options.target_dice is None and len({p.forecast.curve.scenario for p in plans}) > 1:
+        console.print("note: give --target-dice to compare the scenarios: how many cases each needs, and what the "
+                      "better one saves", highlight=False)
+    for comparison in comparisons:
+        console.print(f"[bold]Scenarios compared: {escape(comparison.configuration)}[/bold]", highlight=False)
+        for sentence in comparison.sentences:
+            console.print(f"  {escape(sentence)}", highlight=False)
+    return comparisons
+
+
 def _print_wrote(console, path) -> None:
     console.print(f"Wrote {escape(str(path))}")
 
@@ -132,11 +148,12 @@ def forecast(curves, at, method, average_seeds, forecaster, json_path, **asked):
         console.print(table)
         _print_sentences(console, plan)
         console.print()
+    comparisons = print_comparisons(console, plans)
     _print_footer(console, plans)
     if json_path is not None:
         from samplecast.plan import plan_document
 
-        plan_document(plans, method, source=curves, folder=folder).write(json_path)
+        plan_document(plans, method, source=curves, folder=folder, comparisons=comparisons).write(json_path)
         _print_wrote(console, json_path)
 
 
@@ -262,8 +279,9 @@ def report(ctx, curves, plan_path, output, method, average_seeds, forecaster, ti
         folder = ForecasterFolder.open(forecaster)
         plans = _plan(curves, method, average_seeds, folder, **asked)
         print_answers(console, plans)
+        comparisons = print_comparisons(console, plans)
         with console.status("Measuring the method on your curves"):
-            document = plan_document(plans, method, source=curves, folder=folder)
+            document = plan_document(plans, method, source=curves, folder=folder, comparisons=comparisons)
     with console.status("Writing the report") as status:
         render_report(document, output, title=title,
                       progress=lambda section: status.update(f"Writing the report: {section.lower()}"))
