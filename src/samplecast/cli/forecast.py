@@ -177,7 +177,8 @@ def backtest(curves, cutoffs, methods, decisions, json_path):
     """Measure how wrong each method has been: forecast the final size of complete curves from their prefixes.
 
     Reports per method and cutoff the MAE of the median, its bias and how often the 80% and 90% intervals held
-    the truth; with --decisions, what following the planner would have done.
+    the truth; with --decisions, what following the planner would have done. A table with a scenario column is
+    summarised per scenario, never pooled across them.
     """
     from samplecast.curves import load_curves
     from samplecast.forecast import evaluate as bt
@@ -195,27 +196,30 @@ def backtest(curves, cutoffs, methods, decisions, json_path):
         with progress_bar("replaying decisions") as advance:
             results = replay.replay_decisions(table_of, make_forecaster(methods[0]),
                                               cutoffs=cutoffs or replay.DECISION_CUTOFFS, progress=advance)
-        summary = replay.summarize_decisions(results)
+        scenario = ["scenario"] if "scenario" in results else []
+        summary = replay.summarize_decisions(results, by=("policy", *scenario))
         table = Table(title=f"Decisions replayed on {results['curve'].nunique()} curves from {where} "
                             f"({methods[0]})", title_justify="left")
-        for column in ("policy", "decisions", "reached", "cases / fewest (median)", "not reachable or stop",
+        for column in ("policy", *scenario, "decisions", "reached", "cases / fewest (median)", "not reachable or stop",
                        "rounds"):
-            table.add_column(column, justify="left" if column == "policy" else "right")
+            table.add_column(column, justify="left" if column in ("policy", "scenario") else "right")
         for row in summary.itertuples():
             ratio = "-" if row.cases_ratio_median != row.cases_ratio_median else f"{row.cases_ratio_median:.2f}x"
-            table.add_row(row.policy, str(row.decisions), f"{row.reached:.0%}", ratio, f"{row.said_unreachable:.0%}",
-                          f"{row.rounds_used:.1f}")
+            table.add_row(row.policy, *(escape(row.scenario) for _ in scenario), str(row.decisions),
+                          f"{row.reached:.0%}", ratio, f"{row.said_unreachable:.0%}", f"{row.rounds_used:.1f}")
     else:
         with progress_bar("backtesting curves") as advance:
             results = bt.backtest(table_of, [make_forecaster(m) for m in methods], cutoffs or bt.DEFAULT_CUTOFFS,
                                   progress=advance)
-        summary = bt.summarize(results)
+        scenario = ["scenario"] if "scenario" in results else []
+        summary = bt.summarize(results, by=("method", *scenario, "cutoff"))
         table = Table(title=f"Backtest of {results['curve'].nunique()} curves from {where}", title_justify="left")
-        for column in ("method", "cutoff", "curves", "MAE", "bias", "cover 80%", "cover 90%", "width 80%"):
-            table.add_column(column, justify="left" if column == "method" else "right")
+        for column in ("method", *scenario, "cutoff", "curves", "MAE", "bias", "cover 80%", "cover 90%", "width 80%"):
+            table.add_column(column, justify="left" if column in ("method", "scenario") else "right")
         for row in summary.itertuples():
-            table.add_row(row.method, f"{row.cutoff:g}", str(row.curves), f"{row.mae:.3f}", f"{row.bias:+.3f}",
-                          f"{row.coverage80:.0%}", f"{row.coverage90:.0%}", f"{row.width80:.3f}")
+            table.add_row(row.method, *(escape(row.scenario) for _ in scenario), f"{row.cutoff:g}", str(row.curves),
+                          f"{row.mae:.3f}", f"{row.bias:+.3f}", f"{row.coverage80:.0%}", f"{row.coverage90:.0%}",
+                          f"{row.width80:.3f}")
     console.print(table)
     if learned:
         console.print(f"note: {', '.join(learned)} learned from the curves of {escape(curves.name)} (the shipped "

@@ -14,8 +14,9 @@ each pair equally likely), which assumes the two forecasts' errors are unrelated
 on both would make the true difference less uncertain than this.
 
 Example:
-    >>> plans = plan_curves(load_curves("curves.csv"), PlanOptions(target_dice=0.85), make_forecaster())  # doctest: +SKIP
-    >>> for comparison in compare_scenarios(plans):                                   # doctest: +SKIP
+    >>> options = PlanOptions(target_dice=0.85, pool_size=1000, cost_per_case=12)
+    >>> plans = plan_curves(load_curves("curves.csv"), options, make_forecaster())   # doctest: +SKIP
+    >>> for comparison in compare_scenarios(plans):                                 # doctest: +SKIP
     ...     print(comparison.sentences)
 """
 

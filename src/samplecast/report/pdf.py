@@ -19,6 +19,8 @@ from samplecast.plan import PlanDocument
 from samplecast.report.document import LINE_MM, ReportDocument
 from samplecast.report.figures import MAX_PANELS, curve_colors, learning_curves_figure, marginal_value_figure
 from samplecast.report.provenance import report_command
+from samplecast.report.scenarios import SECTION as SCENARIO_SECTION
+from samplecast.report.scenarios import write_scenarios
 from samplecast.report.tables import (
     curve_rows,
     decision_rows,
@@ -58,7 +60,10 @@ def render_report(document: PlanDocument, path: str | Path, *, title: str | None
     doc.add_page()
     doc.title_block(title, document.subtitle)
     writers = (_answer, _rounds, _learning_curves, _targets, _marginal, _trust, _provenance)
-    for name, write in zip(SECTIONS, writers):
+    sections = list(zip(SECTIONS, writers))
+    if document.comparisons:  # the scenarios of a configuration side by side, right after the answer
+        sections.insert(1, (SCENARIO_SECTION, write_scenarios))
+    for name, write in sections:
         if progress:
             progress(name)
         write(doc, name, document)
