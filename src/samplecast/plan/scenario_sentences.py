@@ -22,9 +22,9 @@ def comparison_sentences(c: ScenarioComparison) -> list[str]:
              f"{needs(base, c)}; {alt.scenario} {needs(alt, c)}.", _difference(c)]
     if c.saved_median is not None or c.saved_range != (None, None):
         median = "an unknown number of" if c.saved_median is None else _signed(c.saved_median)
-        lines.append(f"How sure that difference is: by the median {alt.scenario} needs {median} cases, "
-                     f"{c.confidence:.0%} range {_span(c)} (each forecast's size for the target drawn independently "
-                     f"of the other's); chance that {alt.scenario} needs fewer cases than {base.scenario}: "
+        lines.append(f"How sure that difference is (each forecast's size for the target drawn independently of the "
+                     f"other's): by the median {alt.scenario} needs {median} cases, {c.confidence:.0%} range "
+                     f"{_span(c)}; chance that {alt.scenario} needs fewer cases than {base.scenario}: "
                      f"{chance_words(c.chance_fewer)}.")
     rounds = [(a.scenario, round_words(a.next_round)) for a in (base, alt) if a.next_round is not None]
     if rounds:
@@ -33,15 +33,19 @@ def comparison_sentences(c: ScenarioComparison) -> list[str]:
 
 
 def needs(answer: ScenarioAnswer, c: ScenarioComparison) -> str:
-    """What one scenario needs, in words: a size and its range, or where it is not reached."""
+    """What one scenario needs, in words: a size and its range, or where it is not reached; and whether its measured
+    curve already reaches the target."""
+    measured = (f" (its measured curve already reaches it: {answer.dice_now:.3f} with {answer.n_observed:,} cases)"
+                if answer.dice_now >= c.target_dice else "")
     if answer.reaches == "not_reached":
-        return f"more than the {c.searched:,} cases searched"
+        pool = f" (the pool holds {c.pool_size:,})" if c.pool_size is not None else ""
+        return f"more than the {c.searched:,} cases searched{pool}{measured}"
     if answer.reaches == "beyond_pool":
-        return f"more than the pool of {c.pool_size:,} cases (about {about(answer.n_needed)} by extrapolation)"
+        return f"more than the pool of {c.pool_size:,} cases, about {about(answer.n_needed)} by extrapolation{measured}"
     low, high = answer.n_range
     span = "" if low is None else f" ({c.confidence:.0%} range {low:,} to {high:,})" if high is not None else \
         f" ({c.confidence:.0%} range from {low:,})"
-    return f"{answer.n_needed:,} cases{span}"
+    return f"{answer.n_needed:,} cases{span}{measured}"
 
 
 def _difference(c: ScenarioComparison) -> str:
@@ -51,8 +55,9 @@ def _difference(c: ScenarioComparison) -> str:
     if c.saved is None:
         reached = [a for a in (base, alt) if a.n_needed is not None]
         if not reached:
-            return (f"Neither scenario reaches {target} within {c.searched:,} cases: there is no difference to "
-                    "give; a lower target, or more measured sizes, would.")
+            beyond = f", nor by extrapolation up to {c.searched:,}" if c.pool_size is not None else ""
+            return (f"Neither scenario reaches {target} within {place}{beyond}: there is no difference to give at "
+                    f"{c.confidence:.0%} confidence.")
         (winner,) = reached
         return (f"Only {winner.scenario} reaches {target} within {c.searched:,} cases: it saves more than "
                 f"{c.searched - winner.n_needed:,}.")

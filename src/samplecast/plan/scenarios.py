@@ -184,7 +184,8 @@ def difference(baseline: np.ndarray, alternative: np.ndarray,
     A quantile that falls on a pair where either size lies beyond those searched is ``None``: how far beyond is not
     known.
     """
-    diff = baseline[:, None] - alternative[None, :]
+    with np.errstate(invalid="ignore"):  # both beyond the search: inf - inf, an unknown difference
+        diff = baseline[:, None] - alternative[None, :]
     open_ended = ~np.isfinite(baseline)[:, None] | ~np.isfinite(alternative)[None, :]
     # order by the difference, pairs beyond the search by which side is unbounded (both unbounded: in the middle)
     order_key = np.where(np.isnan(diff), 0.0, diff).ravel()
