@@ -163,7 +163,8 @@ def test_transfer_saves_cases_with_a_range_for_the_difference():
     assert c.baseline.n_needed == plans[0].recommendation.n_for_target
     assert c.baseline.next_round == plans[0].recommendation.next_round
     assert c.alternative.next_round.stop_reason == "reached"
-    assert f"transfer:acdc needs {c.saved:,} fewer cases, costing {c.saved_cost:,.0f} less" in " ".join(c.sentences)
+    assert (f"transfer:acdc needs {c.saved:,} fewer cases; annotating from here costs {c.saved_cost:,.0f} less"
+            in " ".join(c.sentences))
 
 
 def compared(target: float, pool: int):

@@ -64,7 +64,8 @@ def _difference(c: ScenarioComparison) -> str:
     if c.saved == 0:
         return "Both need the same number of cases at this confidence."
     better = alt if c.saved > 0 else base
-    cost = f", costing {cost_words(abs(c.saved_cost))} less" if c.saved_cost is not None else ""
+    cost = (f"; annotating from here costs {cost_words(abs(c.saved_cost))} {'less' if c.saved_cost >= 0 else 'more'}"
+            if c.saved_cost is not None else "")
     saves = f"{better.scenario} needs {abs(c.saved):,} fewer cases{cost}"
     if len(within) == 2:
         return f"At this confidence, {saves}."
