@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from pypdf import PdfReader
 
 from samplecast.cli import cli
-from samplecast.curves import load_curves, validate_table
+from samplecast.curves import group_curves, load_curves, validate_table
 from samplecast.errors import InputError
 from samplecast.forecast.folds import with_other_seeds
 from samplecast.forecast.methods import make_forecaster
@@ -133,7 +133,8 @@ def test_other_seeds_score_forecasts_only_within_their_scenario():
     extra = with_other_seeds(rows).iloc[len(rows):]
     assert len(extra) == 4  # each run scored by the other seed of its scenario only (12 if scenarios mixed)
     for row in extra.itertuples():
-        assert row.curve.startswith(row.scenario) and abs(row.truth - (0.8 if row.scenario == "scratch" else 0.9)) < 0.02
+        same_scenario = 0.8 if row.scenario == "scratch" else 0.9
+        assert row.curve.startswith(row.scenario) and abs(row.truth - same_scenario) < 0.02
 
 
 def test_the_difference_of_two_independent_sizes():
@@ -165,6 +166,17 @@ def test_transfer_saves_cases_with_a_range_for_the_difference():
     assert c.alternative.next_round.stop_reason == "reached"
     assert (f"transfer:acdc needs {c.saved:,} fewer cases; annotating from here costs {c.saved_cost:,.0f} less"
             in " ".join(c.sentences))
+
+
+def test_each_seed_is_compared_with_the_same_seed_of_the_baseline_scenario():
+    table = two_scenarios().replace({"scenario": {"scratch": "imagenet"}})  # no scratch: the first scenario leads
+    plans = plan_curves(group_curves(validate_table(table)), PlanOptions(target_dice=0.84), make_forecaster("pow3"))
+    comparisons = compare_scenarios(plans)
+    assert [c.configuration for c in comparisons] == [f"heart / resunet / depth 4 / seed {s}" for s in (0, 1)]
+    for c in comparisons:
+        assert (c.baseline.scenario, c.alternative.scenario) == ("imagenet", "transfer:acdc")
+        key = plans[c.baseline.curve].forecast.curve.key
+        assert plans[c.alternative.curve].forecast.curve.key == {**key, "scenario": "transfer:acdc"}
 
 
 def compared(target: float, pool: int):
@@ -233,6 +245,11 @@ def test_a_comparison_naming_a_curve_the_document_lacks_is_refused(made, tmp_pat
 
 
 def load_curves_from(table: pd.DataFrame):
-    from samplecast.curves import group_curves
-
     return group_curves(validate_table(table), average_seeds=True)
+
+
+def test_backtest_summarises_each_scenario_apart(made, tmp_path):
+    result = run("backtest", made["folder"] / "two.csv", "--methods", "pow3", "--json", tmp_path / "b.json")
+    assert result.exit_code == 0, result.output
+    summary = json.loads((tmp_path / "b.json").read_text())["summary"]
+    assert {(row["scenario"], row["curves"]) for row in summary} == {("scratch", 2), ("transfer:acdc", 2)}
