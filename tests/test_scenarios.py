@@ -139,15 +139,16 @@ def test_other_seeds_score_forecasts_only_within_their_scenario():
 
 def test_the_difference_of_two_independent_sizes():
     constant = np.full(100, 60.0)
-    assert difference(np.full(100, 100.0), constant, 0.8) == (40, 40, 40, 1.0)
+    assert difference(np.full(100, 100.0), constant, 0.8, 1000) == (40, 40, 40, 1.0)
     spread = np.arange(100, 200, dtype=float)  # equally likely 100 ... 199
-    median, low, high, fewer = difference(spread, constant, 0.8)
+    median, low, high, fewer = difference(spread, constant, 0.8, 1000)
     assert (median, low, high) == (89, 49, 129)  # 40 more than the quantiles of the spread itself
     assert fewer == 1.0
-    assert difference(constant, spread, 0.8)[1:3] == (-130, -50)
+    assert difference(constant, spread, 0.8, 1000)[1:3] == (-130, -50)
     beyond = np.where(spread > 180, math.inf, spread)  # a fifth of the draws reach the target beyond the search
-    median, low, high, fewer = difference(beyond, constant, 0.8)
+    median, low, high, fewer = difference(beyond, constant, 0.8, 180)
     assert median == 89 and low == 49 and high is None
+    assert difference(np.full(100, math.inf), np.full(100, math.inf), 0.8, 180) == (None, None, None, 0.5)
 
 
 def test_transfer_saves_cases_with_a_range_for_the_difference():

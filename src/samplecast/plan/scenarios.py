@@ -154,7 +154,7 @@ def _compare(plans: Sequence[CurvePlan], base: int, other: int) -> ScenarioCompa
     baseline, alternative = _answer(a, base), _answer(b, other)
     searched = max(horizons(a.forecast.curve, options)[1], horizons(b.forecast.curve, options)[1])
     first, second = (fewest_cases(p, options.target_dice, searched) for p in (a, b))
-    median, low, high, chance = difference(first, second, options.confidence)
+    median, low, high, chance = difference(first, second, options.confidence, searched)
     saved = (None if baseline.n_needed is None or alternative.n_needed is None
              else baseline.n_needed - alternative.n_needed)
     saved_cost = (None if baseline.cost is None or alternative.cost is None
@@ -175,21 +175,20 @@ def fewest_cases(plan: CurvePlan, target: float, searched: int) -> np.ndarray:
     return np.array([math.inf if n is None else float(n) for n in found])
 
 
-def difference(baseline: np.ndarray, alternative: np.ndarray,
-               confidence: float) -> tuple[int | None, int | None, int | None, float]:
+def difference(baseline: np.ndarray, alternative: np.ndarray, confidence: float,
+               searched: float) -> tuple[int | None, int | None, int | None, float]:
     """The median and the central range at ``confidence`` of ``baseline - alternative`` (cases the alternative
     saves), every pair of the two equally likely samples taken as equally likely (independent scenarios); and the
     chance that the alternative needs fewer cases (ties, both unreached included, count half).
 
-    A quantile that falls on a pair where either size lies beyond those searched is ``None``: how far beyond is not
-    known.
+    Sizes not reached by ``searched`` are ``inf``. Such a pair is ordered among the others by its bound (the size
+    taken as ``searched + 1``), and a quantile that falls on it is ``None``: how far beyond is not known.
     """
     with np.errstate(invalid="ignore"):  # both beyond the search: inf - inf, an unknown difference
         diff = baseline[:, None] - alternative[None, :]
     open_ended = ~np.isfinite(baseline)[:, None] | ~np.isfinite(alternative)[None, :]
-    # order by the difference, pairs beyond the search by which side is unbounded (both unbounded: in the middle)
-    order_key = np.where(np.isnan(diff), 0.0, diff).ravel()
-    order = np.argsort(order_key, kind="stable")
+    bounded = np.minimum(baseline, searched + 1)[:, None] - np.minimum(alternative, searched + 1)[None, :]
+    order = np.argsort(bounded.ravel(), kind="stable")
     values, unknown = diff.ravel()[order], open_ended.ravel()[order]
     low_q, high_q = interval_levels(confidence)
 
