@@ -254,3 +254,11 @@ def test_backtest_summarises_each_scenario_apart(made, tmp_path):
     assert result.exit_code == 0, result.output
     summary = json.loads((tmp_path / "b.json").read_text())["summary"]
     assert {(row["scenario"], row["curves"]) for row in summary} == {("scratch", 2), ("transfer:acdc", 2)}
+
+
+def test_the_backtest_on_the_planners_curves_is_given_per_scenario(made):
+    rows = made["plan"]["trust"]["own"]["rows"]
+    assert {row["scenario"] for row in rows} == {"scratch", "transfer:acdc"}
+    for row in rows:
+        assert f"{row['scenario']} {row['cutoff']:.0%} {1 / row['cutoff']:.0f}x {row['curves']} {row['mae']:.3f}" \
+               in made["pdf"]

@@ -25,7 +25,7 @@ from samplecast.plan import schema, sentences
 from samplecast.plan.options import PlanOptions
 from samplecast.plan.recommendation import CurvePlan
 from samplecast.plan.scenarios import ScenarioComparison, compare_scenarios
-from samplecast.plan.schema import NON_EMPTY, SIZE, UNIT
+from samplecast.plan.schema import NON_EMPTY, OMIT_EMPTY, SIZE, UNIT
 from samplecast.plan.trust import Trust, trust_figures
 from samplecast.plan.views import CurveView, curve_view, default_title, short_labels, value_step
 
@@ -110,7 +110,7 @@ class PlanDocument:
     captions: Captions
     curves: tuple[CurveView, ...] = field(metadata=NON_EMPTY)
     trust: Trust
-    comparisons: tuple[ScenarioComparison, ...] = ()
+    comparisons: tuple[ScenarioComparison, ...] = field(default=(), metadata=OMIT_EMPTY)
 
     def __post_init__(self) -> None:
         problems = [f"comparisons[{i}].{side}.curve: {answer.curve} is not one of the {len(self.curves)} curves"
@@ -120,11 +120,8 @@ class PlanDocument:
         raise_if_any(problems)
 
     def to_dict(self) -> dict[str, Any]:
-        """The document as plain JSON values (without ``comparisons`` when there are none)."""
-        values = schema.dump(self)
-        if not self.comparisons:
-            del values["comparisons"]
-        return values
+        """The document as plain JSON values."""
+        return schema.dump(self)
 
     def to_json(self) -> str:
         """The document as JSON text (what ``samplecast forecast --json`` writes)."""

@@ -181,7 +181,8 @@ def _trust(doc: ReportDocument, name: str, document: PlanDocument) -> None:
     if own is None:
         doc.paragraph(trust.own_words)
     else:
-        rows, widths = own_trust_rows(own), _widths(8, first=0.18)
+        rows = own_trust_rows(own)
+        widths = _widths(len(rows[0]), first=0.18 if len(rows[0]) == 8 else 0.16)
         doc.keep_together(doc.table_height(rows, widths) + 3 * LINE_MM)  # the sentence stays with its table
         doc.paragraph(trust.own_words)
         doc.table(rows, widths)
