@@ -1,14 +1,20 @@
 """The curves table: one row per training run, grouped into learning curves (Dice against training-set size).
 
 The table is long-format CSV (Parquet when ``pyarrow`` is installed). A user's own table needs only ``n_train`` and
-``dice``; the grouping columns ``dataset, model, depth, seed`` default when absent. The trainer writes the full schema
-(:data:`TRAINER_COLUMNS`). Column aliases accepted for hand-made tables: ``n`` or ``size`` for ``n_train``, ``score``
-for ``dice``.
+``dice``; the grouping columns ``dataset, model, depth, scenario, seed`` default when absent. The trainer writes the
+full schema (:data:`TRAINER_COLUMNS`). Column aliases accepted for hand-made tables: ``n`` or ``size`` for
+``n_train``, ``score`` for ``dice``.
+
+``scenario`` says how the model was trained: ``scratch`` (random weights), ``transfer:<source>`` (started from the
+weights of ``source``) or any label a user gives. It is part of a curve's key, so runs of different scenarios are
+never one curve, nor averaged together; a table without the column is all ``scratch`` and its curves' keys and
+labels do not name it.
 """
 
 from __future__ import annotations
 
 import csv
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +28,7 @@ if TYPE_CHECKING:  # pandas loads when a table is read, not when the command lin
     import pandas as pd
 
 REQUIRED_COLUMNS = ("n_train", "dice")
-GROUP_COLUMNS = ("dataset", "model", "depth", "seed")
+GROUP_COLUMNS = ("dataset", "model", "depth", "scenario", "seed")
 #: Filled into a grouping column's empty cells. A table without any grouping column is one curve named after its file.
 GROUP_DEFAULTS: dict[str, Any] = {"dataset": "dataset", "model": "model", "depth": 0, "seed": 0}
 COLUMN_ALIASES = {"n": "n_train", "size": "n_train", "score": "dice"}
@@ -37,6 +43,12 @@ MIN_SIZES = 3
 MAX_N_TRAIN = 10**9
 #: Most curves forecast from one table: each takes a fit of its own, so more would run for hours.
 MAX_CURVES = 2000
+#: The scenario of a curve trained from random weights, and of every row of a table without a ``scenario`` column.
+SCRATCH = "scratch"
+#: How a transfer scenario starts: ``transfer:<source>``.
+TRANSFER_PREFIX = "transfer:"
+#: The longest scenario label accepted.
+MAX_SCENARIO = 200
 
 
 @dataclass(frozen=True)
@@ -86,6 +98,11 @@ class Curve:
         """The largest observed training-set size."""
         return float(self.n[-1])
 
+    @property
+    def scenario(self) -> str:
+        """How the curve's runs were trained: its key's ``scenario``, :data:`SCRATCH` when the key has none."""
+        return str(self.key.get("scenario", SCRATCH))
+
     def up_to(self, n_max: float) -> Curve:
         """The prefix of this curve with sizes ``<= n_max`` (what a planner would have seen at that point)."""
         keep = self.n <= n_max
@@ -120,7 +137,7 @@ def load_table(path: str | Path) -> pd.DataFrame:
             table = pd.read_parquet(path)
         else:
             _check_header(path)
-            table = pd.read_csv(path, skipinitialspace=True)
+            table = pd.read_csv(path, skipinitialspace=True, dtype={"scenario": str})  # labels such as "1" stay text
     except pd.errors.EmptyDataError:
         raise InputError(f"{path}: file is empty; expected a header with n_train and dice, then one row per run")
     except ImportError as exc:
@@ -193,6 +210,8 @@ def validate_table(table: pd.DataFrame, source: str = "table") -> pd.DataFrame:
     for column in ("n_test", "dice_sd"):
         if column in table:
             table[column] = pd.to_numeric(table[column], errors="coerce")
+    if "scenario" in table:
+        table["scenario"] = _scenarios(table["scenario"], source, problems)
     raise_if_any(problems)
 
     for column, default in GROUP_DEFAULTS.items():
@@ -227,6 +246,33 @@ def _numbers(raw: pd.Series, column: str, source: str, problems: list[str]) -> p
     return values
 
 
+def scenario_problem(value: Any) -> str | None:
+    """What is wrong with a scenario label (``scratch``, ``transfer:<source>`` or a user's own), or ``None``: it must
+    be text, not empty, at most :data:`MAX_SCENARIO` characters, without control characters, and a transfer must
+    name its source."""
+    if not isinstance(value, str):
+        return "is missing" if value is None or value != value else f"{value!r} is not text"
+    text = value.strip()
+    if not text:
+        return "is empty; name how the runs were trained (scratch, transfer:<source> or a label of your own)"
+    if len(text) > MAX_SCENARIO:
+        return f"is {len(text):,} characters long; at most {MAX_SCENARIO} are allowed"
+    if any(unicodedata.category(ch).startswith("C") for ch in text):
+        return f"{text!r} holds control characters"
+    if text == TRANSFER_PREFIX:
+        return f"{text!r} names no source; write {TRANSFER_PREFIX}<source>"
+    return None
+
+
+def _scenarios(raw: pd.Series, source: str, problems: list[str]) -> pd.Series:
+    """The scenario column with its labels stripped; each bad cell is a problem naming its row."""
+    for row, value in raw.items():
+        problem = scenario_problem(value)
+        if problem:
+            problems.append(f"{source}: row {row}: scenario {problem}")
+    return raw.map(lambda v: v.strip() if isinstance(v, str) else v)
+
+
 def group_curves(
     table: pd.DataFrame,
     *,
@@ -235,21 +281,22 @@ def group_curves(
     source: str = "table",
     max_curves: int = MAX_CURVES,
 ) -> list[Curve]:
-    """Group a validated table into curves keyed by its grouping columns (``dataset, model, depth, seed``), ordered
-    by size.
+    """Group a validated table into curves keyed by its grouping columns (``dataset, model, depth, scenario, seed``),
+    ordered by size.
 
     Rows sharing a key and a size are replicates; their mean is the curve's point and their spread its noise
     estimate. With ``average_seeds`` the seed is dropped from the key, so the seeds of a configuration become
-    replicates of one curve. A table without grouping columns (other than a merged seed) is one curve whose
-    ``dataset`` is the stem of ``source`` (its file name).
+    replicates of one curve; the scenario stays in it, so runs of different scenarios are never averaged together.
+    A table without grouping columns (other than a merged seed) is one curve whose ``dataset`` is the stem of
+    ``source`` (its file name), and so is each scenario of a table naming no dataset, model or depth.
 
     Raises:
         InputError: when a curve has fewer than ``min_sizes`` distinct sizes (one line per such curve), or the
             table holds more than ``max_curves`` curves (checked before any curve is built).
     """
     by = [c for c in GROUP_COLUMNS if c in table and not (average_seeds and c == "seed")]
-    if not by:
-        table, by = table.assign(_name=Path(source).stem), ["_name"]
+    if not by or ("scenario" in by and set(by) <= {"scenario", "seed"}):
+        table, by = table.assign(_name=Path(source).stem), ["_name", *by]
     count = table.groupby(by, sort=False).ngroups
     if count > max_curves:
         raise InputError(f"{source}: {count:,} curves; at most {max_curves:,} are forecast at once (each is fitted "

@@ -95,6 +95,22 @@ def _print_footer(console, plans) -> None:
         console.print(f"[bold]warning:[/bold] {escape(warning)}", highlight=False)
 
 
+def print_comparisons(console, plans) -> list:
+    """The scenarios of each configuration side by side (or a note that a target is needed to compare them);
+    returns the comparisons, for the plan document."""
+    from samplecast.plan.scenarios import compare_scenarios
+
+    comparisons = compare_scenarios(plans)
+    if plans[0].options.target_dice is None and len({p.forecast.curve.scenario for p in plans}) > 1:
+        console.print("note: give --target-dice to compare the scenarios: how many cases each needs, and what the "
+                      "better one saves", highlight=False)
+    for comparison in comparisons:
+        console.print(f"[bold]Scenarios compared: {escape(comparison.configuration)}[/bold]", highlight=False)
+        for sentence in comparison.sentences:
+            console.print(f"  {escape(sentence)}", highlight=False)
+    return comparisons
+
+
 def _print_wrote(console, path) -> None:
     console.print(f"Wrote {escape(str(path))}")
 
@@ -133,11 +149,12 @@ def forecast(curves, at, method, average_seeds, forecaster, json_path, **asked):
         console.print(table)
         _print_sentences(console, plan)
         console.print()
+    comparisons = print_comparisons(console, plans)
     _print_footer(console, plans)
     if json_path is not None:
         from samplecast.plan import plan_document
 
-        plan_document(plans, method, source=curves, folder=folder).write(json_path)
+        plan_document(plans, method, source=curves, folder=folder, comparisons=comparisons).write(json_path)
         _print_wrote(console, json_path)
 
 
@@ -161,7 +178,8 @@ def backtest(curves, cutoffs, methods, decisions, json_path):
     """Measure how wrong each method has been: forecast the final size of complete curves from their prefixes.
 
     Reports per method and cutoff the MAE of the median, its bias and how often the 80% and 90% intervals held
-    the truth; with --decisions, what following the planner would have done.
+    the truth; with --decisions, what following the planner would have done. A table with a scenario column is
+    summarised per scenario, never pooled across them.
     """
     from samplecast.curves import load_curves
     from samplecast.forecast import evaluate as bt
@@ -179,28 +197,32 @@ def backtest(curves, cutoffs, methods, decisions, json_path):
         with progress_bar("replaying decisions") as advance:
             results = replay.replay_decisions(table_of, make_forecaster(methods[0]),
                                               cutoffs=cutoffs or replay.DECISION_CUTOFFS, progress=advance)
-        summary = replay.summarize_decisions(results)
+        scenario = ["scenario"] if "scenario" in results else []
+        summary = replay.summarize_decisions(results, by=("policy", *scenario))
         table = Table(title=f"Decisions replayed on {results['curve'].nunique()} curves from {where} "
                             f"({methods[0]})", title_justify="left")
-        for column in ("policy", "decisions", "reached", "cases / fewest (median)", "not reachable or stop",
+        for column in ("policy", *scenario, "decisions", "reached", "cases / fewest (median)", "not reachable or stop",
                        "rounds"):
-            table.add_column(column, justify="left" if column == "policy" else "right")
+            table.add_column(column, justify="left" if column in ("policy", "scenario") else "right")
         for row in summary.itertuples():
             ratio = "-" if row.cases_ratio_median != row.cases_ratio_median else f"{row.cases_ratio_median:.2f}x"
-            table.add_row(row.policy, str(row.decisions), f"{row.reached:.0%}", ratio, f"{row.said_unreachable:.0%}",
-                          f"{row.rounds_used:.1f}")
+            table.add_row(row.policy, *(escape(row.scenario) for _ in scenario), str(row.decisions),
+                          f"{row.reached:.0%}", ratio, f"{row.said_unreachable:.0%}", f"{row.rounds_used:.1f}")
     else:
         with progress_bar("backtesting curves") as advance:
             results = bt.backtest(table_of, [make_forecaster(m) for m in methods], cutoffs or bt.DEFAULT_CUTOFFS,
                                   progress=advance)
-        summary = bt.summarize(results)
+        scenario = ["scenario"] if "scenario" in results else []
+        summary = bt.summarize(results, by=("method", *scenario, "cutoff"))
         table = Table(title=f"Backtest of {results['curve'].nunique()} curves from {where}", title_justify="left")
-        for column in ("method", "cutoff", "curves", "MAE", "bias", "cover 80%", "cover 90%", "width 80%"):
-            table.add_column(column, justify="left" if column == "method" else "right", no_wrap=column == "method")
+        for column in ("method", *scenario, "cutoff", "curves", "MAE", "bias", "cover 80%", "cover 90%", "width 80%"):
+            table.add_column(column, justify="left" if column in ("method", "scenario") else "right",
+                             no_wrap=column == "method")
         for row in summary.itertuples():
             method = f"{row.method} (in-sample)" if row.method in learned else row.method
-            table.add_row(method, f"{row.cutoff:g}", str(row.curves), f"{row.mae:.3f}", f"{row.bias:+.3f}",
-                          f"{row.coverage80:.0%}", f"{row.coverage90:.0%}", f"{row.width80:.3f}")
+            table.add_row(method, *(escape(row.scenario) for _ in scenario), f"{row.cutoff:g}", str(row.curves),
+                          f"{row.mae:.3f}", f"{row.bias:+.3f}", f"{row.coverage80:.0%}", f"{row.coverage90:.0%}",
+                          f"{row.width80:.3f}")
     console.print(table)
     if not decisions:
         from samplecast.plan.trust_sentences import cutoff_notes
@@ -269,8 +291,9 @@ def report(ctx, curves, plan_path, output, method, average_seeds, forecaster, ti
         folder = ForecasterFolder.open(forecaster)
         plans = _plan(curves, method, average_seeds, folder, **asked)
         print_answers(console, plans)
+        comparisons = print_comparisons(console, plans)
         with console.status("Measuring the method on your curves"):
-            document = plan_document(plans, method, source=curves, folder=folder)
+            document = plan_document(plans, method, source=curves, folder=folder, comparisons=comparisons)
     with console.status("Writing the report") as status:
         render_report(document, output, title=title,
                       progress=lambda section: status.update(f"Writing the report: {section.lower()}"))

@@ -14,6 +14,7 @@ from rich.table import Table
 
 from samplecast.cli.errors import ON_INTERRUPT
 from samplecast.cli.types import CommaList
+from samplecast.curves import SCRATCH, TRANSFER_PREFIX
 from samplecast.train import config as train_config  # light: no torch or MONAI until a run starts
 
 
@@ -119,7 +120,7 @@ def _default_engine() -> str:
 @click.option("--keep-weights", is_flag=True,
               help="Keep each run's tested weights in OUT/weights/, so other sweeps can start from them.")
 @click.option("--scenario", default=None,
-              show_default=f"{train_config.SCRATCH}, or transfer:SOURCE with --init-from",
+              show_default=f"{SCRATCH}, or {TRANSFER_PREFIX}SOURCE with --init-from",
               help="Label of these runs in the curves table's scenario column: forecast and report compare the "
                    "scenarios of one dataset side by side.")
 def sweep(data, out, fractions, sizes, depths, seeds, steps, min_epochs, check_convergence, batch_size, lr, val_every,

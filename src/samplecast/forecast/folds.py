@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from samplecast.curves import GROUP_DEFAULTS, Curve
+from samplecast.curves import GROUP_COLUMNS, GROUP_DEFAULTS, Curve
 from samplecast.errors import InputError
 from samplecast.forecast.base import CurveForecaster
 from samplecast.forecast.ensemble import EnsembleForecaster, StackingWeights, default_members
@@ -108,10 +108,11 @@ def learn_weights(results: pd.DataFrame, members: Sequence[CurveForecaster]) -> 
 
 def with_other_seeds(results: pd.DataFrame) -> pd.DataFrame:
     """Backtest rows plus, for each forecast from one seed's prefix, a copy scored against every other seed of the
-    same configuration and source measured at the same final size (``curve`` gets ``" vs seed S"`` appended)."""
+    same configuration, scenario and source measured at the same final size (``curve`` gets ``" vs seed S"``
+    appended); a scratch run never scores a transfer forecast, nor the reverse."""
     if "seed" not in results:
         return results
-    config = [c for c in ("source", "dataset", "model", "depth") if c in results]
+    config = [c for c in ("source", *GROUP_COLUMNS) if c != "seed" and c in results]
     finals = results.drop_duplicates([*config, "seed", "n_final"])[[*config, "seed", "n_final", "truth"]]
     pairs = results.merge(finals, on=[*config, "n_final"], suffixes=("", "_other"))
     pairs = pairs[pairs["seed"] != pairs["seed_other"]]

@@ -18,6 +18,7 @@ from samplecast.plan.recommendation import (
     target_levels,
     target_table,
 )
+from samplecast.plan.scenarios import ScenarioAnswer, ScenarioComparison, compare_scenarios
 from samplecast.plan.sentences import chances, confidence_words
 from samplecast.plan.trust_sentences import CAVEATS
 from samplecast.plan.trust import (
@@ -48,8 +49,9 @@ __all__ = [
     "CAVEATS", "DEFAULT_ROUNDS", "DEFAULT_SHORTFALL", "DOCUMENT_FORMAT", "HORIZON_FACTOR", "MAX_BYTES", "OWN_CUTOFFS",
     "Band", "BacktestSet", "Captions", "DecisionRow", "CurvePlan", "CurveView", "Expected", "Marginal",
     "MarginalPoint", "Observed", "OwnTrust", "PlanDocument", "PlanOptions", "PlanProgress", "Recommendation",
-    "RoundPlan", "RoundPlanner", "ShippedTrust", "Source", "TargetRow", "Trust", "TrustRow", "chances", "check_pool",
-    "confidence_words", "curve_warnings", "default_title", "dice_at", "interval_levels", "marginal_value",
+    "RoundPlan", "RoundPlanner", "ScenarioAnswer", "ScenarioComparison", "ShippedTrust", "Source", "TargetRow", "Trust",
+    "TrustRow", "chances", "check_pool", "compare_scenarios", "confidence_words", "curve_warnings", "default_title",
+    "dice_at", "interval_levels", "marginal_value",
     "own_trust", "plan_curves", "plan_document", "reach", "recommend", "shipped_trust", "short_labels",
     "target_levels", "target_table", "value_step"
 ]

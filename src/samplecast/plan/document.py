@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from samplecast import __version__
-from samplecast.errors import InputError
+from samplecast.errors import InputError, raise_if_any
 from samplecast.files import put_text
 from samplecast.forecast.base import QUANTILES
 from samplecast.forecast.folder import ForecasterFolder
@@ -24,7 +24,8 @@ from samplecast.forecast.predict import DEFAULT_REACH
 from samplecast.plan import schema, sentences
 from samplecast.plan.options import PlanOptions
 from samplecast.plan.recommendation import CurvePlan
-from samplecast.plan.schema import NON_EMPTY, SIZE, UNIT
+from samplecast.plan.scenarios import ScenarioComparison, compare_scenarios
+from samplecast.plan.schema import NON_EMPTY, OMIT_EMPTY, SIZE, UNIT
 from samplecast.plan.trust import Trust, trust_figures
 from samplecast.plan.views import (
     MIN_DRAWN,
@@ -91,6 +92,9 @@ class PlanDocument:
         curves: one :class:`~samplecast.plan.views.CurveView` per curve (each with its recommendation, whose
             ``next_round`` is carried as it is).
         trust: the backtests and caveats (:class:`~samplecast.plan.trust.Trust`).
+        comparisons: the scenarios of one configuration side by side
+            (:class:`~samplecast.plan.scenarios.ScenarioComparison`); empty, and then left out of the JSON, when no
+            configuration was measured under two scenarios, so such a document reads as it did before scenarios.
 
     Example:
         >>> document = plan_document(plans, "ensemble", source="curves.csv")   # doctest: +SKIP
@@ -115,6 +119,14 @@ class PlanDocument:
     captions: Captions
     curves: tuple[CurveView, ...] = field(metadata=NON_EMPTY)
     trust: Trust
+    comparisons: tuple[ScenarioComparison, ...] = field(default=(), metadata=OMIT_EMPTY)
+
+    def __post_init__(self) -> None:
+        problems = [f"comparisons[{i}].{side}.curve: {answer.curve} is not one of the {len(self.curves)} curves"
+                    for i, c in enumerate(self.comparisons) for side, answer in (("baseline", c.baseline),
+                                                                                 ("alternative", c.alternative))
+                    if answer.curve >= len(self.curves)]
+        raise_if_any(problems)
 
     def to_dict(self) -> dict[str, Any]:
         """The document as plain JSON values."""
@@ -185,6 +197,7 @@ def plan_document(
     created: datetime | None = None,
     folder: ForecasterFolder | None = None,
     backtest_summary: dict[str, Any] | None = None,
+    comparisons: Sequence[ScenarioComparison] | None = None,
 ) -> PlanDocument:
     """The plan document: every number, sentence and warning the report shows, and where it came from.
 
@@ -197,6 +210,8 @@ def plan_document(
             default the one shipped with the package.
         backtest_summary: the out-of-sample backtest of the methods as its JSON document (see
             :mod:`samplecast.forecast.evaluate.summary`); default the one in ``folder``.
+        comparisons: the scenarios compared (:func:`~samplecast.plan.scenarios.compare_scenarios` of ``plans``,
+            computed when not given).
     """
     from samplecast.forecast.evaluate import read_summary
 
@@ -234,6 +249,7 @@ def plan_document(
                           sentences.marginal_caption(step, options, PRICED_GAIN), sentences.rounds_caption(options)),
         curves=views,
         trust=trust_figures(method, curves, plans[0].forecast.model, source, summary, reaches, folder.name),
+        comparisons=tuple(compare_scenarios(plans) if comparisons is None else comparisons),
     )
 
 

@@ -3,7 +3,9 @@ one back, checking every field against its type hint and limits, with one proble
 (``curves[0].observed.n: expected a list of numbers, got str``).
 
 Limits ride on a field's metadata: ``UNIT`` (a Dice or a share, in [0, 1]), ``SIZE`` (not negative), ``NON_EMPTY``
-(a list of at least one item), ``max_length`` (strings; default :data:`MAX_STRING`). A class lists in ``SAME_LENGTH``
+(a list of at least one item), ``max_length`` (strings; default :data:`MAX_STRING`). A field marked ``OMIT_EMPTY``
+(an optional part added to the layout later) is left out of the JSON while it is ``None`` or empty, so documents
+without that part are written as before it existed. A class lists in ``SAME_LENGTH``
 the fields that are columns of one table and must be as long as each other. A bare ``dict`` field is carried as it is
 (any JSON object).
 """
@@ -25,6 +27,7 @@ MAX_PROBLEMS = 20
 UNIT = {"range": (0.0, 1.0)}
 SIZE = {"range": (0.0, math.inf)}
 NON_EMPTY = {"min_items": 1}
+OMIT_EMPTY = {"omit_empty": True}
 
 _NAMES = {float: "a number", int: "a whole number", str: "a string", bool: "true or false", type(None): "null"}
 _PLURALS = {float: "numbers", int: "whole numbers", str: "strings", bool: "booleans", type(None): "nulls"}
@@ -33,7 +36,8 @@ _PLURALS = {float: "numbers", int: "whole numbers", str: "strings", bool: "boole
 def dump(value: Any) -> Any:
     """A dataclass (and the tuples and dicts in it) as plain JSON values: objects, lists, numbers, strings, null."""
     if is_dataclass(value):
-        return {f.name: dump(getattr(value, f.name)) for f in fields(value)}
+        return {f.name: dump(getattr(value, f.name)) for f in fields(value)
+                if not (f.metadata.get("omit_empty") and getattr(value, f.name) in (None, ()))}
     if isinstance(value, (tuple, list)):
         return [dump(v) for v in value]
     if isinstance(value, dict):

@@ -14,7 +14,7 @@ from samplecast.errors import InputError, raise_if_any
 from samplecast.forecast.base import CurveForecaster
 from samplecast.plan import schema
 from samplecast.plan import trust_sentences as sentences
-from samplecast.plan.schema import NON_EMPTY, SIZE, UNIT
+from samplecast.plan.schema import NON_EMPTY, OMIT_EMPTY, SIZE, UNIT
 
 if TYPE_CHECKING:
     from samplecast.forecast.evaluate import BacktestSummary
@@ -25,9 +25,9 @@ OWN_CUTOFFS: tuple[float, ...] = (0.2, 0.5)
 
 @dataclass(frozen=True)
 class TrustRow:
-    """Backtest figures at one cutoff (and, for the forecaster's backtest, one held-out image set or ``"all"``):
-    forecasts scored, mean absolute and signed error of the median, share inside the 80% and 90% intervals, and
-    the mean width of the 80% interval."""
+    """Backtest figures at one cutoff (and, for the forecaster's backtest, one held-out image set or ``"all"``; for
+    the backtest on curves of several scenarios, one scenario): forecasts scored, mean absolute and signed error of
+    the median, share inside the 80% and 90% intervals, and the mean width of the 80% interval."""
 
     cutoff: float = field(metadata=UNIT)
     curves: int = field(metadata=SIZE)
@@ -37,6 +37,7 @@ class TrustRow:
     coverage90: float = field(metadata=UNIT)
     width80: float = field(metadata=SIZE)
     held_out: str | None = None
+    scenario: str | None = field(default=None, metadata=OMIT_EMPTY)
 
 
 @dataclass(frozen=True)
@@ -151,7 +152,8 @@ def _typed(cls: type, records: Sequence[dict], origin: str, names: Sequence[str]
 def own_trust(curves: Sequence[Curve], forecaster: CurveForecaster, source: str | Path | None,
               summary: BacktestSummary | None) -> tuple[OwnTrust | None, str | None]:
     """The backtest of ``forecaster`` (cloned unfitted for each prefix) on the user's own curves (each cut at
-    :data:`OWN_CUTOFFS` of its largest size and forecast to it), or ``None`` and why.
+    :data:`OWN_CUTOFFS` of its largest size and forecast to it), or ``None`` and why. Curves of several scenarios
+    are summarised one scenario at a time, never pooled.
 
     Left out for a curves file of the forecaster's backtest: its curves were scored there, held out from what the
     method learned, while the method forecasting has learned from them, so scoring it on them again would flatter
@@ -164,9 +166,11 @@ def own_trust(curves: Sequence[Curve], forecaster: CurveForecaster, source: str 
         results = backtest(curves, [forecaster], OWN_CUTOFFS)
     except InputError:
         return None, sentences.too_short_to_backtest(max(OWN_CUTOFFS))
+    scenario = ["scenario"] if len({c.scenario for c in curves}) > 1 else []
     rows = tuple(TrustRow(float(r.cutoff), int(r.curves), round(float(r.mae), 4), round(float(r.bias), 4),
-                          round(float(r.coverage80), 4), round(float(r.coverage90), 4), round(float(r.width80), 4))
-                 for r in summarize(results).itertuples())
+                          round(float(r.coverage80), 4), round(float(r.coverage90), 4), round(float(r.width80), 4),
+                          scenario=r.scenario if scenario else None)
+                 for r in summarize(results, by=(*scenario, "cutoff")).itertuples())
     return OwnTrust(OWN_CUTOFFS, len({*results["curve"]}), rows), None
 
 

@@ -19,6 +19,8 @@ from samplecast.plan import PlanDocument
 from samplecast.report.document import LINE_MM, ReportDocument
 from samplecast.report.figures import MAX_PANELS, curve_colors, learning_curves_figure, marginal_value_figure
 from samplecast.report.provenance import report_command
+from samplecast.report.scenarios import SECTION as SCENARIO_SECTION
+from samplecast.report.scenarios import write_scenarios
 from samplecast.report.tables import (
     curve_rows,
     decision_rows,
@@ -58,7 +60,10 @@ def render_report(document: PlanDocument, path: str | Path, *, title: str | None
     doc.add_page()
     doc.title_block(title, document.subtitle)
     writers = (_answer, _rounds, _learning_curves, _targets, _marginal, _trust, _provenance)
-    for name, write in zip(SECTIONS, writers):
+    sections = list(zip(SECTIONS, writers))
+    if document.comparisons:  # the scenarios of a configuration side by side, right after the answer
+        sections.insert(1, (SCENARIO_SECTION, write_scenarios))
+    for name, write in sections:
         if progress:
             progress(name)
         write(doc, name, document)
@@ -178,7 +183,8 @@ def _trust(doc: ReportDocument, name: str, document: PlanDocument) -> None:
     if own is None:
         doc.paragraph(trust.own_words)
     else:
-        rows, widths = own_trust_rows(own), _widths(8, first=0.18)
+        rows = own_trust_rows(own)
+        widths = _widths(len(rows[0]), first=0.18 if len(rows[0]) == 8 else 0.16)
         doc.keep_together(doc.table_height(rows, widths) + 3 * LINE_MM)  # the sentence stays with its table
         doc.paragraph(trust.own_words)
         doc.table(rows, widths)

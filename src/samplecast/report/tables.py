@@ -192,7 +192,9 @@ def shipped_trust_rows(shipped: ShippedTrust) -> tuple[Rows, Rows]:
 
 
 def own_trust_rows(own: OwnTrust) -> Rows:
-    """The backtest on the user's own curves, one row per cutoff."""
+    """The backtest on the user's own curves, one row per cutoff (and scenario, for curves of several)."""
+    if any(r.scenario is not None for r in own.rows):
+        return [["scenario", *_TRUST_HEADING]] + [[str(r.scenario), *_trust_row(r)] for r in own.rows]
     return [_TRUST_HEADING] + [_trust_row(r) for r in own.rows]
 
 

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from samplecast.curves import scenario_problem
 from samplecast.train.unet import MODEL_NAME, min_input_multiple
 
 ENGINES = ("local", "fused", "submitit")
@@ -36,10 +37,6 @@ CONVERGENCE_TOLERANCE = 0.01
 #: The encoder's learning rate as a multiple of the run's when runs start from trained weights (``init_from``):
 #: measured on LGG slices started from Kvasir-SEG (``data/README.md``, "Transfer").
 DEFAULT_ENCODER_LR = 1.0
-#: The scenario of runs trained from random weights; runs started from a source default to ``transfer:<source>``.
-SCRATCH = "scratch"
-#: Longest scenario label a sweep accepts (it becomes a column of the curves table and a label in reports).
-MAX_SCENARIO_CHARS = 80
 
 
 @dataclass(frozen=True)
@@ -205,8 +202,8 @@ class SweepConfig:
             (:mod:`samplecast.train.start`). Its checksums are part of every run's identity.
         encoder_lr: with ``init_from``, the encoder's learning rate as a multiple of ``train.lr``; 0 freezes it.
         keep_weights: keep each run's tested weights in ``out/weights/<run_id>.pt``, to start other sweeps from.
-        scenario: the label of these runs in the curves table's ``scenario`` column; ``None``: :data:`SCRATCH`,
-            or ``transfer:<source name>`` with ``init_from``.
+        scenario: the label of these runs in the curves table's ``scenario`` column; ``None``:
+            :data:`~samplecast.curves.SCRATCH`, or ``transfer:<source name>`` with ``init_from``.
 
     Example:
         >>> config = SweepConfig("data/kvasir-seg", "runs/kvasir", fractions=(0.1, 0.5, 1.0), depths=(4,),
@@ -291,8 +288,9 @@ class SweepConfig:
             found.append(f"encoder learning rate must be a multiple >= 0 of the learning rate, got {self.encoder_lr}")
         elif self.init_from is None and self.encoder_lr != DEFAULT_ENCODER_LR:
             found.append("an encoder learning rate applies only to runs that start from weights (init_from)")
-        if self.scenario is not None:
-            found += scenario_problems(self.scenario)
+        problem = None if self.scenario is None else scenario_problem(self.scenario)
+        if problem:
+            found.append(f"scenario {problem}")
         return found + self.train.problems()
 
     def protocol(self) -> dict[str, Any]:
@@ -324,18 +322,6 @@ class SweepConfig:
         values["train"] = TrainSettings(**values.get("train", {}))
         values["submitit"] = SubmititOptions(**values.get("submitit", {}))
         return cls(**values)
-
-
-def scenario_problems(label: str) -> list[str]:
-    """What is wrong with a scenario label (empty, too long, control characters), one line each."""
-    if not isinstance(label, str) or not label.strip():
-        return [f"scenario must be a non-empty label, got {label!r}"]
-    found = []
-    if len(label) > MAX_SCENARIO_CHARS:
-        found.append(f"scenario must be at most {MAX_SCENARIO_CHARS} characters, got {len(label)}")
-    if not label.isprintable() or label != label.strip():
-        found.append(f"scenario {label!r} holds control characters or surrounding spaces")
-    return found
 
 
 def dataset_key(name: str, case_ids: Sequence[str], shape: Sequence[int]) -> dict[str, Any]:

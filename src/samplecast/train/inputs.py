@@ -17,7 +17,8 @@ import torch
 from samplecast.data import FORMATS, SegmentationDataset, load_dataset
 from samplecast.data.splits import Splits, check_fractions, subset_size
 from samplecast.errors import InputError, raise_if_any
-from samplecast.train.config import SCRATCH, Cell, SweepConfig, dataset_key, protocol_id, size_problems
+from samplecast.curves import SCRATCH
+from samplecast.train.config import Cell, SweepConfig, dataset_key, protocol_id, size_problems
 from samplecast.train.growth import DataHistory, dataset_history
 from samplecast.train.start import Start, load_start
 

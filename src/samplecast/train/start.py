@@ -22,6 +22,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from samplecast.curves import TRANSFER_PREFIX
 from samplecast.errors import InputError, raise_if_any
 from samplecast.files import put_file
 from samplecast.train.unet import MODEL_NAME, build_unet
@@ -31,8 +32,6 @@ WEIGHTS_FORMAT = "samplecast-weights"
 WEIGHTS_VERSION = 1
 #: Folder of a sweep's kept weights, one ``<run_id>.pt`` per run.
 WEIGHTS_DIR = "weights"
-#: Prefix of the scenario label of runs started from a source: ``transfer:<source name>``.
-TRANSFER = "transfer"
 
 
 @dataclass(frozen=True)
@@ -82,7 +81,7 @@ class Start:
     def label(self) -> str:
         """The default scenario label of runs from this source: ``transfer:<name of the file or folder>``."""
         name = self.source.stem if self.source.is_file() else self.source.resolve().name
-        return f"{TRANSFER}:{name}"
+        return f"{TRANSFER_PREFIX}{name}"
 
 
 def save_weights(path: str | Path, net: nn.Module | dict[str, torch.Tensor], meta: dict[str, Any]) -> str:
@@ -187,7 +186,8 @@ def _mismatches(weights: StartWeights, depth: int, spatial_dims: int, in_channel
         return found
     expected = build_unet(spatial_dims, in_channels, depth).state_dict()
     shapes = {k: tuple(v.shape) for k, v in weights.state.items()}
-    wrong = [k for k, v in expected.items() if shapes.get(k) != tuple(v.shape)] + [k for k in shapes if k not in expected]
+    wrong = [k for k, v in expected.items() if shapes.get(k) != tuple(v.shape)]
+    wrong += [k for k in shapes if k not in expected]
     if wrong:
         found.append(f"{len(wrong)} tensors do not fit a depth-{depth} U-Net (first: {wrong[0]})")
     return found
