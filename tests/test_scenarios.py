@@ -19,7 +19,7 @@ from samplecast.forecast.folds import with_other_seeds
 from samplecast.forecast.methods import make_forecaster
 from samplecast.plan import PlanDocument, PlanOptions, plan_curves, plan_document
 from samplecast.plan.scenarios import compare_scenarios, difference
-from samplecast.plan.sentences import about
+from samplecast.plan.wording import cost_words, estimate
 
 SIZES = (10, 20, 40, 80, 160)
 OPTIONS = ["--method", "pow3", "--average-seeds", "--target-dice", "0.84", "--pool-size", "1000",
@@ -165,7 +165,7 @@ def test_transfer_saves_cases_with_a_range_for_the_difference():
     assert c.baseline.n_needed == plans[0].recommendation.n_for_target
     assert c.baseline.next_round == plans[0].recommendation.next_round
     assert c.alternative.next_round.stop_reason == "reached"
-    assert (f"transfer:acdc needs {c.saved:,} fewer cases; annotating from here costs {c.saved_cost:,.0f} less"
+    assert (f"transfer:acdc needs {c.saved:,} fewer cases; annotating from here costs {cost_words(c.saved_cost)} less"
             in " ".join(c.sentences))
 
 
@@ -194,7 +194,7 @@ def test_a_target_both_reach_only_beyond_the_pool_is_said_so():
     assert (f"Neither reaches Dice 0.87 within the pool of 170 cases, only beyond it: by extrapolation, "
             f"transfer:acdc needs {c.saved:,} fewer cases.") in words
     assert c.alternative.dice_now > 0.87  # measured above the target, though its forecast at 80% is not
-    assert f"about {about(c.alternative.n_needed)} by extrapolation (its measured curve already reaches it: " \
+    assert f"about {estimate(c.alternative.n_needed)} by extrapolation (its measured curve already reaches it: " \
            f"{c.alternative.dice_now:.3f} with 160 cases)" in words
 
 

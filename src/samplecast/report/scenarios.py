@@ -45,7 +45,8 @@ def answer_rows(document: PlanDocument) -> Rows:
     for c in document.comparisons:
         for answer in (c.baseline, c.alternative):
             row = [c.configuration, answer.scenario, f"{answer.n_observed:,}", f"{answer.dice_now:.3f}",
-                   _needed_text(answer, c), span_text(*answer.n_range)]
+                   _needed_text(answer, c),
+                   span_text(*answer.n_range, document.curves[answer.curve].recommendation)]
             row += [cost_text(answer.cost)] if options.cost_per_case is not None else []
             rows.append(row + [round_words(answer.next_round) if answer.next_round is not None else "–"])
     return rows
