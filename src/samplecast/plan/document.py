@@ -15,18 +15,18 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from samplecast import __version__
+from samplecast import __version__, schema
 from samplecast.errors import InputError
 from samplecast.files import put_text
 from samplecast.forecast.base import QUANTILES
 from samplecast.forecast.folder import ForecasterFolder
 from samplecast.forecast.predict import DEFAULT_REACH
-from samplecast.plan import schema, sentences
+from samplecast.plan import sentences
 from samplecast.plan.options import PlanOptions
 from samplecast.plan.recommendation import CurvePlan
-from samplecast.plan.schema import NON_EMPTY, SIZE, UNIT
 from samplecast.plan.trust import Trust, trust_figures
 from samplecast.plan.views import CurveView, curve_view, default_title, short_labels, value_step
+from samplecast.schema import NON_EMPTY, SIZE, UNIT
 
 #: Version of the plan document's layout.
 DOCUMENT_FORMAT = 2
