@@ -178,3 +178,34 @@ def test_curves_too_short_to_backtest_are_named_before_any_training(built, tmp_p
     result = CliRunner().invoke(cli, ["surrogate", "build", str(built / "kv64.csv"), str(short),
                                       "-o", str(tmp_path / "fc"), "--pretrain", "--prior-curves", str(10**9)])
     assert "short.csv: no curve has at least 3 sizes below any cutoff" in one_error(result)
+
+
+@pytest.mark.slow
+def test_ctrl_c_during_a_build_exits_130_with_one_line_and_leaves_the_old_folder(built, tmp_path):
+    import os
+    import shutil
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = shutil.copytree(built / "fc", tmp_path / "fc")
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    log = tmp_path / "stderr.txt"
+    command = [sys.executable, "-c", "from samplecast.cli import main; main()", "surrogate", "build",
+               str(built / "kv64.csv"), str(built / "other.csv"), "-o", str(out), "--pretrain", "--hidden", "16",
+               "--epochs", "200", "--prior-curves", "2000"]
+    with open(log, "w") as stderr:
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=stderr, text=True,
+                                   env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "OMP_NUM_THREADS": "1"},
+                                   preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        deadline = time.monotonic() + 120
+        while "epoch 1/" not in log.read_text():
+            assert process.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.2)
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=60) == 130
+    lines = log.read_text().strip().splitlines()
+    assert lines[-1] == "interrupted" and not any("Traceback" in line or "Aborted" in line for line in lines)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fc", "stderr.txt"]
