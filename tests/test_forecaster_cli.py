@@ -145,17 +145,18 @@ def test_a_backtest_summary_of_the_wrong_types_is_one_error_naming_the_file_and_
                                                                                     value, problem):
     import shutil
 
+    from test_forecaster_folder import reseal
+
     folder = tmp_path / "fc"
     shutil.copytree(built / "fc", folder)
     summary = json.loads((folder / "backtest_summary.json").read_text())
-    quoted = [r for r in summary[part] if r["held_out"] == "all" and r.get("method", "lstm") == "lstm"]
-    quoted[-1][field] = value  # a row the forecast quotes: pooled, of the method used
+    index = max(i for i, r in enumerate(summary[part]) if r["held_out"] == "all" and r.get("method", "lstm") == "lstm")
+    summary[part][index][field] = value  # a row the forecast quotes: pooled, of the method used
     (folder / "backtest_summary.json").write_text(json.dumps(summary))
-    row = (f"decisions (policy {quoted[-1]['policy']}, held_out all)" if part == "decisions"
-           else f"lstm (held_out all, cutoff {quoted[-1]['cutoff']})")
+    reseal(folder)  # as a build would have written it: the file's schema, not its checksum, refuses it
     result = CliRunner().invoke(cli, ["forecast", str(built / "kv64.csv"), "--forecaster", str(folder),
                                       "--target-dice", "0.7", "--json", str(tmp_path / "plan.json")])
-    assert one_error(result) == f"error: {folder / 'backtest_summary.json'}: {row}: {problem}"
+    assert one_error(result) == f"error: {folder / 'backtest_summary.json'}: {part}[{index}].{problem}"
     assert not (tmp_path / "plan.json").exists()
 
 
