@@ -181,6 +181,18 @@ def test_curves_too_short_to_backtest_are_named_before_any_training(built, tmp_p
     assert "short.csv: no curve has at least 3 sizes below any cutoff" in one_error(result)
 
 
+def test_the_same_curves_under_two_names_are_refused_naming_both(built, tmp_path):
+    """Counted as two image sets, a curve would be scored held out by a forecaster that learned it."""
+    renamed = tmp_path / "renamed.csv"
+    renamed.write_text((built / "other.csv").read_text().replace("other,", "polyps,"))
+    result = CliRunner().invoke(cli, ["surrogate", "build", str(built / "kv64.csv"), str(built / "other.csv"),
+                                      str(renamed), "-o", str(tmp_path / "fc"), *TINY])
+    assert one_error(result) == (f"error: {built / 'other.csv'} (dataset other) and {renamed} (dataset polyps): 2 "
+                                 "curves with the same sizes and Dice values under both names; give each curve once, "
+                                 "or a held-out backtest figure would be scored on curves the forecaster learned from")
+    assert not (tmp_path / "fc").exists()
+
+
 @pytest.mark.slow
 def test_ctrl_c_during_a_build_exits_130_with_one_line_and_leaves_the_old_folder(built, tmp_path):
     import os

@@ -33,6 +33,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from samplecast import __version__, schema
 from samplecast.curves import Curve
 from samplecast.errors import InputError, raise_if_any
@@ -194,8 +196,8 @@ def build_forecaster(
     (its ``command``).
 
     Raises:
-        InputError: when ``out_dir`` cannot be written, the corpus holds fewer than two image sets, or a curve is
-            too short to learn from.
+        InputError: when ``out_dir`` cannot be written, the corpus holds fewer than two image sets or a curve under
+            two names (:func:`check_distinct`), or a curve is too short to learn from.
     """
     from samplecast.forecast.surrogate import save_surrogate
 
@@ -208,6 +210,7 @@ def build_forecaster(
     if len(sets) < 2:
         raise InputError(f"a forecaster is built from curves of at least two image sets, so that each can be scored "
                          f"by what was learned without it; got {', '.join(sets) or 'none'}")
+    check_distinct(corpus)
     check_scorable(corpus, cutoffs)
     start = base_surrogate(recipe, progress)
     member_names = [m.name for m in members]
@@ -250,6 +253,28 @@ def build_forecaster(
     if progress is not None:
         progress(f"wrote {', '.join(sorted(REQUIRED))} in {out} ({record['wall_s']} s)")
     return BuildResult(ForecasterFolder(out), parts, folds, summary, record)
+
+
+def check_distinct(corpus: Mapping[str, Sequence[Curve]]) -> None:
+    """Check that no curve (the same sizes and Dice values) is in ``corpus`` twice under different names: in two
+    sources, or under two ``dataset`` names of one source. Such a curve would count as two image sets, and the
+    backtest would score a held-out set on curves the forecaster learned from.
+
+    Raises:
+        InputError: one line per pair of names that share curves, naming both.
+    """
+    first: dict[tuple, str] = {}
+    shared: dict[tuple[str, str], int] = {}
+    for source, curves in corpus.items():
+        for curve in curves:
+            dataset = curve.key.get("dataset")
+            where = source if dataset is None else f"{source} (dataset {dataset})"
+            seen = first.setdefault((tuple(curve.n.tolist()), tuple(np.round(curve.dice, 9).tolist())), where)
+            if seen != where:
+                shared[seen, where] = shared.get((seen, where), 0) + 1
+    raise_if_any([f"{a} and {b}: {count} curve{'s' if count > 1 else ''} with the same sizes and Dice values under "
+                  "both names; give each curve once, or a held-out backtest figure would be scored on curves the "
+                  "forecaster learned from" for (a, b), count in shared.items()])
 
 
 def check_scorable(corpus: Mapping[str, Sequence[Curve]], cutoffs: Sequence[float]) -> None:
