@@ -18,7 +18,12 @@ measured on curves the method learned from. The file is plain JSON (format 2):
                 "created": "2026-12-01",
                 "samplecast": "0.1.0", "machine": "..."},
      "rows": [{"method": "ensemble", "held_out": "all", "cutoff": 0.2, "curves": 17, "mae": 0.016, "bias": 0.002,
-               "coverage80": 0.82, "coverage90": 0.88, "width80": 0.07}]}
+               "coverage80": 0.82, "coverage90": 0.88, "width80": 0.07}],
+     "build": "20261207T061600Z-f2a566d0"}
+
+Every field is checked on reading against :class:`SummaryFile` (rows against
+:class:`~samplecast.forecast.backtest_rows.SummaryRow`); ``build`` is the id of the forecaster build that wrote it
+(:mod:`samplecast.forecast.folder`).
 
 An optional ``decisions`` list holds the backtest of decisions (:mod:`samplecast.forecast.evaluate.decisions`): one
 row per (policy, held-out image set) with the fields of :data:`DECISION_FIELDS`: the decisions replayed, the share
