@@ -137,7 +137,7 @@ def _drop_from_first_row(field):
     ("backtest_summary.json", lambda d: {**d, "rows": d["rows"] + d["rows"][:1]}, "rows: 1 (method, held_out, "
                                                                                   "cutoff) given twice"),
     ("surrogate.json", lambda d: {**d, "architecture": {**d["architecture"], "hidden": 0}},
-     "architecture.hidden must be a positive integer, got 0"),
+     "architecture.hidden: 0 must be positive"),
     ("surrogate.json", lambda d: {**d, "architecture": {**d["architecture"], "hidden": 10 ** 6}},
      "the architecture in surrogate.json has more than 20,000,000 weights"),
     (BUILD, lambda d: {**d, "files": {**d["files"], "surrogate.npz": "abc"}}, "files.surrogate.npz: not a sha256"),

@@ -3,11 +3,12 @@ a forecaster folder): :func:`dump` writes one as plain JSON values and :func:`lo
 field against its type hint and limits, with one problem per line naming the field's path
 (``curves[0].observed.n: expected a list of numbers, got str``).
 
-Limits ride on a field's metadata: ``UNIT`` (a Dice or a share, in [0, 1]), ``SIZE`` (not negative), ``FRACTION``
-(in (0, 1]), ``NON_EMPTY`` (a list of at least one item), ``max_length`` (strings; default :data:`MAX_STRING`). A class
-lists in ``SAME_LENGTH`` the fields that are columns of one table and must be as long as each other. A bare ``dict``
-field is carried as it is (any JSON object). :func:`read_json` reads a JSON file safely (a regular file of bounded
-size, any decoding problem one line).
+Limits ride on a field's metadata: ``UNIT`` (a Dice or a share, in [0, 1]), ``SIZE`` (not negative), ``POSITIVE``,
+``FRACTION`` (in (0, 1]), ``NON_EMPTY`` (a list of at least one item), ``max_length`` (strings; default
+:data:`MAX_STRING`), ``required`` (a field with a default for code that a file must still give). A class lists in
+``SAME_LENGTH`` the fields that are columns of one table and must be as long as each other. A bare ``dict`` field is
+carried as it is (any JSON object). :func:`read_json` reads a JSON file safely (a regular file of bounded size, any
+decoding problem one line).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ MAX_PROBLEMS = 20
 UNIT = {"range": (0.0, 1.0)}
 SIZE = {"range": (0.0, math.inf)}
 FRACTION = {"range": (0.0, 1.0), "open_low": True}
+POSITIVE = {"range": (0.0, math.inf), "open_low": True}
 NON_EMPTY = {"min_items": 1}
 
 _NAMES = {float: "a number", int: "a whole number", str: "a string", bool: "true or false", type(None): "null"}
@@ -183,8 +185,10 @@ def _read_scalar(tp: type, value: Any, where: str, meta: dict, problems: list[st
         return None
     low, high = meta.get("range", (-math.inf, math.inf))
     if numeric and not ((low < value if meta.get("open_low") else low <= value) and value <= high):
-        bounds = ("must not be negative" if high == math.inf else
-                  f"is outside {'(' if meta.get('open_low') else '['}{low:g}, {high:g}]")
+        if high < math.inf:
+            bounds = f"is outside {'(' if meta.get('open_low') else '['}{low:g}, {high:g}]"
+        else:
+            bounds = "must be positive" if meta.get("open_low") else "must not be negative"
         problems.append(f"{where}: {value:g} {bounds}")
         return None
     if tp is str and len(value) > meta.get("max_length", MAX_STRING):
@@ -211,7 +215,7 @@ def _read_object(cls: type, value: Any, path: str, problems: list[str]) -> Any:
     for f in fields(cls):
         if f.name in value:
             values[f.name] = _read(hints[f.name], value[f.name], _join(path, f.name), dict(f.metadata), problems)
-        elif f.default is MISSING and f.default_factory is MISSING:
+        elif (f.default is MISSING and f.default_factory is MISSING) or f.metadata.get("required"):
             problems.append(f"{_join(path, f.name)}: missing")
     known = {f.name for f in fields(cls)}
     problems.extend(f"{_join(path, str(k))}: not a field of this file" for k in value if k not in known)

@@ -62,8 +62,8 @@ class SpreadCalibration:
         counts: the held-out forecasts it was learned from.
     """
 
-    widen: float = field(default=0.0, metadata=SIZE)
-    floor: float = field(default=0.0, metadata=SIZE)
+    widen: float = field(metadata=SIZE)
+    floor: float = field(metadata=SIZE)
     counts: int = field(default=0, metadata=SIZE)
 
     #: Values tried by :meth:`fit`.
@@ -100,11 +100,3 @@ class SpreadCalibration:
     def to_dict(self) -> dict:
         """Plain-JSON form, as stored in ``assets/ensemble.json``."""
         return {"widen": self.widen, "floor": self.floor, "counts": self.counts}
-
-    @classmethod
-    def from_dict(cls, data: dict) -> SpreadCalibration:
-        """Inverse of :meth:`to_dict`; raises ``ValueError`` for values outside their ranges."""
-        widen, floor = float(data["widen"]), float(data["floor"])
-        if not (widen >= 0.0 and floor >= 0.0):
-            raise ValueError(f"widen and floor must be >= 0; got {widen:g} and {floor:g}")
-        return cls(widen, floor, int(data.get("counts", 0)))

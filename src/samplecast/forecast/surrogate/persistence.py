@@ -12,14 +12,15 @@ from __future__ import annotations
 import json
 import math
 import zipfile
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import numpy as np
 
-from samplecast.errors import InputError, raise_if_any
+from samplecast import schema
+from samplecast.errors import InputError
 from samplecast.forecast.calibration import SpreadCalibration
 from samplecast.forecast.shift import MedianShift
 from samplecast.forecast.surrogate.architecture import SurrogateConfig
@@ -168,79 +169,28 @@ def _read_array(stream: BinaryIO, stored_bytes: int, shape: tuple[int, ...], whe
     return array
 
 
+@dataclass(frozen=True)
+class SurrogateFile:
+    """The schema of a surrogate's ``.json``: the format, the architecture, the training record, the widening of its
+    intervals and the shift of its median (a ``/3`` file has none), and the id of the forecaster build that wrote it
+    (:mod:`samplecast.forecast.folder`)."""
+
+    format: str
+    architecture: SurrogateConfig
+    training: dict = field(default_factory=dict)
+    calibration: SpreadCalibration | None = None
+    median_shift: MedianShift | None = None
+    build: str | None = None
+
+
 def _read_description(path: Path) -> dict[str, Any]:
-    """The architecture, training record, calibration and median shift in a surrogate's JSON (a ``/3`` file has no
-    shift), every problem named by its field."""
-    try:
-        meta = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: not a surrogate description (not JSON: {exc})") from None
-    if not isinstance(meta, dict) or not isinstance(meta.get("architecture"), dict):
-        raise InputError(f"{path}: not a surrogate description (no architecture object)")
-    if meta.get("format") not in READABLE_FORMATS:
-        raise InputError(f"{path}: a surrogate of format {meta.get('format')!r}, which this version of samplecast "
-                         f"cannot read (it reads {', '.join(map(repr, READABLE_FORMATS))}); train it again with this "
-                         "version")
-    arch, problems = meta["architecture"], []
-    for name in ("hidden", "layers", "head_width"):
-        if not (isinstance(arch.get(name), int) and not isinstance(arch.get(name), bool) and arch[name] >= 1):
-            problems.append(f"{path}: architecture.{name} must be a positive integer, got {arch.get(name)!r}")
-    levels = arch.get("levels")
-    if not _numbers(levels, min_length=1):
-        problems.append(f"{path}: architecture.levels must be a list of numbers, got {levels!r}")
-    training = meta.get("training", {})
-    if not isinstance(training, dict):
-        problems.append(f"{path}: training must be an object, got {training!r}")
-    calibration = meta.get("calibration")
-    if calibration is not None:
-        problems.extend(f"{path}: {p}" for p in _calibration_problems(calibration))
-    shift = meta.get("median_shift") if meta["format"] == FORMAT else None
-    if shift is not None:
-        problems.extend(f"{path}: {p}" for p in _shift_problems(shift))
-    raise_if_any(problems)
-    try:
-        config = SurrogateConfig(hidden=arch["hidden"], layers=arch["layers"], head_width=arch["head_width"],
-                                 levels=tuple(float(v) for v in levels))
-    except ValueError as exc:
-        raise InputError(f"{path}: architecture: {exc}") from None
-    return {"config": config, "training": training,
-            "calibration": None if calibration is None else SpreadCalibration.from_dict(calibration),
-            "shift": None if shift is None else MedianShift.from_dict(shift)}
-
-
-def _calibration_problems(block: Any) -> list[str]:
-    """What is wrong with a calibration block (:meth:`SpreadCalibration.to_dict`), one line per field."""
-    if not isinstance(block, dict):
-        return [f"calibration must be an object or null, got {block!r}"]
-    problems = [f"calibration.{name} must be a number >= 0, got {block.get(name)!r}" for name in ("widen", "floor")
-                if not (_numbers([block.get(name)]) and block[name] >= 0)]
-    return problems + _counts_problems(block, "calibration")
-
-
-def _shift_problems(block: Any) -> list[str]:
-    """What is wrong with a median shift block (:meth:`MedianShift.to_dict`), one line per field."""
-    if not isinstance(block, dict):
-        return [f"median_shift must be an object or null, got {block!r}"]
-    lowest = {"rise": (0.0, ">="), "scale": (0.0, ">"), "full_gain": (0.0, ">"), "plateau": (0.0, ">=")}
-    problems = [f"median_shift.{name} must be a number {sign} {low:g}, got {block.get(name)!r}"
-                for name, (low, sign) in lowest.items()
-                if not (_numbers([block.get(name)]) and (block[name] > low or (sign == ">=" and block[name] == low)))]
-    return problems + _counts_problems(block, "median_shift")
-
-
-def _counts_problems(block: dict, name: str) -> list[str]:
-    """The problem with the ``counts`` field of the block ``name``, if any (absent means 0)."""
-    counts = block.get("counts", 0)
-    if isinstance(counts, int) and not isinstance(counts, bool) and counts >= 0:
-        return []
-    return [f"{name}.counts must be a whole number >= 0, got {counts!r}"]
-
-
-def _numbers(values: Any, min_length: int = 0) -> bool:
-    """Whether ``values`` is a list of at least ``min_length`` finite numbers (booleans are not numbers)."""
-    return (isinstance(values, list) and len(values) >= min_length
-            and all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in values))
-
-
-def _increasing(values: list) -> bool:
-    return all(a < b for a, b in zip(values, values[1:]))
+    """The architecture, training record, calibration and median shift in a surrogate's JSON (:class:`SurrogateFile`),
+    every problem named by its field."""
+    meta = schema.read_json(path)
+    found = meta.get("format") if isinstance(meta, dict) else None
+    if found not in READABLE_FORMATS:
+        raise InputError(f"{path}: a surrogate of format {found!r}, which this version of samplecast cannot read (it "
+                         f"reads {', '.join(map(repr, READABLE_FORMATS))}); train it again with this version")
+    checked = schema.load(SurrogateFile, meta, str(path))
+    return {"config": checked.architecture, "training": checked.training, "calibration": checked.calibration,
+            "shift": checked.median_shift if checked.format == FORMAT else None}
