@@ -85,7 +85,7 @@ def test_build_writes_a_complete_consistent_folder(tmp_path, tiny, one_thread):
     result = build_forecaster(corpus, out, recipe=SurrogateRecipe(start=tiny), members=MEMBERS,
                               beside=("pow3", "lstm"), cutoffs=(0.3, 0.6), source={"command": "test"})
     folder = ForecasterFolder.open(out)
-    assert sorted(p.name for p in out.iterdir()) == sorted([*REQUIRED, "build.json"])
+    assert sorted(p.name for p in out.iterdir()) == sorted(REQUIRED)
     assert load_stacking_weights(folder.ensemble) == result.parts.stacking
     surrogate = load_surrogate(folder.surrogate)
     assert surrogate.calibration == result.parts.surrogate.calibration is not None

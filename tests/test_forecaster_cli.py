@@ -145,17 +145,18 @@ def test_a_backtest_summary_of_the_wrong_types_is_one_error_naming_the_file_and_
                                                                                     value, problem):
     import shutil
 
+    from test_forecaster_folder import reseal
+
     folder = tmp_path / "fc"
     shutil.copytree(built / "fc", folder)
     summary = json.loads((folder / "backtest_summary.json").read_text())
-    quoted = [r for r in summary[part] if r["held_out"] == "all" and r.get("method", "lstm") == "lstm"]
-    quoted[-1][field] = value  # a row the forecast quotes: pooled, of the method used
+    index = max(i for i, r in enumerate(summary[part]) if r["held_out"] == "all" and r.get("method", "lstm") == "lstm")
+    summary[part][index][field] = value  # a row the forecast quotes: pooled, of the method used
     (folder / "backtest_summary.json").write_text(json.dumps(summary))
-    row = (f"decisions (policy {quoted[-1]['policy']}, held_out all)" if part == "decisions"
-           else f"lstm (held_out all, cutoff {quoted[-1]['cutoff']})")
+    reseal(folder)  # as a build would have written it: the file's schema, not its checksum, refuses it
     result = CliRunner().invoke(cli, ["forecast", str(built / "kv64.csv"), "--forecaster", str(folder),
                                       "--target-dice", "0.7", "--json", str(tmp_path / "plan.json")])
-    assert one_error(result) == f"error: {folder / 'backtest_summary.json'}: {row}: {problem}"
+    assert one_error(result) == f"error: {folder / 'backtest_summary.json'}: {part}[{index}].{problem}"
     assert not (tmp_path / "plan.json").exists()
 
 
@@ -178,3 +179,46 @@ def test_curves_too_short_to_backtest_are_named_before_any_training(built, tmp_p
     result = CliRunner().invoke(cli, ["surrogate", "build", str(built / "kv64.csv"), str(short),
                                       "-o", str(tmp_path / "fc"), "--pretrain", "--prior-curves", str(10**9)])
     assert "short.csv: no curve has at least 3 sizes below any cutoff" in one_error(result)
+
+
+def test_the_same_curves_under_two_names_are_refused_naming_both(built, tmp_path):
+    """Counted as two image sets, a curve would be scored held out by a forecaster that learned it."""
+    renamed = tmp_path / "renamed.csv"
+    renamed.write_text((built / "other.csv").read_text().replace("other,", "polyps,"))
+    result = CliRunner().invoke(cli, ["surrogate", "build", str(built / "kv64.csv"), str(built / "other.csv"),
+                                      str(renamed), "-o", str(tmp_path / "fc"), *TINY])
+    assert one_error(result) == (f"error: {built / 'other.csv'} (dataset other) and {renamed} (dataset polyps): 2 "
+                                 "curves with the same sizes and Dice values under both names; give each curve once, "
+                                 "or a held-out backtest figure would be scored on curves the forecaster learned from")
+    assert not (tmp_path / "fc").exists()
+
+
+@pytest.mark.slow
+def test_ctrl_c_during_a_build_exits_130_with_one_line_and_leaves_the_old_folder(built, tmp_path):
+    import os
+    import shutil
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = shutil.copytree(built / "fc", tmp_path / "fc")
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    log = tmp_path / "stderr.txt"
+    command = [sys.executable, "-c", "from samplecast.cli import main; main()", "surrogate", "build",
+               str(built / "kv64.csv"), str(built / "other.csv"), "-o", str(out), "--pretrain", "--hidden", "16",
+               "--epochs", "200", "--prior-curves", "2000"]
+    with open(log, "w") as stderr:
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=stderr, text=True,
+                                   env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "OMP_NUM_THREADS": "1"},
+                                   preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        deadline = time.monotonic() + 120
+        while "epoch 1/" not in log.read_text():
+            assert process.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.2)
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=60) == 130
+    lines = log.read_text().strip().splitlines()
+    assert lines[-1] == "interrupted" and not any("Traceback" in line or "Aborted" in line for line in lines)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fc", "stderr.txt"]

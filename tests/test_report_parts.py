@@ -247,7 +247,8 @@ def test_bad_backtest_summary_lists_every_problem(tmp_path):
     path.write_text(json.dumps({"format": 7, "rows": [{"method": "pow3"}]}))
     with pytest.raises(InputError) as caught:
         BacktestSummary.load(path)
-    assert len(caught.value.problems) == 2 and all(str(path) in p for p in caught.value.problems)
+    assert caught.value.problems[:2] == [f"{path}: format 7 is not 2", f"{path}: rows[0].cutoff: missing"]
+    assert all(p.startswith(f"{path}: ") for p in caught.value.problems)
     with pytest.raises(InputError, match="not valid JSON"):
         (tmp_path / "broken.json").write_text("{")
         BacktestSummary.load(tmp_path / "broken.json")

@@ -137,7 +137,7 @@ def _edit(path, change):
     ("calibration.floor", lambda m: m["calibration"].update(floor="0.01")),
     ("calibration.counts", lambda m: m["calibration"].update(counts=[1, 2])),
     ("calibration.counts", lambda m: m["calibration"].update(counts=-2)),
-    ("calibration must be an object", lambda m: m.update(calibration=[1, 2])),
+    ("calibration: expected an object or null", lambda m: m.update(calibration=[1, 2])),
     ("architecture.hidden", lambda m: m["architecture"].update(hidden="8")),
     ("architecture.levels", lambda m: m["architecture"].pop("levels")),
     ("architecture: levels must include the median", lambda m: m["architecture"].update(levels=[0.1, 0.9])),
@@ -161,7 +161,7 @@ def test_a_surrogate_of_another_format_is_refused_with_what_to_do(saved):
 def test_a_description_that_is_not_json_is_blamed(saved):
     _, path = saved
     path.with_suffix(".json").write_text("{")
-    with pytest.raises(InputError, match=r"model.json: not a surrogate description \(not JSON"):
+    with pytest.raises(InputError, match=r"model.json: not valid JSON"):
         load_surrogate(path)
 
 

@@ -22,10 +22,10 @@ Example:
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import platform
+import secrets
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -33,7 +33,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from samplecast import __version__
+import numpy as np
+
+from samplecast import __version__, schema
 from samplecast.curves import Curve
 from samplecast.errors import InputError, raise_if_any
 from samplecast.forecast.evaluate import DEFAULT_CUTOFFS, BacktestSummary, backtest, summarize_backtest
@@ -44,7 +46,8 @@ from samplecast.forecast.folds import (
     BESIDE, LearnedParts, Progress, default_image_sets, fold_forecasters, held_out_folds, learn_parts,
 )
 from samplecast.forecast.folder import (
-    BUILD, ENSEMBLE, FILES, SUMMARY, SURROGATE, ForecasterFolder,
+    BUILD, BUILD_FORMAT, CHECKED, ENSEMBLE, REQUIRED, SUMMARY, SURROGATE, BuildRecord, CorpusFile, ForecasterFolder,
+    sha256,
 )
 from samplecast.forecast.prior import PriorConfig
 from samplecast.forecast.surrogate.config import TrainingConfig
@@ -55,7 +58,6 @@ from samplecast.versions import package_versions
 if TYPE_CHECKING:
     from samplecast.forecast.surrogate import Surrogate
 
-BUILD_FORMAT = "samplecast-build/1"
 #: Settings of fine-tuning a trained surrogate on a corpus, when asked for (gentler than pre-training).
 FINE_TUNE = TrainingConfig(epochs=5, lr=1e-3)
 
@@ -191,11 +193,11 @@ def build_forecaster(
 
     ``corpus`` maps each source (a curves file, say) to its curves; ``image_sets`` maps a source to the images it was
     measured on (default :func:`default_image_sets`); ``source`` is provenance stored in the summary and the record
-    (the command, say).
+    (its ``command``).
 
     Raises:
-        InputError: when ``out_dir`` cannot be written, the corpus holds fewer than two image sets, or a curve is
-            too short to learn from.
+        InputError: when ``out_dir`` cannot be written, the corpus holds fewer than two image sets or a curve under
+            two names (:func:`check_distinct`), or a curve is too short to learn from.
     """
     from samplecast.forecast.surrogate import save_surrogate
 
@@ -208,6 +210,7 @@ def build_forecaster(
     if len(sets) < 2:
         raise InputError(f"a forecaster is built from curves of at least two image sets, so that each can be scored "
                          f"by what was learned without it; got {', '.join(sets) or 'none'}")
+    check_distinct(corpus)
     check_scorable(corpus, cutoffs)
     start = base_surrogate(recipe, progress)
     member_names = [m.name for m in members]
@@ -230,27 +233,48 @@ def build_forecaster(
     summary = summarize_backtest(results[results["method"].isin([*beside, "ensemble"])],
                                  description=describe_backtest(recipe, "lstm" in beside, decider),
                                  source={"datasets": list(datasets.values()), **provenance}, decisions=decisions)
-    record = {
-        "format": BUILD_FORMAT, **provenance, "created": created.strftime("%Y-%m-%d %H:%M UTC"),
-        "corpus": [{"file": name, "sha256": _sha256(name), "curves": len(curves), "image_set": image_sets[name]}
-                   for name, curves in corpus.items()],
-        "image_sets": sets,
-        "settings": {"members": [m.name for m in members], "beside": list(beside), "cutoffs": list(cutoffs),
-                     "surrogate": recipe.describe()},
-        "surrogate_training": parts.surrogate.training if parts.surrogate is not None else None,
-        "learned": parts.describe(),
-        "folds": {images: fold.describe() for images, fold in folds.items()},
-        "versions": package_versions(("numpy", "scipy", "pandas", "torch", "lightning")),
-        "wall_s": round(time.perf_counter() - started),
-    }
+    build_id = f"{created:%Y%m%dT%H%M%SZ}-{secrets.token_hex(4)}"
     with staged_folder(out) as folder:
-        parts.stacking.save(folder / ENSEMBLE)
-        summary.save(folder / SUMMARY)
+        put_text(folder / ENSEMBLE, json.dumps({**parts.stacking.to_dict(), "build": build_id}, indent=2) + "\n")
+        put_text(folder / SUMMARY, json.dumps({**summary.to_dict(), "build": build_id}, indent=1) + "\n")
+        save_surrogate(parts.surrogate, folder / SURROGATE, build=build_id)
+        record = schema.dump(BuildRecord(
+            BUILD_FORMAT, build_id, {name: sha256(folder / name) for name in CHECKED},
+            created.strftime("%Y-%m-%d %H:%M UTC"), __version__, provenance["machine"],
+            tuple(CorpusFile(name, sha256(name) if Path(name).is_file() else None, len(curves), image_sets[name])
+                  for name, curves in corpus.items()), tuple(sets),
+            {"members": [m.name for m in members], "beside": list(beside), "cutoffs": list(cutoffs),
+             "surrogate": recipe.describe()},
+            parts.surrogate.training if parts.surrogate is not None else None, parts.describe(),
+            {images: fold.describe() for images, fold in folds.items()},
+            package_versions(("numpy", "scipy", "pandas", "torch", "lightning")),
+            round(time.perf_counter() - started), provenance.get("command")))
         put_text(folder / BUILD, json.dumps(record, indent=1) + "\n")
-        save_surrogate(parts.surrogate, folder / SURROGATE)
     if progress is not None:
-        progress(f"wrote {', '.join(sorted(FILES))} in {out} ({record['wall_s']} s)")
+        progress(f"wrote {', '.join(sorted(REQUIRED))} in {out} ({record['wall_s']} s)")
     return BuildResult(ForecasterFolder(out), parts, folds, summary, record)
+
+
+def check_distinct(corpus: Mapping[str, Sequence[Curve]]) -> None:
+    """Check that no curve (the same sizes and Dice values) is in ``corpus`` twice under different names: in two
+    sources, or under two ``dataset`` names of one source. Such a curve would count as two image sets, and the
+    backtest would score a held-out set on curves the forecaster learned from.
+
+    Raises:
+        InputError: one line per pair of names that share curves, naming both.
+    """
+    first: dict[tuple, str] = {}
+    shared: dict[tuple[str, str], int] = {}
+    for source, curves in corpus.items():
+        for curve in curves:
+            dataset = curve.key.get("dataset")
+            where = source if dataset is None else f"{source} (dataset {dataset})"
+            seen = first.setdefault((tuple(curve.n.tolist()), tuple(np.round(curve.dice, 9).tolist())), where)
+            if seen != where:
+                shared[seen, where] = shared.get((seen, where), 0) + 1
+    raise_if_any([f"{a} and {b}: {count} curve{'s' if count > 1 else ''} with the same sizes and Dice values under "
+                  "both names; give each curve once, or a held-out backtest figure would be scored on curves the "
+                  "forecaster learned from" for (a, b), count in shared.items()])
 
 
 def check_scorable(corpus: Mapping[str, Sequence[Curve]], cutoffs: Sequence[float]) -> None:
@@ -309,7 +333,7 @@ def check_output_folder(path: str | Path) -> Path:
     if out.exists() and not out.is_dir():
         raise InputError(f"{out}: is a file; expected a folder to write the forecaster into")
     if out.is_dir():
-        others = sorted(p.name for p in out.iterdir() if p.name not in FILES and not p.name.startswith("."))
+        others = sorted(p.name for p in out.iterdir() if p.name not in REQUIRED and not p.name.startswith("."))
         if others:
             raise InputError(f"{out}: holds files no build writes ({', '.join(others[:3])}"
                              f"{', ...' if len(others) > 3 else ''}); give a new or empty folder, or one a build wrote")
@@ -321,7 +345,3 @@ def machine() -> str:
     """This machine in a few words, for the record of a build."""
     return f"{platform.machine()} CPU, {os.cpu_count()} cores, Python {platform.python_version()}"
 
-
-def _sha256(name: str) -> str | None:
-    path = Path(name)
-    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None

@@ -12,11 +12,12 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from statistics import NormalDist
 
 import numpy as np
 from samplecast.forecast.base import tidy_quantiles
+from samplecast.schema import SIZE
 
 def normal_scores(levels: Sequence[float]) -> np.ndarray:
     """Standard normal quantiles of ``levels`` (the standard library's, as scipy.stats is slow to import)."""
@@ -61,9 +62,9 @@ class SpreadCalibration:
         counts: the held-out forecasts it was learned from.
     """
 
-    widen: float = 0.0
-    floor: float = 0.0
-    counts: int = 0
+    widen: float = field(metadata=SIZE)
+    floor: float = field(metadata=SIZE)
+    counts: int = field(default=0, metadata=SIZE)
 
     #: Values tried by :meth:`fit`.
     WIDENS = tuple(np.linspace(0.0, 0.04, 41))
@@ -99,11 +100,3 @@ class SpreadCalibration:
     def to_dict(self) -> dict:
         """Plain-JSON form, as stored in ``assets/ensemble.json``."""
         return {"widen": self.widen, "floor": self.floor, "counts": self.counts}
-
-    @classmethod
-    def from_dict(cls, data: dict) -> SpreadCalibration:
-        """Inverse of :meth:`to_dict`; raises ``ValueError`` for values outside their ranges."""
-        widen, floor = float(data["widen"]), float(data["floor"])
-        if not (widen >= 0.0 and floor >= 0.0):
-            raise ValueError(f"widen and floor must be >= 0; got {widen:g} and {floor:g}")
-        return cls(widen, floor, int(data.get("counts", 0)))

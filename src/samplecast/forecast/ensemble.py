@@ -29,13 +29,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from samplecast import schema
 from samplecast.curves import check_points
 from samplecast.errors import InputError
 from samplecast.files import put_text, shipped
@@ -47,6 +48,8 @@ from samplecast.forecast.parametric import LogLinearPowerLaw, ParametricForecast
 #: about 0.02, so this costs about 0.5% of the loss for a member weighted e^3 times another).
 DEFAULT_PENALTY = 1e-5
 FORMAT = "samplecast-ensemble/2"
+#: How far the weights of a file may sum from 1 (they are written as floats).
+WEIGHT_SUM_TOLERANCE = 1e-6
 
 
 def default_members() -> list[CurveForecaster]:
@@ -117,25 +120,48 @@ class StackingWeights:
         return tidy_quantiles(stacked)
 
     def to_dict(self) -> dict:
-        """Plain-JSON form (``assets/ensemble.json``)."""
+        """Plain-JSON form (``assets/ensemble.json``, :class:`EnsembleFile`)."""
         return {"format": FORMAT, "members": list(self.members), "weights": list(self.weights),
                 "source": self.source, "calibration": None if self.calibration is None else self.calibration.to_dict()}
 
     @classmethod
-    def from_dict(cls, data: dict) -> StackingWeights:
-        """Inverse of :meth:`to_dict`; raises ``ValueError`` for another format or mismatched lengths."""
-        if data.get("format") != FORMAT:
-            raise ValueError(f"format {data.get('format')!r} is not {FORMAT}")
-        members, weights = tuple(data["members"]), tuple(float(w) for w in data["weights"])
-        if len(members) != len(weights) or not members or min(weights) < 0:
-            raise ValueError("expected one non-negative weight per member")
-        calibration = data.get("calibration")
-        return cls(members, weights, SpreadCalibration.from_dict(calibration) if calibration else None,
-                   data.get("source", ""))
+    def from_dict(cls, data: object, origin: str = "ensemble weights") -> StackingWeights:
+        """Inverse of :meth:`to_dict`, checked against :class:`EnsembleFile`.
+
+        Raises:
+            InputError: one line per problem, each naming ``origin`` and the field.
+        """
+        checked = schema.load(EnsembleFile, data, origin)
+        return cls(checked.members, checked.weights, checked.calibration, checked.source)
 
     def save(self, path: str | Path) -> Path:
         """Write the weights as JSON (put in place atomically)."""
         return put_text(path, json.dumps(self.to_dict(), indent=2) + "\n")
+
+
+@dataclass(frozen=True)
+class EnsembleFile:
+    """The schema of ``ensemble.json``: the format, one non-negative weight per member (weights summing to 1,
+    members named once each), the correction of the stacked intervals, what the weights were
+    learned on, and the id of the forecaster build that wrote it (:mod:`samplecast.forecast.folder`)."""
+
+    format: str
+    members: tuple[str, ...] = field(metadata=schema.NON_EMPTY)
+    weights: tuple[float, ...] = field(metadata=schema.SIZE)
+    calibration: SpreadCalibration | None = None
+    source: str = field(default="", metadata={"max_length": 100_000})
+    build: str | None = None
+    SAME_LENGTH = ("members", "weights")
+
+    def __post_init__(self) -> None:
+        problems = [] if self.format == FORMAT else [f"format {self.format!r} is not {FORMAT}"]
+        repeated = sorted({m for m in self.members if self.members.count(m) > 1})
+        if repeated:
+            problems.append(f"members: {', '.join(map(repr, repeated))} named more than once")
+        if abs(sum(self.weights) - 1.0) > WEIGHT_SUM_TOLERANCE:
+            problems.append(f"weights: sum to {sum(self.weights):g}, not 1")
+        if problems:
+            raise InputError(problems)
 
 
 def shipped_weights_path() -> Path:
@@ -153,15 +179,14 @@ def load_stacking_weights(path: str | Path | None = None) -> StackingWeights:
     resolved = Path(path).resolve() if path is not None else shipped_weights_path()
     if not resolved.exists():
         raise InputError(f"{resolved}: file not found; expected ensemble weights written by StackingWeights.save")
-    return _load(str(resolved), resolved.stat().st_mtime_ns)
+    status = resolved.stat()
+    return _load(str(resolved), status.st_mtime_ns, status.st_size)
 
 
 @lru_cache(maxsize=8)
-def _load(path: str, mtime_ns: int) -> StackingWeights:
-    try:
-        return StackingWeights.from_dict(json.loads(Path(path).read_text()))
-    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
-        raise InputError(f"{path}: not ensemble weights ({exc})") from None
+def _load(path: str, mtime_ns: int, size: int) -> StackingWeights:
+    """Read one version of a weights file (``mtime_ns`` and ``size`` only key the cache)."""
+    return StackingWeights.from_dict(schema.read_json(path), path)
 
 
 class EnsembleForecaster(CurveForecaster):
@@ -197,7 +222,8 @@ class EnsembleForecaster(CurveForecaster):
         members = list(self.members) if self.members is not None else default_members()
         unweighted = [m.name for m in members if m.name not in stacking.members]
         if unweighted:
-            raise ValueError(f"ensemble: no weight for {', '.join(unweighted)}; the weights are for "
+            where = self.weights if isinstance(self.weights, (str, Path)) else "ensemble"
+            raise InputError(f"{where}: no weight for {', '.join(unweighted)}; the weights are for "
                              f"{', '.join(stacking.members)} (learn weights with StackingWeights.fit)")
         n, dice = check_points(n, dice, name=self.name)
         self.members_ = {}

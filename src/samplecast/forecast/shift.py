@@ -13,9 +13,12 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
+
+from samplecast.errors import InputError
+from samplecast.schema import POSITIVE, SIZE
 
 #: Dice gained per doubling below which more data no longer pays: a forecast's first doubling may always gain this.
 PLATEAU_GAIN = 0.01
@@ -63,11 +66,11 @@ class MedianShift:
         counts: the held-out forecasts it was learned from.
     """
 
-    rise: float = 0.0
-    scale: float = 1.0
-    full_gain: float = 0.005
-    plateau: float = PLATEAU_GAIN
-    counts: int = 0
+    rise: float = field(default=0.0, metadata=SIZE)
+    scale: float = field(default=1.0, metadata=POSITIVE)
+    full_gain: float = field(default=0.005, metadata=POSITIVE)
+    plateau: float = field(default=PLATEAU_GAIN, metadata=SIZE)
+    counts: int = field(default=0, metadata=SIZE)
 
     #: Values tried by :meth:`fit`.
     RISES = tuple(np.round(np.arange(0.0, 0.301, 0.02), 2))
@@ -76,7 +79,7 @@ class MedianShift:
 
     def __post_init__(self) -> None:
         if not (self.rise >= 0 and self.scale > 0 and self.full_gain > 0 and self.plateau >= 0):
-            raise ValueError(f"median shift needs rise >= 0, scale > 0, full_gain > 0 and plateau >= 0; got "
+            raise InputError(f"median shift needs rise >= 0, scale > 0, full_gain > 0 and plateau >= 0; got "
                              f"{self.rise:g}, {self.scale:g}, {self.full_gain:g} and {self.plateau:g}")
 
     def pace(self, n: Sequence[float], dice: Sequence[float], doublings: np.ndarray, median: np.ndarray) -> float:
@@ -135,8 +138,3 @@ class MedianShift:
         return {"rise": self.rise, "scale": self.scale, "full_gain": self.full_gain, "plateau": self.plateau,
                 "counts": self.counts}
 
-    @classmethod
-    def from_dict(cls, data: dict) -> MedianShift:
-        """Inverse of :meth:`to_dict`; raises ``ValueError`` for values outside their ranges."""
-        return cls(float(data["rise"]), float(data["scale"]), float(data["full_gain"]),
-                   float(data.get("plateau", PLATEAU_GAIN)), int(data.get("counts", 0)))

@@ -15,17 +15,17 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from samplecast import __version__
+from samplecast import __version__, schema
 from samplecast.errors import InputError, raise_if_any
 from samplecast.files import put_text
 from samplecast.forecast.base import QUANTILES
 from samplecast.forecast.folder import ForecasterFolder
 from samplecast.forecast.predict import DEFAULT_REACH
-from samplecast.plan import schema, sentences
+from samplecast.plan import sentences
 from samplecast.plan.options import PlanOptions
 from samplecast.plan.recommendation import CurvePlan
 from samplecast.plan.scenarios import ScenarioComparison, compare_scenarios
-from samplecast.plan.schema import NON_EMPTY, OMIT_EMPTY, SIZE, UNIT
+from samplecast.schema import NON_EMPTY, OMIT_EMPTY, SIZE, UNIT
 from samplecast.plan.trust import Trust, trust_figures
 from samplecast.plan.views import (
     MIN_DRAWN,

@@ -15,15 +15,16 @@ from typing import Any
 
 import numpy as np
 
+from samplecast import schema
 from samplecast.curves import Curve
 from samplecast.errors import InputError, raise_if_any
 from samplecast.forecast.base import CurveForecaster
 from samplecast.forecast.predict import DEFAULT_REACH, CurveForecast, forecast_curve
 from samplecast.forecast.reach import search
 from samplecast.forecast.rounds import RoundPlan, RoundPlanner
-from samplecast.plan import schema, sentences
+from samplecast.plan import sentences
 from samplecast.plan.options import PlanOptions, check_pool, check_sizes, horizons, interval_levels
-from samplecast.plan.schema import SIZE, UNIT
+from samplecast.schema import SIZE, UNIT
 
 #: Offsets from the planner's target Dice tabulated around it.
 TARGET_OFFSETS: tuple[float, ...] = (-0.04, -0.02, 0.0, 0.02, 0.04)

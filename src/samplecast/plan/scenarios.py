@@ -35,7 +35,7 @@ from samplecast.forecast.rounds import CHANCE_LEVELS, RoundPlan
 from samplecast.plan.options import horizons, interval_levels
 from samplecast.plan.recommendation import CurvePlan
 from samplecast.plan.scenario_sentences import comparison_sentences
-from samplecast.plan.schema import SIZE, UNIT
+from samplecast.schema import SIZE, UNIT
 
 #: Where a scenario's size for the target lies: within the pool (or the sizes searched without one), only beyond
 #: the pool (an extrapolation to cases that do not exist), or nowhere in the sizes searched.

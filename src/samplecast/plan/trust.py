@@ -10,60 +10,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from samplecast.curves import Curve
-from samplecast.errors import InputError, raise_if_any
+from samplecast.errors import InputError
 from samplecast.forecast.base import CurveForecaster
-from samplecast.plan import schema
+from samplecast.forecast.backtest_rows import BacktestSet, DecisionRow, TrustRow
 from samplecast.plan import trust_sentences as sentences
-from samplecast.plan.schema import NON_EMPTY, OMIT_EMPTY, SIZE, UNIT
+from samplecast.schema import NON_EMPTY, OMIT_EMPTY, SIZE, UNIT
 
 if TYPE_CHECKING:
     from samplecast.forecast.evaluate import BacktestSummary
 
 #: Cutoffs at which a user's own curves are backtested (fractions of each curve's largest size).
 OWN_CUTOFFS: tuple[float, ...] = (0.2, 0.5)
-
-
-@dataclass(frozen=True)
-class TrustRow:
-    """Backtest figures at one cutoff (and, for the forecaster's backtest, one held-out image set or ``"all"``; for
-    the backtest on curves of several scenarios, one scenario): forecasts scored, mean absolute and signed error of
-    the median, share inside the 80% and 90% intervals, and the mean width of the 80% interval."""
-
-    cutoff: float = field(metadata=UNIT)
-    curves: int = field(metadata=SIZE)
-    mae: float = field(metadata=SIZE)
-    bias: float
-    coverage80: float = field(metadata=UNIT)
-    coverage90: float = field(metadata=UNIT)
-    width80: float = field(metadata=SIZE)
-    held_out: str | None = None
-    scenario: str | None = field(default=None, metadata=OMIT_EMPTY)
-
-
-@dataclass(frozen=True)
-class DecisionRow:
-    """The backtest of one planning policy, pooled over the held-out image sets: decisions replayed, share of
-    targets reached, cases annotated against the fewest that sufficed (median and 90th percentile, over decisions
-    that reached the target), share of "not reachable" answers or stops, mean rounds used, mean cost in pools."""
-
-    policy: str
-    held_out: str
-    decisions: int = field(metadata=SIZE)
-    reached: float = field(metadata=UNIT)
-    cases_ratio_median: float | None = field(metadata=SIZE)
-    cases_ratio_p90: float | None = field(metadata=SIZE)
-    said_unreachable: float = field(metadata=UNIT)
-    rounds_used: float = field(metadata=SIZE)
-    cost_share: float = field(metadata=SIZE)
-
-
-@dataclass(frozen=True)
-class BacktestSet:
-    """An image set of the forecaster's backtest: its name, curves files and number of curves."""
-
-    name: str
-    files: tuple[str, ...]
-    curves: int = field(metadata=SIZE)
 
 
 @dataclass(frozen=True)
@@ -119,7 +76,7 @@ def shipped_trust(summary: BacktestSummary | None, method: str) -> tuple[Shipped
 
     if summary is None:
         return None, sentences.NO_SHIPPED_BACKTEST
-    rows = _typed(TrustRow, summary.method_rows(method), f"{summary.origin}: {method}", ("held_out", "cutoff"))
+    rows = tuple(TrustRow(**row) for row in summary.method_rows(method))
     if not rows:
         return None, sentences.method_not_backtested(method, summary.methods)
     source = summary.source
@@ -128,25 +85,7 @@ def shipped_trust(summary: BacktestSummary | None, method: str) -> tuple[Shipped
     return ShippedTrust(summary.protocol, datasets, source.get("command"), source.get("created"),
                         source.get("machine"), tuple(r for r in rows if r.held_out == POOLED),
                         tuple(r for r in rows if r.held_out != POOLED),
-                        _typed(DecisionRow, summary.decision_rows(POOLED), f"{summary.origin}: decisions",
-                               ("policy", "held_out"))), None
-
-
-def _typed(cls: type, records: Sequence[dict], origin: str, names: Sequence[str]) -> tuple:
-    """Rows of a backtest summary as ``cls``, each field checked against its type and limits.
-
-    Raises:
-        InputError: one line per problem, over every row, naming ``origin`` and the row by its fields ``names``.
-    """
-    rows, problems = [], []
-    for record in records:
-        row = ", ".join(f"{name} {record.get(name)}" for name in names)
-        try:
-            rows.append(schema.load(cls, record, f"{origin} ({row})"))
-        except InputError as exc:
-            problems += exc.problems
-    raise_if_any(problems)
-    return tuple(rows)
+                        tuple(DecisionRow(**row) for row in summary.decision_rows(POOLED))), None
 
 
 def own_trust(curves: Sequence[Curve], forecaster: CurveForecaster, source: str | Path | None,

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from samplecast.plan.trust import DecisionRow
+    from samplecast.forecast.backtest_rows import DecisionRow
 
 #: What every forecast assumes, stated in every report.
 CAVEATS: tuple[str, ...] = (

@@ -16,7 +16,7 @@ from samplecast.forecast.predict import DEFAULT_REACH
 from samplecast.forecast.reach import size_reaching
 from samplecast.plan import sentences
 from samplecast.plan.recommendation import CurvePlan, Recommendation, TargetRow, dice_at, reach
-from samplecast.plan.schema import SIZE, UNIT
+from samplecast.schema import SIZE, UNIT
 
 #: Points of the forecast bands and marginal-value curves a report draws.
 CURVE_POINTS = 160

@@ -53,6 +53,27 @@ def handling_sigint(handler: Callable[[int, FrameType | None], Any] | int) -> It
         signal.signal(signal.SIGINT, previous)
 
 
+class _Interrupt(BaseException):
+    """Raised by the SIGINT handler of :func:`interrupts_reach_caller`. Not a ``KeyboardInterrupt``, which Lightning
+    turns into a silent ``exit(1)``."""
+
+
+@contextlib.contextmanager
+def interrupts_reach_caller() -> Iterator[None]:
+    """Around training with Lightning: Ctrl-C raises ``KeyboardInterrupt`` out of the block, past Lightning (which
+    would end the process with exit code 1 and no message); a second Ctrl-C raises at once."""
+
+    def interrupt(*_: object) -> None:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        raise _Interrupt
+
+    try:
+        with handling_sigint(interrupt):
+            yield
+    except _Interrupt:
+        raise KeyboardInterrupt from None
+
+
 def spawning_workers() -> contextlib.AbstractContextManager[None]:
     """Around starting worker processes: they start with SIGINT ignored (inherited), so a Ctrl-C while they import
     does not print their tracebacks; the parent alone handles it."""

@@ -10,11 +10,9 @@ gives new run ids, and the curves table then holds the runs of the new protocol 
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import platform
-import signal
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -31,7 +29,7 @@ from samplecast.train.config import CONVERGENCE_TOLERANCE, Cell, SweepConfig
 from samplecast.train.device import precision_for, resolve_device
 from samplecast.train.engines import make_engine
 from samplecast.train.inputs import SweepData, load_sweep_data, sweep_protocol
-from samplecast.train.processes import handling_sigint
+from samplecast.train.processes import interrupts_reach_caller
 from samplecast.train.runs import ResolvedRun, resolve_runs
 from samplecast.train.store import CASES_DIR, CONFIG_FILE, RunStore, SweepLock
 from samplecast.versions import package_versions
@@ -78,11 +76,6 @@ class SweepInterrupted(KeyboardInterrupt):
         self.total = total
 
 
-class _Interrupt(BaseException):
-    """Raised by the SIGINT handler during a sweep. Not a ``KeyboardInterrupt``, which Lightning turns into a
-    silent ``exit(1)``; :func:`run_sweep` turns it into :class:`SweepInterrupted`."""
-
-
 def run_sweep(config: SweepConfig, *, progress: ProgressCallback | None = None,
               load_progress: Callable[[int, int], None] | None = None) -> pd.DataFrame:
     """Run every unfinished cell of ``config``'s grid and return the curves table (also in ``out/curves.csv``).
@@ -112,11 +105,11 @@ def run_sweep(config: SweepConfig, *, progress: ProgressCallback | None = None,
         raise InputError(config.problems() + unwritable)
     counts = {"finished": 0, "total": len(config.cells())}
     try:
-        with _interrupts_raise():
+        with interrupts_reach_caller():
             data = load_sweep_data(config, progress=load_progress)
             with SweepLock(config.out):
                 return _run(config, data, counts, progress)
-    except (_Interrupt, KeyboardInterrupt):
+    except KeyboardInterrupt:
         raise SweepInterrupted(counts["finished"], counts["total"]) from None
     except OSError as exc:
         if exc.errno in OUTPUT_ERRNOS:
@@ -160,16 +153,6 @@ def _run(config: SweepConfig, data: SweepData, counts: dict[str, int],
     if check_todo:
         _write_config(described, data, _convergence(config, data, store))
     return store.write_curves(data.protocol, data.scenario)
-
-
-def _interrupts_raise() -> contextlib.AbstractContextManager[None]:
-    """While a sweep runs, the first SIGINT raises :class:`_Interrupt` (a second one, ``KeyboardInterrupt``)."""
-
-    def interrupt(*_: object) -> None:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-        raise _Interrupt
-
-    return handling_sigint(interrupt)
 
 
 def _recorded_grid(config: SweepConfig, data: SweepData, store: RunStore) -> SweepConfig:

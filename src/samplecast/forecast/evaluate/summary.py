@@ -18,7 +18,12 @@ measured on curves the method learned from. The file is plain JSON (format 2):
                 "created": "2026-12-01",
                 "samplecast": "0.1.0", "machine": "..."},
      "rows": [{"method": "ensemble", "held_out": "all", "cutoff": 0.2, "curves": 17, "mae": 0.016, "bias": 0.002,
-               "coverage80": 0.82, "coverage90": 0.88, "width80": 0.07}]}
+               "coverage80": 0.82, "coverage90": 0.88, "width80": 0.07}],
+     "build": "20261207T061600Z-f2a566d0"}
+
+Every field is checked on reading against :class:`SummaryFile` (rows against
+:class:`~samplecast.forecast.backtest_rows.SummaryRow`); ``build`` is the id of the forecaster build that wrote it
+(:mod:`samplecast.forecast.folder`).
 
 An optional ``decisions`` list holds the backtest of decisions (:mod:`samplecast.forecast.evaluate.decisions`): one
 row per (policy, held-out image set) with the fields of :data:`DECISION_FIELDS`: the decisions replayed, the share
@@ -36,6 +41,7 @@ the forecasts scored; ``mae`` and ``bias`` are the mean absolute and mean signed
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -43,8 +49,10 @@ from typing import Any
 
 import pandas as pd
 
-from samplecast.errors import InputError
+from samplecast import schema
+from samplecast.errors import InputError, raise_if_any
 from samplecast.files import put_text
+from samplecast.forecast.backtest_rows import BacktestSet, DecisionRow, SummaryRow
 from samplecast.forecast.evaluate.decisions import summarize_decisions
 from samplecast.forecast.evaluate.forecasts import summarize
 
@@ -57,6 +65,35 @@ DECISION_FIELDS: tuple[str, ...] = ("policy", "held_out", "decisions", "reached"
 #: The ``held_out`` value of rows pooled over every held-out image set.
 POOLED = "all"
 SHIPPED = "backtest_summary.json"
+@dataclass(frozen=True)
+class SummarySource:
+    """Where a summary's figures come from: the image sets scored, and the build's date, version, machine, command."""
+
+    datasets: tuple[BacktestSet, ...] = ()
+    created: str | None = None
+    samplecast: str | None = None
+    machine: str | None = None
+    command: str | None = field(default=None, metadata={"max_length": 100_000})
+
+
+@dataclass(frozen=True)
+class SummaryFile:
+    """The schema of a summary's JSON document (the module docstring); ``build`` is the id of the forecaster build
+    that wrote it (:mod:`samplecast.forecast.folder`)."""
+
+    format: int
+    rows: tuple[SummaryRow, ...] = field(metadata=schema.NON_EMPTY)
+    description: str = ""
+    protocol: str = PROTOCOL
+    source: SummarySource = field(default_factory=SummarySource)
+    decisions: tuple[DecisionRow, ...] | None = None
+    build: str | None = None
+
+    def __post_init__(self) -> None:
+        repeated = sorted(k for k, n in Counter((r.method, r.held_out, r.cutoff) for r in self.rows).items() if n > 1)
+        if repeated:
+            raise InputError(f"rows: {len(repeated)} (method, held_out, cutoff) given twice, e.g. {repeated[0]}")
+
 
 @dataclass(frozen=True)
 class BacktestSummary:
@@ -85,26 +122,19 @@ class BacktestSummary:
         """Read the JSON document; ``origin`` names it in error messages.
 
         Raises:
-            InputError: when the format is unknown or rows lack fields (one line per problem).
+            InputError: when the format is unknown or a field is missing, of the wrong type or out of its range
+                (:class:`SummaryFile`; one line per problem).
         """
-        problems = []
-        if document.get("format") != FORMAT:
-            problems.append(f"{origin}: format {document.get('format')!r} is not {FORMAT}")
-        rows = document.get("rows")
-        if not isinstance(rows, list) or not rows:
-            problems.append(f"{origin}: no rows; expected a list of {{{', '.join(ROW_FIELDS)}}}")
-            rows = []
-        problems += _missing(rows, ROW_FIELDS, origin, "row")
+        found = document.get("format") if isinstance(document, dict) else None
+        problems = [] if found == FORMAT else [f"{origin}: format {found!r} is not {FORMAT}"]
+        try:
+            checked = schema.load(SummaryFile, document, origin)
+        except InputError as exc:
+            problems += exc.problems
+        raise_if_any(problems)
+        table = pd.DataFrame(document["rows"], columns=list(ROW_FIELDS))
         decisions = document.get("decisions")
-        if decisions is not None and not isinstance(decisions, list):
-            problems.append(f"{origin}: decisions must be a list of {{{', '.join(DECISION_FIELDS)}}}")
-        elif decisions is not None:
-            problems += _missing(decisions, DECISION_FIELDS, origin, "decision row")
-        if problems:
-            raise InputError(problems)
-        table = pd.DataFrame(rows, columns=list(ROW_FIELDS))
-        return cls(table, dict(document.get("source", {})), str(document.get("description", "")),
-                   str(document.get("protocol", PROTOCOL)),
+        return cls(table, dict(document.get("source", {})), checked.description, checked.protocol,
                    None if decisions is None else pd.DataFrame(decisions, columns=list(DECISION_FIELDS)), origin)
 
     @classmethod
@@ -207,16 +237,6 @@ def _decision_table(decisions: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def _missing(rows: list, names: tuple[str, ...], origin: str, what: str) -> list[str]:
-    """One problem per row of ``rows`` that is not an object holding every field of ``names``."""
-    problems = []
-    for i, row in enumerate(rows, start=1):
-        missing = [f for f in names if not isinstance(row, dict) or f not in row]
-        if missing:
-            problems.append(f"{origin}: {what} {i} lacks {', '.join(missing)}")
-    return problems
-
-
 def _records(table: pd.DataFrame) -> list[dict[str, Any]]:
     return [{k: _plain(v) for k, v in row.items()} for row in table.to_dict(orient="records")]
 
@@ -228,7 +248,7 @@ def read_summary(document: dict[str, Any], origin: str = "backtest summary") -> 
     Raises:
         InputError: for a document of this format whose rows lack fields (see :meth:`BacktestSummary.from_dict`).
     """
-    if document.get("format") != FORMAT:
+    if isinstance(document, dict) and document.get("format") != FORMAT:
         return None
     return BacktestSummary.from_dict(document, origin)
 

@@ -6,9 +6,14 @@ Torch-free, so that a forecast reads and runs a trained surrogate without loadin
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from samplecast.errors import InputError
 from samplecast.forecast.surrogate.features import N_FEATURES
+from samplecast.schema import FRACTION, POSITIVE
+
+#: Settings a surrogate's file must give, though code may leave them to their defaults.
+REQUIRED = {"required": True}
 
 #: Quantile levels the network is trained on; other levels are interpolated
 #: (:func:`~samplecast.forecast.calibration.interpolate_levels`).
@@ -29,21 +34,30 @@ class SurrogateConfig:
         layers: stacked LSTM layers.
         head_width: width of the head's hidden layers.
         levels: the trained quantile levels, increasing.
+        features: inputs per observed point (:data:`N_FEATURES`; recorded so that weights of other inputs are
+            refused).
+
+    Raises:
+        InputError: for a setting out of its range (a ``ValueError``).
     """
 
-    hidden: int = 128
-    layers: int = 2
-    head_width: int = 128
-    levels: tuple[float, ...] = TRAIN_LEVELS
+    hidden: int = field(default=128, metadata={**POSITIVE, **REQUIRED})
+    layers: int = field(default=2, metadata={**POSITIVE, **REQUIRED})
+    head_width: int = field(default=128, metadata={**POSITIVE, **REQUIRED})
+    levels: tuple[float, ...] = field(default=TRAIN_LEVELS, metadata={**FRACTION, **REQUIRED})
+    features: int = N_FEATURES
 
     def __post_init__(self) -> None:
         if self.hidden < 1 or self.layers < 1 or self.head_width < 1:
-            raise ValueError("hidden, layers and head_width must be positive, "
+            raise InputError("hidden, layers and head_width must be positive, "
                              f"got {self.hidden}, {self.layers}, {self.head_width}")
         if list(self.levels) != sorted(set(self.levels)) or not 0 < self.levels[0] or not self.levels[-1] < 1:
-            raise ValueError(f"levels must be increasing and inside (0, 1), got {self.levels}")
+            raise InputError(f"levels must be increasing and inside (0, 1), got {self.levels}")
         if 0.5 not in self.levels:
-            raise ValueError("levels must include the median, 0.5")
+            raise InputError("levels must include the median, 0.5")
+        if self.features != N_FEATURES:
+            raise InputError(f"features: {self.features} inputs per point; this version of samplecast has "
+                             f"{N_FEATURES}")
 
     def weight_shapes(self) -> dict[str, tuple[int, ...]]:
         """Name and shape of every weight array, as the torch network names them in its state dict (``lstm.*``
@@ -51,7 +65,7 @@ class SurrogateConfig:
         gates = 4 * self.hidden
         shapes: dict[str, tuple[int, ...]] = {}
         for layer in range(self.layers):
-            inputs = N_FEATURES if layer == 0 else self.hidden
+            inputs = self.features if layer == 0 else self.hidden
             shapes |= {f"lstm.weight_ih_l{layer}": (gates, inputs), f"lstm.weight_hh_l{layer}": (gates, self.hidden),
                        f"lstm.bias_ih_l{layer}": (gates,), f"lstm.bias_hh_l{layer}": (gates,)}
         width, out = self.head_width, len(self.levels) * (1 + len(RATES))

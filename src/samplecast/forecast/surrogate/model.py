@@ -13,7 +13,7 @@ from samplecast.forecast.base import QUANTILES, tidy_quantiles
 from samplecast.forecast.calibration import SpreadCalibration, interpolate_levels
 from samplecast.forecast.shift import MedianShift
 from samplecast.forecast.surrogate.architecture import SurrogateConfig
-from samplecast.forecast.surrogate.features import N_FEATURES, encode_points, thin_indices
+from samplecast.forecast.surrogate.features import encode_points, thin_indices
 from samplecast.forecast.surrogate.forward import forward
 
 if TYPE_CHECKING:
@@ -110,7 +110,7 @@ class Surrogate:
         """Everything but the weights, as written to the JSON beside them."""
         return {
             "format": FORMAT,
-            "architecture": {**asdict(self.config), "levels": list(self.levels), "features": N_FEATURES},
+            "architecture": {**asdict(self.config), "levels": list(self.levels)},
             "training": self.training,
             "calibration": None if self.calibration is None else self.calibration.to_dict(),
             "median_shift": None if self.shift is None else self.shift.to_dict(),

@@ -12,14 +12,15 @@ from __future__ import annotations
 import json
 import math
 import zipfile
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
-from samplecast.errors import InputError, raise_if_any
+from samplecast import schema
+from samplecast.errors import InputError
 from samplecast.forecast.calibration import SpreadCalibration
 from samplecast.forecast.shift import MedianShift
 from samplecast.forecast.surrogate.architecture import SurrogateConfig
@@ -28,6 +29,8 @@ from samplecast.files import output_file_problem, put_file, put_text, shipped
 
 #: Suffix of a weights file; its description is the file of the same name with ``.json``.
 WEIGHTS_SUFFIX = ".npz"
+#: The most weights an architecture may have (the shipped one has about 0.2 million).
+MAX_WEIGHTS = 20_000_000
 
 
 def shipped_weights() -> Path:
@@ -54,13 +57,16 @@ def check_output(path: str | Path) -> Path:
     return path
 
 
-def save_surrogate(surrogate: Surrogate, path: str | Path) -> Path:
-    """Write the weights to ``path`` (a ``.npz`` of float32 arrays) and the description to the ``.json`` beside it.
+def save_surrogate(surrogate: Surrogate, path: str | Path, *, build: str | None = None) -> Path:
+    """Write the weights to ``path`` (a ``.npz`` of float32 arrays) and the description to the ``.json`` beside it;
+    ``build`` is the id of the forecaster build writing them, recorded in the description
+    (:mod:`samplecast.forecast.folder`).
 
     Each is put in place atomically (:func:`samplecast.files.put_file`), so a failure leaves no half-written file.
     """
     path = check_output(path)
-    description = json.dumps(surrogate.describe(), indent=2) + "\n"
+    stamp = {} if build is None else {"build": build}
+    description = json.dumps({**surrogate.describe(), **stamp}, indent=2) + "\n"
     put_file(path, lambda stream: np.savez(stream, **{name: np.asarray(array, np.float32)
                                                       for name, array in surrogate.weights.items()}))
     put_text(path.with_suffix(".json"), description)
@@ -102,106 +108,89 @@ def _load(weights_path: str, versions: tuple[tuple[int, int], ...]) -> Surrogate
 
 
 def _read_weights(path: Path, config: SurrogateConfig, described_in: str) -> dict[str, np.ndarray]:
-    """The arrays of a weights file, checked against the shapes of ``config``: every problem named by its array."""
-    not_weights = f"{path}: not a weights file (expected named numpy arrays saved with numpy.savez)"
-    try:
-        loaded = np.load(path, allow_pickle=False)
-        if not isinstance(loaded, np.lib.npyio.NpzFile):  # one bare array (.npy)
-            raise InputError(not_weights)
-        with loaded:
-            arrays = {name: loaded[name] for name in loaded.files}
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile):
-        raise InputError(not_weights) from None
-    if not arrays or not all(isinstance(array, np.ndarray) for array in arrays.values()):
-        raise InputError(not_weights)
+    """The arrays of a weights file, checked against the shapes of ``config``: every problem named by its array.
+
+    Each array's dtype and shape are read from its header and checked before its data is read, so a file that declares
+    an array larger than the architecture's is refused without allocating it; nothing is unpickled."""
     expected = config.weight_shapes()
-    problems = [f"{path}: array {name} is missing" for name in expected if name not in arrays]
-    problems += [f"{path}: array {name} is not part of the architecture" for name in arrays if name not in expected]
-    problems += [f"{path}: array {name} has shape {tuple(arrays[name].shape)}, expected {shape}"
-                 for name, shape in expected.items() if name in arrays and tuple(arrays[name].shape) != shape]
-    problems += [f"{path}: array {name} is not finite floating point" for name, array in arrays.items()
-                 if name in expected and not (array.dtype.kind == "f" and np.isfinite(array).all())]
+    if sum(math.prod(shape) for shape in expected.values()) > MAX_WEIGHTS:
+        raise InputError(f"{path}: the architecture in {described_in} has more than {MAX_WEIGHTS:,} weights")
+    not_weights = InputError(f"{path}: not a weights file (expected named numpy arrays saved with numpy.savez)")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            stored = {info.filename.removesuffix(".npy"): info for info in archive.infolist()}
+            if not any(info.filename.endswith(".npy") for info in stored.values()):
+                raise not_weights
+            problems = [f"{path}: array {name} is missing" for name in expected if name not in stored]
+            problems += [f"{path}: array {name} is not part of the architecture" for name in stored
+                         if name not in expected]
+            arrays = {}
+            for name, shape in expected.items():
+                if name in stored:
+                    with archive.open(stored[name]) as stream:
+                        arrays[name] = _read_array(stream, stored[name].file_size, shape, f"{path}: array {name}",
+                                                   problems)
+    except (OSError, EOFError, zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, RuntimeError):
+        raise not_weights from None
     if problems:
         raise InputError(problems + [f"{path}: weights do not fit the architecture in {described_in}"])
-    weights = {name: arrays[name].astype(np.float32) for name in expected}
+    weights = {name: array.astype(np.float32) for name, array in arrays.items()}
     for array in weights.values():
         array.setflags(write=False)
     return weights
 
 
+def _read_array(stream: BinaryIO, stored_bytes: int, shape: tuple[int, ...], where: str,
+                problems: list[str]) -> np.ndarray | None:
+    """One ``.npy`` member of a weights file, its header checked against ``shape`` (a floating-point dtype, the
+    stored size matching the header) before its data is read; on a problem, appends it and returns ``None``."""
+    try:
+        version = np.lib.format.read_magic(stream)
+        read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        declared, fortran, dtype = read_header(stream)
+    except ValueError:  # a bad magic string or header, an unknown version
+        problems.append(f"{where} is not a numpy array")
+        return None
+    if dtype.kind != "f" or dtype.hasobject:
+        problems.append(f"{where} is not floating point (dtype {dtype})")
+        return None
+    if tuple(declared) != shape:
+        problems.append(f"{where} has shape {tuple(declared)}, expected {shape}")
+        return None
+    size = math.prod(shape) * dtype.itemsize
+    data = stream.read(size) if stored_bytes == stream.tell() + size else b""
+    if len(data) != size:
+        problems.append(f"{where} holds {stored_bytes:,} bytes, not the {stream.tell() + size:,} its header declares")
+        return None
+    array = np.frombuffer(data, dtype).reshape(shape, order="F" if fortran else "C")
+    if not np.isfinite(array).all():
+        problems.append(f"{where} is not finite floating point")
+        return None
+    return array
+
+
+@dataclass(frozen=True)
+class SurrogateFile:
+    """The schema of a surrogate's ``.json``: the format, the architecture, the training record, the widening of its
+    intervals and the shift of its median (a ``/3`` file has none), and the id of the forecaster build that wrote it
+    (:mod:`samplecast.forecast.folder`)."""
+
+    format: str
+    architecture: SurrogateConfig
+    training: dict = field(default_factory=dict)
+    calibration: SpreadCalibration | None = None
+    median_shift: MedianShift | None = None
+    build: str | None = None
+
+
 def _read_description(path: Path) -> dict[str, Any]:
-    """The architecture, training record, calibration and median shift in a surrogate's JSON (a ``/3`` file has no
-    shift), every problem named by its field."""
-    try:
-        meta = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: not a surrogate description (not JSON: {exc})") from None
-    if not isinstance(meta, dict) or not isinstance(meta.get("architecture"), dict):
-        raise InputError(f"{path}: not a surrogate description (no architecture object)")
-    if meta.get("format") not in READABLE_FORMATS:
-        raise InputError(f"{path}: a surrogate of format {meta.get('format')!r}, which this version of samplecast "
-                         f"cannot read (it reads {', '.join(map(repr, READABLE_FORMATS))}); train it again with this "
-                         "version")
-    arch, problems = meta["architecture"], []
-    for name in ("hidden", "layers", "head_width"):
-        if not (isinstance(arch.get(name), int) and not isinstance(arch.get(name), bool) and arch[name] >= 1):
-            problems.append(f"{path}: architecture.{name} must be a positive integer, got {arch.get(name)!r}")
-    levels = arch.get("levels")
-    if not _numbers(levels, min_length=1):
-        problems.append(f"{path}: architecture.levels must be a list of numbers, got {levels!r}")
-    training = meta.get("training", {})
-    if not isinstance(training, dict):
-        problems.append(f"{path}: training must be an object, got {training!r}")
-    calibration = meta.get("calibration")
-    if calibration is not None:
-        problems.extend(f"{path}: {p}" for p in _calibration_problems(calibration))
-    shift = meta.get("median_shift") if meta["format"] == FORMAT else None
-    if shift is not None:
-        problems.extend(f"{path}: {p}" for p in _shift_problems(shift))
-    raise_if_any(problems)
-    try:
-        config = SurrogateConfig(hidden=arch["hidden"], layers=arch["layers"], head_width=arch["head_width"],
-                                 levels=tuple(float(v) for v in levels))
-    except ValueError as exc:
-        raise InputError(f"{path}: architecture: {exc}") from None
-    return {"config": config, "training": training,
-            "calibration": None if calibration is None else SpreadCalibration.from_dict(calibration),
-            "shift": None if shift is None else MedianShift.from_dict(shift)}
-
-
-def _calibration_problems(block: Any) -> list[str]:
-    """What is wrong with a calibration block (:meth:`SpreadCalibration.to_dict`), one line per field."""
-    if not isinstance(block, dict):
-        return [f"calibration must be an object or null, got {block!r}"]
-    problems = [f"calibration.{name} must be a number >= 0, got {block.get(name)!r}" for name in ("widen", "floor")
-                if not (_numbers([block.get(name)]) and block[name] >= 0)]
-    return problems + _counts_problems(block, "calibration")
-
-
-def _shift_problems(block: Any) -> list[str]:
-    """What is wrong with a median shift block (:meth:`MedianShift.to_dict`), one line per field."""
-    if not isinstance(block, dict):
-        return [f"median_shift must be an object or null, got {block!r}"]
-    lowest = {"rise": (0.0, ">="), "scale": (0.0, ">"), "full_gain": (0.0, ">"), "plateau": (0.0, ">=")}
-    problems = [f"median_shift.{name} must be a number {sign} {low:g}, got {block.get(name)!r}"
-                for name, (low, sign) in lowest.items()
-                if not (_numbers([block.get(name)]) and (block[name] > low or (sign == ">=" and block[name] == low)))]
-    return problems + _counts_problems(block, "median_shift")
-
-
-def _counts_problems(block: dict, name: str) -> list[str]:
-    """The problem with the ``counts`` field of the block ``name``, if any (absent means 0)."""
-    counts = block.get("counts", 0)
-    if isinstance(counts, int) and not isinstance(counts, bool) and counts >= 0:
-        return []
-    return [f"{name}.counts must be a whole number >= 0, got {counts!r}"]
-
-
-def _numbers(values: Any, min_length: int = 0) -> bool:
-    """Whether ``values`` is a list of at least ``min_length`` finite numbers (booleans are not numbers)."""
-    return (isinstance(values, list) and len(values) >= min_length
-            and all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in values))
-
-
-def _increasing(values: list) -> bool:
-    return all(a < b for a, b in zip(values, values[1:]))
+    """The architecture, training record, calibration and median shift in a surrogate's JSON (:class:`SurrogateFile`),
+    every problem named by its field."""
+    meta = schema.read_json(path)
+    found = meta.get("format") if isinstance(meta, dict) else None
+    if found not in READABLE_FORMATS:
+        raise InputError(f"{path}: a surrogate of format {found!r}, which this version of samplecast cannot read (it "
+                         f"reads {', '.join(map(repr, READABLE_FORMATS))}); train it again with this version")
+    checked = schema.load(SurrogateFile, meta, str(path))
+    return {"config": checked.architecture, "training": checked.training, "calibration": checked.calibration,
+            "shift": checked.median_shift if checked.format == FORMAT else None}

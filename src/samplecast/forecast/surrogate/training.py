@@ -27,6 +27,7 @@ from samplecast.forecast.surrogate.architecture import SurrogateConfig
 from samplecast.forecast.surrogate.network import SurrogateNet
 from samplecast.forecast.surrogate.sampler import EvaluationBatches, PrefixBatches
 from samplecast.train.loops.lightning import build_trainer, quiet_lightning
+from samplecast.train.processes import interrupts_reach_caller
 
 #: Fewest steps of the learning-rate schedule (see :meth:`SurrogateModule.configure_optimizers`).
 MIN_SCHEDULE = 20
@@ -136,7 +137,7 @@ def train_surrogate(
         module = SurrogateModule(net, lr=settings.lr, weight_decay=settings.weight_decay,
                                  total_steps=settings.epochs * len(batches))
         history = _EpochHistory(progress)
-        with quiet_lightning():
+        with quiet_lightning(), interrupts_reach_caller():  # Ctrl-C: exit 130 with one line, not Lightning's exit 1
             trainer = build_trainer(callbacks=[history], max_epochs=settings.epochs, gradient_clip_val=1.0,
                                     limit_val_batches=None if validation is not None else 0)
             trainer.fit(module, train_dataloaders=batches,

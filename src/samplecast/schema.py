@@ -1,31 +1,41 @@
-"""Typed JSON for the plan's frozen dataclasses: :func:`dump` writes one as plain JSON values and :func:`load` reads
-one back, checking every field against its type hint and limits, with one problem per line naming the field's path
+"""Typed JSON for frozen dataclasses, the one schema of every JSON file samplecast reads (plan documents, the files of
+a forecaster folder): :func:`dump` writes one as plain JSON values and :func:`load` reads one back, checking every
+field against its type hint and limits, with one problem per line naming the field's path
 (``curves[0].observed.n: expected a list of numbers, got str``).
 
-Limits ride on a field's metadata: ``UNIT`` (a Dice or a share, in [0, 1]), ``SIZE`` (not negative), ``NON_EMPTY``
-(a list of at least one item), ``max_length`` (strings; default :data:`MAX_STRING`). A field marked ``OMIT_EMPTY``
-(an optional part added to the layout later) is left out of the JSON while it is ``None`` or empty, so documents
-without that part are written as before it existed. A class lists in ``SAME_LENGTH``
-the fields that are columns of one table and must be as long as each other. A bare ``dict`` field is carried as it is
-(any JSON object).
+Limits ride on a field's metadata: ``UNIT`` (a Dice or a share, in [0, 1]), ``SIZE`` (not negative), ``POSITIVE``,
+``FRACTION`` (in (0, 1]), ``NON_EMPTY`` (a list of at least one item), ``max_length`` (strings; default
+:data:`MAX_STRING`), ``required`` (a field with a default for code that a file must still give). A field marked
+``OMIT_EMPTY`` (an optional part added to the layout later) is left out of the JSON while it is ``None`` or empty, so
+files without that part are written as before it existed. A class lists in ``SAME_LENGTH`` the fields that are
+columns of one table and must be as long as each other. A bare ``dict`` field is carried as it is (any JSON object).
+:func:`read_json` reads a JSON file safely (a regular file of bounded size, any decoding problem one line).
 """
 
 from __future__ import annotations
 
+import functools
+import json
 import math
+import stat
 import types
 import typing
 from dataclasses import MISSING, fields, is_dataclass
+from pathlib import Path
 from typing import Any
 
 from samplecast.errors import InputError, raise_if_any
 
 #: The longest string a field holds unless its metadata says otherwise.
 MAX_STRING = 5000
+#: The largest JSON file read (a plan document or a forecaster's summary is well under a megabyte).
+MAX_JSON_BYTES = 64 << 20
 #: Most problems listed; more are counted in one last line.
 MAX_PROBLEMS = 20
 UNIT = {"range": (0.0, 1.0)}
 SIZE = {"range": (0.0, math.inf)}
+FRACTION = {"range": (0.0, 1.0), "open_low": True}
+POSITIVE = {"range": (0.0, math.inf), "open_low": True}
 NON_EMPTY = {"min_items": 1}
 OMIT_EMPTY = {"omit_empty": True}
 
@@ -43,6 +53,32 @@ def dump(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: dump(v) for k, v in value.items()}
     return value
+
+
+def read_json(path: str | Path, max_bytes: int = MAX_JSON_BYTES) -> Any:
+    """The JSON values in the regular file ``path`` (checked to be one, and no larger than ``max_bytes``, before it is
+    read: a FIFO or a device would hang or never end).
+
+    Raises:
+        InputError: one line naming ``path``: missing, not a regular file, too large, not UTF-8 JSON, nested too deep.
+    """
+    path = Path(path)
+    try:
+        status = path.stat()
+    except OSError as exc:
+        raise InputError(f"{path}: {'file not found' if not path.exists() else exc.strerror}") from None
+    if not stat.S_ISREG(status.st_mode):
+        raise InputError(f"{path}: not a regular file; expected a JSON file")
+    if status.st_size > max_bytes:
+        raise InputError(f"{path}: {status.st_size:,} bytes, more than the {max_bytes:,} a JSON file may have")
+    try:
+        return json.loads(path.read_bytes().decode())
+    except ValueError as exc:  # not JSON, not UTF-8, an integer of more digits than Python reads
+        raise InputError(f"{path}: not valid JSON ({exc})") from None
+    except RecursionError:
+        raise InputError(f"{path}: not valid JSON (nested too deep)") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be read ({exc.strerror})") from None
 
 
 def load(cls: type, value: Any, origin: str) -> Any:
@@ -144,12 +180,18 @@ def _read_scalar(tp: type, value: Any, where: str, meta: dict, problems: list[st
     if isinstance(value, bool) != (tp is bool) or not isinstance(value, (int, float) if tp is float else tp):
         problems.append(f"{where}: expected {_describe(tp)}, got {_got(value)}")
         return None
+    if numeric and isinstance(value, int) and abs(value) > 2**1000:  # beyond what a float holds
+        problems.append(f"{where}: expected a finite number, got a whole number of {value.bit_length()} bits")
+        return None
     if numeric and not math.isfinite(value):
         problems.append(f"{where}: expected a finite number, got {value}")
         return None
     low, high = meta.get("range", (-math.inf, math.inf))
-    if numeric and not low <= value <= high:
-        bounds = "must not be negative" if high == math.inf else f"is outside [{low:g}, {high:g}]"
+    if numeric and not ((low < value if meta.get("open_low") else low <= value) and value <= high):
+        if high < math.inf:
+            bounds = f"is outside {'(' if meta.get('open_low') else '['}{low:g}, {high:g}]"
+        else:
+            bounds = "must be positive" if meta.get("open_low") else "must not be negative"
         problems.append(f"{where}: {value:g} {bounds}")
         return None
     if tp is str and len(value) > meta.get("max_length", MAX_STRING):
@@ -159,21 +201,27 @@ def _read_scalar(tp: type, value: Any, where: str, meta: dict, problems: list[st
     return value
 
 
+@functools.cache
+def _hints(cls: type) -> dict[str, Any]:
+    """The type hints of a dataclass, resolved once (resolving them for every object read was most of the time)."""
+    return typing.get_type_hints(cls)
+
+
 def _read_object(cls: type, value: Any, path: str, problems: list[str]) -> Any:
     where = path or "document"
     if not isinstance(value, dict):
         problems.append(f"{where}: expected an object, got {_got(value)}")
         return None
-    hints = typing.get_type_hints(cls)
+    hints = _hints(cls)
     before = len(problems)
     values = {}
     for f in fields(cls):
         if f.name in value:
             values[f.name] = _read(hints[f.name], value[f.name], _join(path, f.name), dict(f.metadata), problems)
-        elif f.default is MISSING and f.default_factory is MISSING:
+        elif (f.default is MISSING and f.default_factory is MISSING) or f.metadata.get("required"):
             problems.append(f"{_join(path, f.name)}: missing")
     known = {f.name for f in fields(cls)}
-    problems.extend(f"{_join(path, str(k))}: not a field of a plan document" for k in value if k not in known)
+    problems.extend(f"{_join(path, str(k))}: not a field of this file" for k in value if k not in known)
     lengths = {name: len(values[name]) for name in getattr(cls, "SAME_LENGTH", ()) if values.get(name) is not None}
     if len(set(lengths.values())) > 1:
         problems.append(f"{where}: {', '.join(lengths)} must be as long as each other (got "
@@ -183,5 +231,5 @@ def _read_object(cls: type, value: Any, path: str, problems: list[str]) -> Any:
     try:
         return cls(**values)
     except InputError as exc:
-        problems.extend(f"{where}: {line}" for line in exc.problems)
+        problems.extend(f"{path}: {line}" if path else line for line in exc.problems)
         return None
