@@ -12,7 +12,7 @@ from samplecast.train.config import Cell, TrainSettings
 from samplecast.train.engines.fused import balanced_groups
 from samplecast.train.loops.vmap import GroupRun, fit_and_test_group
 from samplecast.train.unet import build_unet, check_stackable
-from samplecast.train.loops.lightning import TrainingDiverged
+from samplecast.train.loops.outcome import TrainingDiverged
 from samplecast.train.loops.lightning import fit_and_test
 from test_train_runner import _discs
 

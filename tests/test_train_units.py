@@ -9,7 +9,7 @@ from samplecast.train.augment import BatchAugment, draw_width
 from samplecast.train.batches import InOrder, RandomBatches, RunStream
 from samplecast.train.config import Cell, SweepConfig, TrainSettings, protocol_id, run_id, size_problems
 from samplecast.train.loops.outcome import throttled
-from samplecast.train.threads import free_core_share
+from samplecast.train.threads import busy_cores, free_core_share
 from samplecast.train.unet import build_unet
 
 
@@ -160,6 +160,16 @@ def test_the_threads_of_a_sweep_are_no_part_of_its_protocol():
 ])
 def test_runs_at_once_share_the_free_cores(concurrent, cores, load, environ, expected):
     assert free_core_share(concurrent, cores=cores, load=load, environ=environ) == expected
+
+
+@pytest.mark.parametrize(("loadavg", "expected"), [
+    ("0.12 0.30 0.41 3/512 4242", 2.0),   # two busy loops started seconds ago: the average has not seen them yet
+    ("2.60 1.90 1.20 1/512 4242", 2.6),   # they stopped just now: the average still counts them
+    ("0.00 0.00 0.00 1/80 7", 0.0),       # only this process runs
+])
+def test_busy_cores_counts_work_the_load_average_has_not_caught_up_with(loadavg, expected):
+    assert busy_cores(loadavg) == expected
+    assert free_core_share(1, cores=2, load=busy_cores(loadavg), environ={}) == (2 if expected < 0.5 else 1)
 
 
 def test_throttled_progress_reports_at_most_every_interval_and_always_the_last_step():

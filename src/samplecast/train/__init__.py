@@ -23,7 +23,7 @@ _HOMES = {
     "ResolvedRun": "runs", "resolve_runs": "runs", "free_core_share": "threads",
     "fit_and_test": "loops.lightning", "RunOutcome": "loops.outcome",
     "fit_and_test_group": "loops.vmap", "GroupRun": "loops.vmap", "FusedSteps": "loops.vmap",
-    "StackedNets": "loops.vmap", "SegmentationModule": "loops.lightning", "TrainingDiverged": "loops.lightning",
+    "StackedNets": "loops.vmap", "SegmentationModule": "loops.lightning", "TrainingDiverged": "loops.outcome",
     "BatchAugment": "augment", "build_unet": "unet",
 }
 

@@ -22,7 +22,6 @@ from samplecast import __version__
 from samplecast.train.config import Cell, SweepConfig, TrainSettings, run_id
 from samplecast.train.device import release_memory, resolve_device
 from samplecast.train.inputs import SweepData, load_sweep_data
-from samplecast.train.loops.lightning import fit_and_test
 from samplecast.train.loops.outcome import RunOutcome, StepCallback
 from samplecast.train.loops.vmap import GroupRun, fit_and_test_group
 from samplecast.train.start import WEIGHTS_DIR, save_weights
@@ -85,6 +84,8 @@ def train_one(config: SweepConfig, data: SweepData, run: ResolvedRun, *, device:
     A run that fails (its loss diverges, it runs out of memory, any other error) is recorded with status ``failed``
     and its reason, so the sweep goes on and the run is not retried; delete its record to run it again.
     """
+    from samplecast.train.loops.lightning import fit_and_test  # here: the fused engine never loads Lightning
+
     record = new_record(config, data, run, device=device, group_size=1)
     started = time.perf_counter()
     try:

@@ -31,15 +31,11 @@ from samplecast.train.augment import BatchAugment
 from samplecast.train.batches import InOrder, RandomBatches
 from samplecast.train.config import TrainSettings
 from samplecast.train.device import precision_for, release_memory
-from samplecast.train.loops.outcome import Pair, RunOutcome, StepCallback, throttled
-from samplecast.train.start import parameter_groups
+from samplecast.train.loops.outcome import Pair, RunOutcome, StepCallback, TrainingDiverged, throttled
+from samplecast.train.loops.schedule import seed_all, warmup_cosine
 from samplecast.train.unet import build_unet
 
 _EVAL_BATCH = 32
-
-
-class TrainingDiverged(RuntimeError):
-    """The training loss became NaN or infinite; the run cannot give a meaningful Dice."""
 
 
 class SegmentationModule(L.LightningModule):
@@ -138,18 +134,6 @@ class SegmentationModule(L.LightningModule):
             raise TrainingDiverged(f"training loss became NaN or infinite by step {self.global_step}")
 
 
-def warmup_cosine(optimizer: torch.optim.Optimizer, total_steps: int, warmup: float,
-                  lr: float) -> torch.optim.lr_scheduler.LRScheduler:
-    """The learning-rate schedule of every run, stepped once per optimiser step: linear warm-up from ``lr / 25``
-    over ``warmup * total_steps`` steps, then cosine decay to ``lr / 1000`` at the last step."""
-    warmup_steps = max(1, round(warmup * total_steps))
-    return torch.optim.lr_scheduler.SequentialLR(optimizer, [
-        torch.optim.lr_scheduler.LinearLR(optimizer, start_factor=1 / 25, total_iters=warmup_steps),
-        torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, total_steps - warmup_steps),
-                                                   eta_min=lr / 1000),
-    ], milestones=[warmup_steps])
-
-
 def fit_and_test(train: Pair, val: Pair, test: Pair, *, depth: int, seed: int, settings: TrainSettings,
                  device: str, on_step: StepCallback | None = None, start: dict[str, torch.Tensor] | None = None,
                  encoder_lr: float = 1.0) -> RunOutcome:
@@ -168,10 +152,8 @@ def fit_and_test(train: Pair, val: Pair, test: Pair, *, depth: int, seed: int, s
     """
     started = time.perf_counter()
     train, val, test = ([t.to(device) for t in pair] for pair in (train, val, test))
-    L.seed_everything(seed, verbose=False)
-    module = build_module(train[0], depth, settings, encoder_lr=encoder_lr)
-    if start is not None:
-        module.net.load_state_dict(start)
+    seed_all(seed)
+    module = build_module(train[0], depth, settings)
     with quiet_lightning():
         trainer = build_trainer(device=device, callbacks=[_StepReporter(on_step)] if on_step else [],
                                 **run_limits(settings))

@@ -14,6 +14,10 @@ Pair = tuple[torch.Tensor, torch.Tensor]
 StepCallback = Callable[[int, int], None]
 
 
+class TrainingDiverged(RuntimeError):
+    """The training loss became NaN or infinite; the run cannot give a meaningful Dice."""
+
+
 @dataclass(frozen=True)
 class RunOutcome:
     """What one run measured.

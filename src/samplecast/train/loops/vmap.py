@@ -21,7 +21,6 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-import lightning as L
 import torch
 from monai.losses import DiceCELoss
 from monai.metrics import compute_dice
@@ -32,9 +31,8 @@ from samplecast.train.augment import BatchAugment
 from samplecast.train.batches import RunStream
 from samplecast.train.config import TrainSettings
 from samplecast.train.device import precision_for
-from samplecast.train.loops.lightning import TrainingDiverged, warmup_cosine
-from samplecast.train.loops.outcome import Pair, RunOutcome, StepCallback, throttled
-from samplecast.train.start import parameter_groups
+from samplecast.train.loops.outcome import Pair, RunOutcome, StepCallback, TrainingDiverged, throttled
+from samplecast.train.loops.schedule import seed_all, warmup_cosine
 from samplecast.train.unet import build_unet, check_stackable
 
 #: Share of the free GPU memory a fused group may plan to fill (the rest absorbs fragmentation and evaluation).
@@ -105,11 +103,8 @@ def build_stacked(seeds: Sequence[int], spatial_dims: int, in_channels: int, dep
     weights when given), stacked on ``device`` (bf16 compute where the single run would use bf16 mixed precision)."""
     nets = []
     for seed in seeds:
-        L.seed_everything(seed, verbose=False)
-        net = build_unet(spatial_dims, in_channels, depth)
-        if start is not None:
-            net.load_state_dict(start)
-        nets.append(net.to(device))
+        seed_all(seed)
+        nets.append(build_unet(spatial_dims, in_channels, depth).to(device))
     return StackedNets(nets, torch.bfloat16 if precision_for(device) == "bf16-mixed" else None)
 
 
