@@ -1,10 +1,11 @@
-"""Write and execute ``forecast_walkthrough.ipynb``; run by hand after an API change (needs nbformat, nbclient and
-ipykernel, development-only dependencies).
+"""Write and execute ``forecast_walkthrough.ipynb``; run after an API change (nbformat, nbclient and ipykernel are in
+the ``dev`` extra), and commit the result.
 
     python notebooks/build_walkthrough.py
 
 The notebook is kept as source here, so a change to it is a reviewable diff, and its committed outputs come from one
-clean top-to-bottom run.
+clean top-to-bottom run. ``tests/test_notebook.py`` builds and executes it the same way, so a change that breaks it
+fails the tests.
 """
 
 from pathlib import Path
@@ -51,8 +52,9 @@ for curve in curves:
 Every forecaster is an estimator object, like a scikit-learn estimator: its options go to the constructor,
 `fit_curve(curve)` learns, and `predict_quantiles(n, levels)` gives quantiles of Dice at any sizes. `make_forecaster`
 turns a method name into one; `forecast_curve` fits a clone of it on a curve and tabulates the standard quantiles on
-a doubling grid up to the pool size. The default method, `ensemble`, stacks classical curve families with weights
-learned by backtest on real segmentation sweeps."""),
+a doubling grid up to the pool size. The default method, `lstm` (the command line's default too), is a small LSTM
+pre-trained on synthetic learning curves, with a shift of its median and a widening of its intervals learned on the
+real segmentation sweeps in `data/`."""),
     ("code", """from samplecast.forecast.methods import DEFAULT_METHOD, METHOD_NAMES, make_forecaster
 from samplecast.forecast.predict import forecast_curve
 
@@ -92,10 +94,10 @@ pd.DataFrame([
     for p in plans
 ]).set_index("curve").convert_dtypes()"""),
     ("md", """The report's table of target levels is read off the forecast by the same search as the recommendation
-(one search per curve), so it matches it exactly:"""),
+(one search per curve), so it matches it exactly (`<NA>` where a level is not reached within the pool):"""),
     ("code", """from dataclasses import asdict
 
-pd.DataFrame([asdict(row) for row in plans[1].targets]).set_index("target_dice")"""),
+pd.DataFrame([asdict(row) for row in plans[1].targets]).set_index("target_dice").convert_dtypes()"""),
     ("md", """## 5. Plot
 
 A learning curve with its forecast, drawn from `predict_quantiles` on a fine grid (log-scaled size axis: each step
@@ -158,11 +160,16 @@ def build() -> nbformat.NotebookNode:
     return notebook
 
 
-def main() -> None:
-    notebook = build()
+def execute(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """``notebook`` run top to bottom in a fresh kernel, from this folder (its paths are relative to it); a cell
+    that raises raises here."""
     NotebookClient(notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(HERE)}}).execute()
+    return notebook
+
+
+def main() -> None:
     path = HERE / "forecast_walkthrough.ipynb"
-    nbformat.write(notebook, path)
+    nbformat.write(execute(build()), path)
     print(f"wrote {path}")
 
 
