@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import errno
 import os
 
 import pytest
 
+from samplecast.errors import InputError
 from samplecast.files import put_file, put_text, shipped, staged_folder
 
 
@@ -34,6 +36,20 @@ def test_a_killed_write_leaves_the_old_file_intact_and_no_temporary_file(tmp_pat
         put_file(target, _fail_after(b"half of the new"))
     assert target.read_text() == "old\n"
     assert [path.name for path in tmp_path.iterdir()] == ["record.json"]
+
+
+def test_a_full_disk_is_one_line_naming_the_file_and_leaves_the_old_file(tmp_path):
+    path = put_text(tmp_path / "plan.json", "old")
+
+    def full(stream):
+        stream.write(b"half")
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    with pytest.raises(InputError) as caught:
+        put_file(path, full)
+    assert caught.value.problems == [f"{path}: cannot write results there (the disk is full)"]
+    assert isinstance(caught.value, OSError) and caught.value.errno == errno.ENOSPC  # a cache may still tolerate it
+    assert path.read_text() == "old" and os.listdir(tmp_path) == ["plan.json"]
 
 
 def test_new_files_and_folders_get_the_permissions_of_the_umask(tmp_path):

@@ -1,16 +1,29 @@
 """samplecast: forecast how many annotated images a segmentation model needs."""
 
 from collections.abc import Callable
+from functools import cache
 from importlib import import_module
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-try:
-    __version__ = version("samplecast")
-except PackageNotFoundError:  # running from a source tree without installation
-    __version__ = "0.0.0"
-
 __all__ = ["__version__", "lazy_names"]
+
+
+def __getattr__(name: str) -> Any:
+    """``__version__``, read from the installed metadata on first use (importing the metadata reader takes a
+    noticeable part of the command line's start, before it can handle Ctrl-C)."""
+    if name == "__version__":
+        return _version()
+    raise AttributeError(f"module 'samplecast' has no attribute {name!r}")
+
+
+@cache
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("samplecast")
+    except PackageNotFoundError:  # running from a source tree without installation
+        return "0.0.0"
 
 
 def lazy_names(package: str, homes: dict[str, str]) -> Callable[[str], Any]:

@@ -1,5 +1,5 @@
-"""The exceptions a user sees: bad input, carrying every problem found so all can be reported at once, and a sweep
-that finished with runs missing."""
+"""The exceptions a user sees: bad input, carrying every problem found so all can be reported at once, a result that
+could not be written, and a sweep that finished with runs missing."""
 
 from __future__ import annotations
 
@@ -21,6 +21,16 @@ class InputError(ValueError):
         if not self.problems:
             raise ValueError("InputError needs at least one problem")
         super().__init__("\n".join(self.problems))
+
+
+class OutputError(InputError, OSError):
+    """A result that could not be written (a full disk, no permission, a read-only file system): one line naming
+    the file and the reason, exit code 2 like bad input. Also an ``OSError`` with the ``errno`` of the failure, so
+    code that tolerates a failed write (a cache) still does."""
+
+    def __init__(self, problem: str, errno: int | None = None):
+        InputError.__init__(self, problem)
+        self.errno = errno
 
 
 def raise_if_any(problems: list[str]) -> None:

@@ -26,7 +26,7 @@ from importlib import resources
 from pathlib import Path
 from typing import BinaryIO
 
-from samplecast.errors import InputError
+from samplecast.errors import OutputError
 
 #: Free space below which an output folder counts as full: a sweep writes a few kB per run.
 MIN_FREE_BYTES = 1 << 20
@@ -39,17 +39,22 @@ def shipped(name: str = "") -> Path:
 
 def put_file(path: str | Path, write: Callable[[BinaryIO], object]) -> Path:
     """Put the file ``path`` in place atomically and durably: ``write(stream)`` writes its bytes to a temporary file
-    beside it, which is flushed to disk, renamed over ``path``, and the folder flushed after. When ``write`` raises,
-    the temporary file is removed and ``path`` is left as it was. Missing folders are created. Returns ``path``."""
+    beside it, which is flushed to disk, renamed over ``path``, and the folder flushed after. When ``write`` raises
+    (Ctrl-C included), the temporary file is removed and ``path`` is left as it was; a failure of the file system
+    (a full disk, no permission) is an :class:`~samplecast.errors.OutputError` naming ``path``. Missing folders are
+    created. Returns ``path``."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         with open(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), "wb") as stream:
             write(stream)
             stream.flush()
             os.fsync(stream.fileno())
         os.replace(temporary, path)
+    except OSError as exc:
+        temporary.unlink(missing_ok=True)
+        raise exc if isinstance(exc, OutputError) else output_error(path, exc) from None
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
@@ -175,9 +180,9 @@ def _probe(folder: Path) -> str | None:
     return f"the disk is full: {free // 1024} kB free" if free < MIN_FREE_BYTES else None
 
 
-def output_error(out: str | Path, exc: OSError) -> InputError:
+def output_error(out: str | Path, exc: OSError) -> OutputError:
     """The one-line error for results that could not be written to ``out`` (read-only, full, removed)."""
-    return InputError(f"{out}: cannot write results there ({_reason(exc)})")
+    return OutputError(f"{out}: cannot write results there ({_reason(exc)})", exc.errno)
 
 
 #: Errors that mean the results folder can no longer be written (rather than a failed run), with their reason.

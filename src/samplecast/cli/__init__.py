@@ -1,36 +1,29 @@
-"""The ``samplecast`` command line: this click group, one thin module per command group, option types, progress and
-the one mapping of errors to exit codes (errors.py). May import every samplecast package below it; nothing imports cli.
+"""The ``samplecast`` command line: the click group (commands.py), one thin module per command group, option types,
+progress and the one mapping of errors to exit codes (errors.py). May import every samplecast package below it; nothing
+imports cli.
+
+The group is imported on first use (``from samplecast.cli import cli``), so the entry point :func:`main` is running
+before any command's module loads, and Ctrl-C is one line and exit code 130 from the first moment.
 """
 
 from __future__ import annotations
 
-import click
+import sys
 
-from samplecast import __version__
-from samplecast.cli.demo import demo
-from samplecast.cli.errors import SamplecastGroup
-from samplecast.cli.forecast import backtest, forecast, report
-from samplecast.cli.surrogate import surrogate
-from samplecast.cli.sweep import sweep
+from samplecast import lazy_names
 
 __all__ = ["cli", "main"]
 
-
-@click.group(cls=SamplecastGroup, context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
-@click.version_option(__version__, prog_name="samplecast")
-def cli() -> None:
-    """How many images must you annotate before your segmentation model is good enough?
-
-    samplecast trains a residual U-Net on growing, nested fractions of the data annotated so far (sweep),
-    extrapolates the learning curve of Dice against training-set size (forecast), and writes a recommendation
-    a planner can act on (report). Start with `samplecast demo`.
-    """
-
-
-for command in (forecast, backtest, report, sweep, surrogate, demo):
-    cli.add_command(command)
+__getattr__ = lazy_names(__name__, {"cli": "commands"})
 
 
 def main() -> None:
-    """Console-script entry point."""
-    cli()
+    """Console-script entry point. Ctrl-C while a command runs is mapped in :mod:`.errors`; here, while the
+    command line loads (before click runs) or after it has finished."""
+    try:
+        from samplecast.cli.commands import cli
+
+        cli()
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        sys.exit(130)
