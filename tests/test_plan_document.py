@@ -152,8 +152,8 @@ def test_a_fifo_is_refused_before_it_is_read(tmp_path):
     os.mkfifo(fifo)
     result = run("report", "--plan", fifo, "-o", tmp_path / "r.pdf")
     assert result.exit_code == 2
-    assert result.stderr.strip() == f"error: {fifo}: not a regular file; a plan document is a JSON file written by " \
-                                    "samplecast forecast --json"
+    assert result.stderr.strip() == f"error: {fifo}: not a regular file (a pipe, a device or a socket); expected a " \
+                                    "plan document (JSON written by samplecast forecast --json)"
 
 
 def test_an_oversized_file_is_refused_before_it_is_parsed(tmp_path):
@@ -163,4 +163,4 @@ def test_an_oversized_file_is_refused_before_it_is_parsed(tmp_path):
     result = run("report", "--plan", big, "-o", tmp_path / "r.pdf")
     assert result.exit_code == 2
     assert result.stderr.strip() == (f"error: {big}: {MAX_BYTES + 1:,} bytes, over the limit of {MAX_BYTES:,} bytes "
-                                     "for a plan document")
+                                     "for a plan document (JSON written by samplecast forecast --json)")

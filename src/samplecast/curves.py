@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from samplecast.errors import InputError, raise_if_any
+from samplecast.files import check_input_file
 
 if TYPE_CHECKING:  # pandas loads when a table is read, not when the command line starts
     import pandas as pd
@@ -49,6 +50,12 @@ SCRATCH = "scratch"
 TRANSFER_PREFIX = "transfer:"
 #: The longest scenario label accepted.
 MAX_SCENARIO = 200
+#: Largest curves table read, checked before it is opened, and most rows (runs) in it: seeds averaged, many runs
+#: can make one curve.
+MAX_TABLE_BYTES = 64 * 1024 * 1024
+MAX_ROWS = 1_000_000
+#: Separators a table saved by a spreadsheet in some locales uses instead of the comma.
+OTHER_SEPARATORS = {";": "semicolons", "\t": "tabs", "|": "vertical bars"}
 
 
 @dataclass(frozen=True)
@@ -87,11 +94,12 @@ class Curve:
 
     @property
     def label(self) -> str:
-        """A short human-readable name, e.g. ``kvasir-seg / resunet / depth 5 / seed 0``."""
+        """A short human-readable name, e.g. ``kvasir-seg / resunet / depth 5 / seed 0``: plain text, its control
+        characters (terminal escape sequences, bidirectional overrides) removed, as a table can hold anything."""
         parts = []
         for name, value in self.key.items():
             parts.append(f"{name} {value}" if name in ("depth", "seed") else str(value))
-        return " / ".join(parts) if parts else "curve"
+        return printable(" / ".join(parts)) if parts else "curve"
 
     @property
     def n_max(self) -> float:
@@ -117,6 +125,12 @@ class Curve:
         return self.sd
 
 
+def printable(text: str) -> str:
+    """``text`` without control and format characters (Unicode categories Cc and Cf, such as ESC, which starts a
+    terminal escape sequence, or a right-to-left override), except the joiners that emoji and some scripts need."""
+    return "".join(ch for ch in text if ch in "\u200c\u200d" or unicodedata.category(ch) not in ("Cc", "Cf"))
+
+
 def load_table(path: str | Path) -> pd.DataFrame:
     """Read and validate a curves table; return only the measured rows, grouping columns filled in.
 
@@ -126,18 +140,16 @@ def load_table(path: str | Path) -> pd.DataFrame:
     """
     import pandas as pd
 
-    path = Path(path)
-    if not path.exists():
-        raise InputError(f"{path}: file not found")
-    if path.is_dir():
-        raise InputError(f"{path}: is a folder; expected a curves table (.csv or .parquet)")
+    path = check_input_file(path, "a curves table (.csv or .parquet)", MAX_TABLE_BYTES)
     parquet = path.suffix.lower() in (".parquet", ".pq")
     try:
         if parquet:
+            _check_parquet_rows(path)
             table = pd.read_parquet(path)
         else:
             _check_header(path)
-            table = pd.read_csv(path, skipinitialspace=True, dtype={"scenario": str})  # labels such as "1" stay text
+            table = pd.read_csv(path, skipinitialspace=True, dtype={"scenario": str},  # labels such as "1" stay text
+                                nrows=MAX_ROWS + 1)
     except pd.errors.EmptyDataError:
         raise InputError(f"{path}: file is empty; expected a header with n_train and dice, then one row per run")
     except ImportError as exc:
@@ -145,7 +157,25 @@ def load_table(path: str | Path) -> pd.DataFrame:
     except (pd.errors.ParserError, UnicodeDecodeError, OSError, ValueError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InputError(f"{path}: not a readable table ({first})")
+    if len(table) > MAX_ROWS:
+        raise InputError(f"{path}: more than {MAX_ROWS:,} rows, the limit for a curves table (one row per run)")
+    if len(table.columns) == 1:
+        header = str(table.columns[0])
+        for separator, name in OTHER_SEPARATORS.items():
+            if separator in header:
+                raise InputError(f"{path}: one column {header!r}: its values look separated by {name}; samplecast "
+                                 "reads comma-separated tables (save it as CSV with commas)")
     return validate_table(table, source=str(path))
+
+
+def _check_parquet_rows(path: Path) -> None:
+    """Refuse a Parquet file of more than :data:`MAX_ROWS` rows from its footer, before its columns are read (a
+    small file can hold many compressed rows)."""
+    import pyarrow.parquet as pq
+
+    rows = pq.ParquetFile(path).metadata.num_rows
+    if rows > MAX_ROWS:
+        raise InputError(f"{path}: {rows:,} rows, over the limit of {MAX_ROWS:,} for a curves table (one row per run)")
 
 
 def _check_header(path: Path) -> None:

@@ -10,6 +10,8 @@ swapped in at once, and the checks, before any work, that results can be written
   folder or a file, checked by writing, so permissions, read-only mounts, special file systems and a full disk all
   show, whoever runs the command; and the one-line error when they cannot.
 - :func:`shipped`: where the files shipped with samplecast (``samplecast/assets/``) are.
+- :func:`check_input_file`: the one check of a file samplecast is given to read, before it is opened: it exists, is
+  a regular file (a FIFO or a device would hang or never end) and is not over the reader's size limit.
 
 New files and folders get the permissions any new file gets (``0666``/``0777`` less the umask).
 """
@@ -21,12 +23,13 @@ import errno
 import os
 import secrets
 import shutil
+import stat
 from collections.abc import Callable, Iterator
 from importlib import resources
 from pathlib import Path
 from typing import BinaryIO
 
-from samplecast.errors import OutputError
+from samplecast.errors import InputError, OutputError
 
 #: Free space below which an output folder counts as full: a sweep writes a few kB per run.
 MIN_FREE_BYTES = 1 << 20
@@ -35,6 +38,26 @@ MIN_FREE_BYTES = 1 << 20
 def shipped(name: str = "") -> Path:
     """Path of ``name`` among the files shipped with samplecast (the folder itself for ``""``)."""
     return Path(str(resources.files("samplecast") / "assets")) / name
+
+
+def check_input_file(path: str | Path, what: str, max_bytes: int) -> Path:
+    """``path`` when it is a regular file of at most ``max_bytes``, checked before anything opens it; else an
+    :class:`~samplecast.errors.InputError` naming it, ``what`` was expected (e.g. "a curves table (.csv or
+    .parquet)") and, for a file too big, the limit."""
+    path = Path(path)
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise InputError(f"{path}: file not found") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise InputError(f"{path}: is a folder; expected {what}")
+    if not stat.S_ISREG(info.st_mode):
+        raise InputError(f"{path}: not a regular file (a pipe, a device or a socket); expected {what}")
+    if info.st_size > max_bytes:
+        raise InputError(f"{path}: {info.st_size:,} bytes, over the limit of {max_bytes:,} bytes for {what}")
+    return path
 
 
 def put_file(path: str | Path, write: Callable[[BinaryIO], object]) -> Path:

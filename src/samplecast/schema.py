@@ -17,7 +17,6 @@ from __future__ import annotations
 import functools
 import json
 import math
-import stat
 import types
 import typing
 from dataclasses import MISSING, fields, is_dataclass
@@ -25,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from samplecast.errors import InputError, raise_if_any
+from samplecast.files import check_input_file
 
 #: The longest string a field holds unless its metadata says otherwise.
 MAX_STRING = 5000
@@ -62,15 +62,7 @@ def read_json(path: str | Path, max_bytes: int = MAX_JSON_BYTES) -> Any:
     Raises:
         InputError: one line naming ``path``: missing, not a regular file, too large, not UTF-8 JSON, nested too deep.
     """
-    path = Path(path)
-    try:
-        status = path.stat()
-    except OSError as exc:
-        raise InputError(f"{path}: {'file not found' if not path.exists() else exc.strerror}") from None
-    if not stat.S_ISREG(status.st_mode):
-        raise InputError(f"{path}: not a regular file; expected a JSON file")
-    if status.st_size > max_bytes:
-        raise InputError(f"{path}: {status.st_size:,} bytes, more than the {max_bytes:,} a JSON file may have")
+    path = check_input_file(path, "a JSON file", max_bytes)
     try:
         return json.loads(path.read_bytes().decode())
     except ValueError as exc:  # not JSON, not UTF-8, an integer of more digits than Python reads

@@ -14,7 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from samplecast.cli.progress import progress_bar
-from samplecast.cli.types import CommaList, FiniteRange, OutputFile, ShortfallCost
+from samplecast.cli.types import CommaList, FiniteRange, OutputFile, ShortfallCost, refuse_overwriting_inputs
 from samplecast.files import put_text
 from samplecast.forecast.methods import DEFAULT_METHOD, METHOD_NAMES
 from samplecast.forecast.rounds import DEFAULT_SHORTFALL
@@ -134,6 +134,7 @@ def forecast(curves, at, method, average_seeds, forecaster, json_path, **asked):
     from samplecast.forecast.folder import ForecasterFolder
     from samplecast.forecast.predict import quantile_name
 
+    refuse_overwriting_inputs(json_path, curves)
     folder = ForecasterFolder.open(forecaster)
     plans = _plan(curves, method, average_seeds, folder, at=at, **asked)
     console = Console()
@@ -189,6 +190,7 @@ def backtest(curves, cutoffs, methods, decisions, json_path):
     methods = methods or ([DEFAULT_METHOD] if decisions else list(bt.DEFAULT_METHODS))
     if decisions and len(methods) > 1:
         raise click.BadParameter("with --decisions, name one method", param_hint="--methods")
+    refuse_overwriting_inputs(json_path, curves)
     console = Console()
     table_of = load_curves(curves)
     learned = _learned_from(curves, methods)
@@ -277,6 +279,7 @@ def report(ctx, curves, plan_path, output, method, average_seeds, forecaster, ti
 
     if (curves is None) == (plan_path is None):
         raise click.UsageError("give either a curves table (CURVES) or a plan document (--plan), not both")
+    refuse_overwriting_inputs(output, curves, plan_path)
     console = Console()
     if plan_path is not None:
         given = [f"--{name.replace('_', '-')}" for name in PLAN_OPTIONS

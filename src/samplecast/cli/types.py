@@ -3,11 +3,25 @@
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 
 import click
 
+from samplecast.errors import InputError
 from samplecast.files import output_file_problem
+
+
+def refuse_overwriting_inputs(output: Path | None, *inputs: Path | None) -> None:
+    """Refuse, before any work, an output file that is one of the inputs (the same path, or another name of the same
+    file): writing it would destroy what the command reads."""
+    if output is None:
+        return
+    for given in (path for path in inputs if path is not None):
+        same = (os.path.samefile(output, given) if output.exists() and given.exists()
+                else output.resolve() == given.resolve())
+        if same:
+            raise InputError(f"{output}: is also an input of this command ({given}); write the result elsewhere")
 
 
 class CommaList(click.ParamType):

@@ -8,7 +8,6 @@ from __future__ import annotations
 import hashlib
 import json
 import platform
-import stat
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -17,7 +16,7 @@ from typing import Any
 
 from samplecast import __version__, schema
 from samplecast.errors import InputError, raise_if_any
-from samplecast.files import put_text
+from samplecast.files import check_input_file, put_text
 from samplecast.forecast.base import QUANTILES
 from samplecast.forecast.folder import ForecasterFolder
 from samplecast.forecast.predict import DEFAULT_REACH
@@ -167,17 +166,7 @@ class PlanDocument:
         Raises:
             InputError: one line per problem, each naming ``path``.
         """
-        path = Path(path)
-        try:
-            info = path.stat()
-        except FileNotFoundError:
-            raise InputError(f"{path}: file not found") from None
-        if not stat.S_ISREG(info.st_mode):
-            raise InputError(f"{path}: not a regular file; a plan document is a JSON file written by samplecast "
-                             "forecast --json")
-        if info.st_size > MAX_BYTES:
-            raise InputError(f"{path}: {info.st_size:,} bytes, over the limit of {MAX_BYTES:,} bytes for a plan "
-                             "document")
+        path = check_input_file(path, "a plan document (JSON written by samplecast forecast --json)", MAX_BYTES)
         try:
             text = path.read_text(encoding="utf-8")
         except UnicodeDecodeError as exc:

@@ -6,7 +6,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from samplecast.curves import Curve
+from samplecast.curves import MAX_N_TRAIN, Curve
 from samplecast.errors import raise_if_any
 from samplecast.forecast.rounds import DEFAULT_SHORTFALL, HORIZON_FACTOR, shortfall_problem
 
@@ -66,6 +66,8 @@ class PlanOptions:
             value = getattr(self, name)
             if _finite(name, value, problems) and (value < 1 or value != int(value) or isinstance(value, bool)):
                 problems.append(f"{name} {value!r} must be a whole number of cases, at least 1")
+            elif value is not None and math.isfinite(value) and value > MAX_N_TRAIN:
+                problems.append(f"{name} {int(value):,} is more than {MAX_N_TRAIN:,} cases, the most samplecast plans for")
         if _finite("cost_per_case", self.cost_per_case, problems) and not 0 <= self.cost_per_case <= MAX_COST:
             problems.append(f"cost_per_case {self.cost_per_case:g} must lie between 0 and {MAX_COST:g} (costs are "
                             "added up over many cases and must stay exact to the unit)")

@@ -117,7 +117,11 @@ class SweepLock:
                           RuntimeWarning, stacklevel=2)
             return
         while True:
-            handle = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
+            try:
+                handle = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
+            except OSError as exc:  # a folder or another non-file in the lock's place, a read-only folder
+                raise InputError(f"{self.path}: the sweep's lock file cannot be opened ({exc.strerror or exc}); "
+                                 "remove what is there") from None
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
