@@ -1,11 +1,18 @@
 """The typesetting of a report: an A4 fpdf2 document with DejaVu fonts (from matplotlib, so no system fonts are
 needed), numbered sections, paragraphs, bullets, tables and figures that never split across pages, and page numbers.
+
+Text in a script the fonts have no glyphs for (CJK, Devanagari, Thai, emoji), or that would need shaping they cannot
+do (Arabic, Hebrew), is transliterated to Latin letters (:func:`in_font`, with ``anyascii``: nothing is downloaded
+at run time, and a font covering every script would weigh tens of MB); the report then says so. A table cell longer
+than :data:`MAX_CELL_LINES` lines (a very long label, hundreds of sizes) is cut, ending in a note.
 """
 
 from __future__ import annotations
 
 import io
+import unicodedata
 from collections.abc import Sequence
+from functools import cache
 from pathlib import Path
 
 import matplotlib
@@ -31,6 +38,35 @@ LINE_MM = 4.8
 _TABLE_LINE_MM = 4.0
 #: Vertical and horizontal padding of a table cell, mm.
 _CELL_PADDING = (0.9, 1.4)
+#: Most lines a table cell wraps to; a longer one is cut and ends in :data:`CUT_NOTE` (the plan document has it all).
+MAX_CELL_LINES = 6
+CUT_NOTE = " … (cut)"
+
+
+def font_folder() -> Path:
+    """The DejaVu fonts shipped with matplotlib, used by the PDF and the figures alike."""
+    return Path(matplotlib.get_data_path()) / "fonts" / "ttf"
+
+
+@cache
+def _drawable() -> frozenset[int]:
+    """Code points the regular DejaVu Sans draws as they are: those it has glyphs for, less right-to-left scripts,
+    which need a shaping and reordering the PDF writer does not do without extra libraries."""
+    from fontTools.ttLib import TTFont
+
+    return frozenset(code for code in TTFont(font_folder() / _FONT_FILES[(FONT, "")]).getBestCmap()
+                     if unicodedata.bidirectional(chr(code)) not in ("R", "AL"))
+
+
+def in_font(text: str) -> str:
+    """``text`` with every character the report's font cannot draw transliterated to Latin letters, e.g.
+    ``息肉 / depth 3`` becomes ``XiRou / depth 3``; ``text`` itself when it needs none."""
+    drawable = _drawable()
+    if all(ord(ch) in drawable for ch in text):
+        return text
+    from anyascii import anyascii
+
+    return "".join(ch if ord(ch) in drawable else anyascii(ch) for ch in text)
 
 
 class ReportDocument(FPDF):
@@ -45,15 +81,21 @@ class ReportDocument(FPDF):
         super().__init__(orientation="portrait", unit="mm", format="A4")
         self.title_text = title
         self.footer_note = footer_note
-        fonts = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
+        #: Whether any text was transliterated (:func:`in_font`), so the report can say so.
+        self.transliterated = False
         for (family, style), name in _FONT_FILES.items():
-            self.add_font(family, style, fonts / name)
+            self.add_font(family, style, font_folder() / name)
         self.set_margins(MARGIN_MM, MARGIN_MM, MARGIN_MM)
         self.set_auto_page_break(True, margin=MARGIN_MM)
         self.set_title(title)
         self.set_text_color(*INK)
         self.set_font(FONT, size=BODY_PT)
         self.section_number = 0
+
+    def normalize_text(self, text: str) -> str:  # noqa: D102 - fpdf2's hook, called on every text it sets
+        drawable = in_font(text)
+        self.transliterated |= drawable != text
+        return super().normalize_text(drawable)
 
     @property
     def text_width(self) -> float:
@@ -166,7 +208,9 @@ class ReportDocument(FPDF):
               title: str | None = None) -> None:
         """A table whose first row is the heading; ``emphasis`` lists body rows (0-based) to set in bold on a
         highlight; ``align`` gives ``L``/``C``/``R`` per column (default: the first left, numbers right).
-        A table that fits on a page is never split: it moves to the next page whole, with its ``title``."""
+        A table that fits on a page is never split: it moves to the next page whole, with its ``title``. A cell of
+        more than :data:`MAX_CELL_LINES` lines is cut."""
+        rows = self._cut_cells(rows, col_widths, size)
         height = self.table_height(rows, col_widths, size) + (LINE_MM + 0.5 if title else 0)
         if height <= self.h - self.t_margin - MARGIN_MM:
             self.keep_together(height)
@@ -175,10 +219,33 @@ class ReportDocument(FPDF):
         self._draw_table(rows, col_widths, align, emphasis, size)
         self.ln(2.5)
 
+    def _cell_widths(self, col_widths: Sequence[float]) -> list[float]:
+        """The width in mm of each column's text, inside the cell padding."""
+        return [self.text_width * w / sum(col_widths) - 2 * _CELL_PADDING[1] for w in col_widths]
+
+    def _cut_cells(self, rows: Sequence[Sequence[str]], col_widths: Sequence[float], size: float) -> list[list[str]]:
+        """``rows`` with every cell that wraps to more than :data:`MAX_CELL_LINES` lines cut to that many, ending in
+        :data:`CUT_NOTE`: fpdf2 cannot draw a row taller than a page."""
+        self.set_font(FONT, "B", size)  # the wider face, so a cut cell fits in either
+        cut = []
+        for values in rows:
+            cells = []
+            for value, width in zip(map(str, values), self._cell_widths(col_widths)):
+                if self.get_string_width(value) > MAX_CELL_LINES * width:
+                    lines = self.multi_cell(width, _TABLE_LINE_MM, value, dry_run=True, output="LINES")
+                    if len(lines) > MAX_CELL_LINES:
+                        last = lines[MAX_CELL_LINES - 1]
+                        while last and self.get_string_width(last + CUT_NOTE) > width:
+                            last = last[:-1]
+                        value = " ".join([*lines[:MAX_CELL_LINES - 1], last]) + CUT_NOTE
+                cells.append(value)
+            cut.append(cells)
+        self.set_font(FONT, size=BODY_PT)
+        return cut
+
     def table_height(self, rows: Sequence[Sequence[str]], col_widths: Sequence[float], size: float = 8.0) -> float:
         """The height in mm a table takes: each row as tall as its most wrapped cell (measured, not drawn)."""
-        total = sum(col_widths)
-        widths = [self.text_width * w / total - 2 * _CELL_PADDING[1] for w in col_widths]
+        widths = self._cell_widths(col_widths)
         height = 0.0
         for i, values in enumerate(rows):
             self.set_font(FONT, "B" if i == 0 else "", size)

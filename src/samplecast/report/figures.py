@@ -19,6 +19,7 @@ from matplotlib.ticker import FuncFormatter, LogLocator
 
 from samplecast.plan import CurveView
 from samplecast.plan.wording import cost_words, size_text
+from samplecast.report.document import in_font
 from samplecast.report.page import TEXT_WIDTH_IN
 
 #: Most panels per row, and per figure, of the learning-curve figure (a report draws more curves as more figures).
@@ -71,7 +72,7 @@ def learning_curves_figure(views: Sequence[CurveView], colors: Sequence[str] | N
         axes[0, 0].set_ylim(*_dice_limits(views))
         for ax, view, color in zip(axes.flat, views, colors):
             _draw_curve(ax, view, color, columns)
-            ax.set_title(view.short_label, loc="left", fontweight="bold")
+            ax.set_title(_figure_label(view), loc="left", fontweight="bold")
             ax.set_xlabel("training cases (n)")
         for ax in axes.flat[count:]:
             ax.set_visible(False)
@@ -168,7 +169,7 @@ def marginal_value_figure(views: Sequence[CurveView], step: int) -> Figure:
             value["gain_per_step"] = np.where(step_gain >= _SMALLEST_GAIN, step_gain, np.nan)  # kept on the log axis
             for ax, column, shown in ((per_step, "gain_per_step", local), (per_doubling, "gain_per_doubling", True)):
                 ax.plot(n[measured & shown], value[column][measured & shown], color=color, lw=1.4,
-                        label=view.short_label)
+                        label=_figure_label(view))
                 ax.plot(n[~measured & shown], value[column][~measured & shown], color=color, lw=1.4,
                         ls=(0, (4, 2)))
             plateau, smallest = view.recommendation.n_plateau, view.recommendation.n_smallest
@@ -224,4 +225,15 @@ def _log_x(ax, low: float, high: float, crowded: bool) -> None:
     ax.xaxis.set_minor_locator(LogLocator(base=10, subs=np.arange(1, 10)))
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
     ax.xaxis.set_minor_formatter(FuncFormatter(lambda v, _: ""))
+
+
+#: Most characters of a curve's name in a figure; the tables give it whole (or cut with a note).
+FIGURE_LABEL_CHARS = 48
+
+
+def _figure_label(view: CurveView) -> str:
+    """A curve's short name as a figure shows it: in the font's letters (:func:`in_font`), at most
+    :data:`FIGURE_LABEL_CHARS` characters (a longer one ends in "…")."""
+    label = in_font(view.short_label)
+    return label if len(label) <= FIGURE_LABEL_CHARS else label[:FIGURE_LABEL_CHARS - 1] + "…"
 

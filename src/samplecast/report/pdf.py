@@ -69,6 +69,9 @@ def render_report(document: PlanDocument, path: str | Path, *, title: str | None
         write(doc, name, document)
     doc.subheading("To write this report again")
     doc.code(report_command(document, path, title if title != document.title else None))
+    if doc.transliterated:
+        doc.paragraph("Names in scripts the report's font cannot show are transliterated to Latin letters here; the "
+                      "plan document (forecast --json) keeps them as written.", size=8, muted=True)
     pdf = bytes(doc.output())
     return put_file(path, lambda stream: stream.write(pdf))
 
