@@ -30,7 +30,7 @@ CURVES_FILE = "curves.csv"
 
 @dataclass(frozen=True)
 class DemoSettings:
-    """How big the demo is. The defaults take about 20 s of CPU time (measured figures are in the README).
+    """How big the demo is. The defaults take about 30 s of CPU time on a 2-core CPU (the README has measurements).
 
     Small images and a short, fast training schedule (100 steps of 4 images at a peak learning rate of 0.01) keep
     each run to about a second while Dice still rises with the training set and levels off, as real learning curves
