@@ -33,6 +33,7 @@ from samplecast.train.config import TrainSettings
 from samplecast.train.device import precision_for, release_memory
 from samplecast.train.loops.outcome import Pair, RunOutcome, StepCallback, TrainingDiverged, throttled
 from samplecast.train.loops.schedule import seed_all, warmup_cosine
+from samplecast.train.start import parameter_groups
 from samplecast.train.unet import build_unet
 
 _EVAL_BATCH = 32
@@ -153,7 +154,9 @@ def fit_and_test(train: Pair, val: Pair, test: Pair, *, depth: int, seed: int, s
     started = time.perf_counter()
     train, val, test = ([t.to(device) for t in pair] for pair in (train, val, test))
     seed_all(seed)
-    module = build_module(train[0], depth, settings)
+    module = build_module(train[0], depth, settings, encoder_lr=encoder_lr)
+    if start is not None:
+        module.net.load_state_dict(start)
     with quiet_lightning():
         trainer = build_trainer(device=device, callbacks=[_StepReporter(on_step)] if on_step else [],
                                 **run_limits(settings))

@@ -33,6 +33,7 @@ from samplecast.train.config import TrainSettings
 from samplecast.train.device import precision_for
 from samplecast.train.loops.outcome import Pair, RunOutcome, StepCallback, TrainingDiverged, throttled
 from samplecast.train.loops.schedule import seed_all, warmup_cosine
+from samplecast.train.start import parameter_groups
 from samplecast.train.unet import build_unet, check_stackable
 
 #: Share of the free GPU memory a fused group may plan to fill (the rest absorbs fragmentation and evaluation).
@@ -104,7 +105,10 @@ def build_stacked(seeds: Sequence[int], spatial_dims: int, in_channels: int, dep
     nets = []
     for seed in seeds:
         seed_all(seed)
-        nets.append(build_unet(spatial_dims, in_channels, depth).to(device))
+        net = build_unet(spatial_dims, in_channels, depth)
+        if start is not None:
+            net.load_state_dict(start)
+        nets.append(net.to(device))
     return StackedNets(nets, torch.bfloat16 if precision_for(device) == "bf16-mixed" else None)
 
 
