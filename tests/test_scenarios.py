@@ -96,6 +96,15 @@ def test_a_table_without_the_column_is_all_scratch_with_unchanged_keys_and_no_co
     assert PlanDocument.from_json(document.to_json()) == document
 
 
+def test_a_sweep_of_scratch_runs_only_reads_as_a_table_without_the_column(tmp_path):
+    scratch = two_scenarios().query("scenario == 'scratch'")
+    with_column, without = tmp_path / "with.csv", tmp_path / "without.csv"
+    scratch.to_csv(with_column, index=False)
+    scratch.drop(columns="scenario").to_csv(without, index=False)
+    assert [c.label for c in load_curves(with_column)] == [c.label for c in load_curves(without)]
+    assert all("scratch" not in c.label for c in load_curves(with_column))
+
+
 def test_a_table_naming_only_scenarios_names_its_curves_after_the_file(tmp_path):
     path = tmp_path / "mine.csv"
     two_scenarios()[["scenario", "n_train", "dice"]].to_csv(path, index=False)

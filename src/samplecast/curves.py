@@ -7,8 +7,8 @@ full schema (:data:`TRAINER_COLUMNS`). Column aliases accepted for hand-made tab
 
 ``scenario`` says how the model was trained: ``scratch`` (random weights), ``transfer:<source>`` (started from the
 weights of ``source``) or any label a user gives. It is part of a curve's key, so runs of different scenarios are
-never one curve, nor averaged together; a table without the column is all ``scratch`` and its curves' keys and
-labels do not name it.
+never one curve, nor averaged together; a table without the column, or whose runs are all ``scratch`` (as a sweep
+from random weights writes), is all ``scratch`` and its curves' keys and labels do not name it.
 """
 
 from __future__ import annotations
@@ -243,6 +243,8 @@ def validate_table(table: pd.DataFrame, source: str = "table") -> pd.DataFrame:
     if "scenario" in table:
         table["scenario"] = _scenarios(table["scenario"], source, problems)
     raise_if_any(problems)
+    if "scenario" in table and (table["scenario"] == SCRATCH).all():  # the default: read as a table without it
+        table = table.drop(columns="scenario")
 
     for column, default in GROUP_DEFAULTS.items():
         if column in table:
