@@ -16,7 +16,7 @@ from pathlib import Path
 
 from samplecast.files import put_file
 from samplecast.plan import PlanDocument
-from samplecast.report.document import LINE_MM, ReportDocument
+from samplecast.report.document import LINE_MM, ReportDocument, markdown_literal
 from samplecast.report.figures import MAX_PANELS, curve_colors, learning_curves_figure, marginal_value_figure
 from samplecast.report.provenance import report_command
 from samplecast.report.scenarios import SECTION as SCENARIO_SECTION
@@ -83,7 +83,8 @@ def _answer(doc: ReportDocument, name: str, document: PlanDocument) -> None:
     doc.section(name)
     doc.paragraph(document.question, markdown=True)
     if document.best_configuration:
-        doc.paragraph(document.best_configuration, markdown=True)
+        doc.paragraph(_literal_labels(document.best_configuration, [v.short_label for v in document.curves]),
+                      markdown=True)
     for view in document.curves:
         doc.subheading(view.label)
         doc.bullets(view.sentences)
@@ -94,6 +95,15 @@ def _answer(doc: ReportDocument, name: str, document: PlanDocument) -> None:
     pool = document.options.pool_size
     widths = [1.6] + [1.0] * (len(rows[0]) - 2) + [1.7 if pool else 1.0]
     doc.table(rows, widths, title="At a glance")
+
+
+def _literal_labels(text: str, labels: list[str]) -> str:
+    """``text``, markdown whose ``**bold**`` spans samplecast set, with the first bold label in it escaped, so a label
+    holding markdown (``a**b**c --u--``) shows as written."""
+    for label in sorted(set(labels), key=len, reverse=True):
+        if f"**{label}**" in text:
+            return text.replace(f"**{label}**", f"**{markdown_literal(label)}**", 1)
+    return text
 
 
 # --- 2. rounds --------------------------------------------------------------------------------------------------
