@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from samplecast.errors import InputError
 from samplecast.files import put_file
 from samplecast.plan import PlanDocument
 from samplecast.report.document import LINE_MM, ReportDocument, markdown_literal
@@ -45,15 +46,33 @@ SECTIONS: tuple[str, ...] = (
     "Inputs and provenance",
 )
 
+#: Most curves one report shows: each has its sentences, table rows and figure panel, so a report of more is neither
+#: written in a minute nor read (2,000 curves took five minutes).
+MAX_CURVES = 100
+
 #: Called with the name of each section as it is written (the CLI shows it as progress).
 SectionCallback = Callable[[str], None]
 
 
+def check_curve_count(count: int, origin: str) -> None:
+    """Refuse a report of ``count`` curves from ``origin`` when they are more than :data:`MAX_CURVES`, before
+    anything is forecast or typeset."""
+    if count > MAX_CURVES:
+        raise InputError(f"{origin}: {count:,} curves; a report shows at most {MAX_CURVES} (each with its own "
+                         "sentences, table rows and figure panel): select the configurations to compare (a plan "
+                         "document can hold them all)")
+
+
 def render_report(document: PlanDocument, path: str | Path, *, title: str | None = None,
                   progress: SectionCallback | None = None) -> Path:
-    """Typeset the plan ``document`` as the planner's PDF at ``path``, calling ``progress`` with each section."""
+    """Typeset the plan ``document`` as the planner's PDF at ``path``, calling ``progress`` with each section.
+
+    Raises:
+        InputError: when the document holds more than :data:`MAX_CURVES` curves.
+    """
     from samplecast import __version__
 
+    check_curve_count(len(document.curves), "the plan document")
     path = Path(path)
     title = title or document.title
     doc = ReportDocument(title, footer_note=f"samplecast {__version__} · {document.created[:10]}")
