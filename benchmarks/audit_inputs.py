@@ -274,7 +274,9 @@ def fuzz_tables(work: Path, rng: random.Random, count: int) -> list[Case]:
         for kind in kinds:
             names.append(kind)
             if kind == "drop":
-                frame = frame.drop(columns=rng.choice(list(frame.columns)))
+                column = rng.choice(list(frame.columns))
+                frame = frame.drop(columns=column)
+                names[-1] = f"no {column} column"
             elif kind == "cell":
                 column = rng.choice(list(frame.columns))
                 value = rng.choice(("nan", "inf", "-inf", "abc", "", "-3", "0", "1.5", "1e400", "10.5",
@@ -285,6 +287,7 @@ def fuzz_tables(work: Path, rng: random.Random, count: int) -> list[Case]:
                 frame = pd.concat([frame, frame.iloc[:3]])
             elif kind == "rows":
                 frame = frame.iloc[: rng.choice((0, 1, 2))]
+                names[-1] = f"{len(frame)} rows"
             elif kind == "shuffle":
                 frame = frame.sample(frac=1, random_state=i)
             else:
