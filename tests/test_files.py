@@ -114,3 +114,16 @@ def test_staging_left_by_a_killed_build_is_removed_by_the_next(tmp_path):
 
 def test_the_shipped_files_are_found():
     assert shipped().is_dir() and shipped("ensemble.json").is_file()
+
+
+def test_an_output_that_is_a_device_pipe_or_folder_is_refused_and_left_as_it_is(tmp_path):
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    link = tmp_path / "full.json"
+    link.symlink_to(os.devnull)  # a device behind a link: the link is not swapped for a file either
+    for path in (pipe, link, tmp_path):
+        with pytest.raises(InputError) as caught:
+            put_text(path, "x")
+        assert caught.value.problems == [f"{path}: cannot write results there (not a regular file, but a folder, "
+                                         "device or pipe; give the path of a file)"]
+    assert not pipe.is_file() and link.is_symlink() and sorted(os.listdir(tmp_path)) == ["full.json", "pipe"]

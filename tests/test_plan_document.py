@@ -111,6 +111,15 @@ MALFORMED = {
     "an option out of range": ([("options.confidence", 1.5)], ["options: confidence 1.5 must lie strictly between"]),
     "a round plan not an object": ([("curves.0.recommendation.next_round", [1])],
                                    ["curves[0].recommendation.next_round: expected an object or null, got list"]),
+    "a forecast quantile of Dice 7": ([("curves.1.forecast.2.q95", 7)],
+                                      ["curves[1]: forecast[2]: expected a positive size and quantiles of Dice in "
+                                       "[0, 1], each at least the one before"]),
+    "a forecast row without a quantile": ([("curves.0.forecast.1.q05", ...)],
+                                          ["curves[0]: forecast[1]: expected the fields n, q05, q10"]),
+    "quantiles out of order": ([("curves.0.forecast.0.q95", 0.0)], ["curves[0]: forecast[0]: expected a positive"]),
+    "sizes out of order": ([("curves.0.marginal.n.1", 7)], ["curves[0]: marginal.n: sizes must increase"]),
+    "an interval wider than Dice": ([("trust.shipped.pooled.1.width80", 7)],
+                                    ["trust.shipped.pooled[1].width80: 7 is outside [0, 1]"]),
     "a round plan's chance above 1": ([("curves.0.recommendation.next_round.chance_by_end", 1.5)],
                                       ["curves[0].recommendation.next_round.chance_by_end: 1.5 is outside [0, 1]"]),
 }

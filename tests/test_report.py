@@ -167,3 +167,18 @@ def test_a_plan_document_fixes_the_options(report, curves_csv, tmp_path):
 def test_bad_options_exit_2(curves_csv, tmp_path):
     assert run("report", curves_csv, "-o", tmp_path / "r.pdf", "--confidence", "1.5").exit_code == 2
     assert run("report", curves_csv, "-o", tmp_path / "r.pdf", "--method", "nope").exit_code == 2
+
+
+def test_more_curves_than_a_report_shows_are_refused_before_anything_is_forecast(report, curves_csv, tmp_path,
+                                                                                  monkeypatch):
+    import samplecast.report.pdf
+
+    monkeypatch.setattr(samplecast.report.pdf, "MAX_CURVES", 1)  # the fixture's table and plan hold two curves
+    expected = "curves; a report shows at most 1 (each with its own sentences, table rows and figure panel)"
+    from_table = run("report", curves_csv, "-o", tmp_path / "r.pdf", *OPTIONS)
+    assert from_table.exit_code == 2 and from_table.stderr == f"error: {curves_csv}: 2 {expected}: select the " \
+        "configurations to compare (a plan document can hold them all)\n"
+    assert "toy" not in from_table.stdout  # refused before any curve was forecast and printed
+    from_plan = run("report", "--plan", report["folder"] / "forecast.json", "-o", tmp_path / "r.pdf")
+    assert from_plan.exit_code == 2 and f"forecast.json: 2 {expected}" in from_plan.stderr
+    assert not (tmp_path / "r.pdf").exists()

@@ -37,3 +37,11 @@ def test_labels_in_any_script_are_shown_transliterated_with_a_note(tmp_path):
         assert in_font(name) in text
     assert in_font("息肉") == "XiRou" and in_font("Ωmega ж") == "Ωmega ж"  # Greek and Cyrillic have glyphs
     assert "transliterated to Latin letters" in text
+
+
+def test_labels_holding_markdown_show_as_written_in_the_best_configuration(tmp_path):
+    labels = ["a**b**c --u--", "[x](https://example.com) \\**y"]
+    text = _report(tmp_path, [{"dataset": name, "n_train": k, "dice": top - 1.2 * k**-0.5}
+                              for name, top in zip(labels, (0.85, 0.8)) for k in (20, 50, 100, 200)])
+    assert "configurations, a**b**c --u-- reaches" in text
+    assert text.count("[x](https://example.com) \\**y") >= 2  # its heading and the provenance table, as written

@@ -65,8 +65,12 @@ def put_file(path: str | Path, write: Callable[[BinaryIO], object]) -> Path:
     beside it, which is flushed to disk, renamed over ``path``, and the folder flushed after. When ``write`` raises
     (Ctrl-C included), the temporary file is removed and ``path`` is left as it was; a failure of the file system
     (a full disk, no permission) is an :class:`~samplecast.errors.OutputError` naming ``path``. Missing folders are
-    created. Returns ``path``."""
+    created. An existing ``path`` that is not a regular file (a device, a pipe, a folder) is refused, never replaced
+    (``-o /dev/null`` would otherwise swap the device for a file). Returns ``path``."""
     path = Path(path)
+    if path.exists() and not path.is_file():
+        raise OutputError(f"{path}: cannot write results there (not a regular file, but a folder, device or pipe; "
+                          "give the path of a file)", errno.EEXIST)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

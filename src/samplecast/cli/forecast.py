@@ -60,15 +60,20 @@ PLAN_OPTIONS = ("method", "target_dice", "confidence", "plateau_gain", "pool_siz
                 "shortfall_cost", "average_seeds", "forecaster")
 
 
-def _plan(curves_path, method, average_seeds, folder, at=None, **asked):
+def _plan(curves_path, method, average_seeds, folder, at=None, for_report=False, **asked):
     """The plans of every curve, forecast with the method of the forecaster ``folder`` (a ForecasterFolder);
-    ``asked`` holds the planner's options (:class:`~samplecast.plan.PlanOptions`)."""
+    ``asked`` holds the planner's options (:class:`~samplecast.plan.PlanOptions`). ``for_report``: refuse more curves
+    than a report shows before forecasting any."""
     from samplecast.curves import load_curves
     from samplecast.forecast.methods import make_forecaster
     from samplecast.plan import PlanOptions, plan_curves
 
     options = PlanOptions(**asked)
     curves = load_curves(curves_path, average_seeds=average_seeds)
+    if for_report:
+        from samplecast.report import check_curve_count
+
+        check_curve_count(len(curves), str(curves_path))
     with progress_bar("forecasting curves") as advance:
         return plan_curves(curves, options, make_forecaster(method, folder), at=at, progress=advance)
 
@@ -275,7 +280,7 @@ def report(ctx, curves, plan_path, output, method, average_seeds, forecaster, ti
     --cost-per-case 5
     """
     from samplecast.plan import PlanDocument, plan_document
-    from samplecast.report import render_report
+    from samplecast.report import check_curve_count, render_report
 
     if (curves is None) == (plan_path is None):
         raise click.UsageError("give either a curves table (CURVES) or a plan document (--plan), not both")
@@ -288,11 +293,12 @@ def report(ctx, curves, plan_path, output, method, average_seeds, forecaster, ti
             raise click.UsageError(f"{', '.join(given)}: the plan document fixes the forecast options; "
                                    "write a new one with samplecast forecast --json")
         document = PlanDocument.read(plan_path)
+        check_curve_count(len(document.curves), plan_path)
     else:
         from samplecast.forecast.folder import ForecasterFolder
 
         folder = ForecasterFolder.open(forecaster)
-        plans = _plan(curves, method, average_seeds, folder, **asked)
+        plans = _plan(curves, method, average_seeds, folder, for_report=True, **asked)
         print_answers(console, plans)
         comparisons = print_comparisons(console, plans)
         with console.status("Measuring the method on your curves"):

@@ -24,7 +24,7 @@ class TrustRow:
     bias: float = field(metadata=SIGNED_UNIT)
     coverage80: float = field(metadata=schema.UNIT)
     coverage90: float = field(metadata=schema.UNIT)
-    width80: float = field(metadata=schema.SIZE)
+    width80: float = field(metadata=schema.UNIT)
     held_out: str | None = None
     scenario: str | None = field(default=None, metadata=schema.OMIT_EMPTY)
 

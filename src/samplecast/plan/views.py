@@ -11,7 +11,8 @@ from typing import ClassVar
 import numpy as np
 
 from samplecast.curves import GROUP_DEFAULTS, Curve
-from samplecast.forecast.base import CurveForecaster
+from samplecast.errors import raise_if_any
+from samplecast.forecast.base import QUANTILES, CurveForecaster, quantile_name
 from samplecast.forecast.predict import DEFAULT_REACH
 from samplecast.forecast.reach import size_reaching
 from samplecast.plan import sentences
@@ -114,6 +115,23 @@ class CurveView:
     expected: Expected
     marginal: Marginal
     marginal_now: MarginalPoint
+
+    def __post_init__(self) -> None:
+        """Checks a plan document's schema cannot state: each forecast row holds a size and every quantile of Dice,
+        in [0, 1] and in order; the sizes of each table increase."""
+        problems, names = [], ["n", *(quantile_name(q) for q in QUANTILES)]
+        for i, row in enumerate(self.forecast):
+            values = [row.get(name) for name in names[1:]]
+            if sorted(row) != sorted(names):
+                problems.append(f"forecast[{i}]: expected the fields {', '.join(names)}, got {', '.join(row)}")
+            elif not (row["n"] > 0 and all(0 <= v <= 1 for v in values) and values == sorted(values)):
+                problems.append(f"forecast[{i}]: expected a positive size and quantiles of Dice in [0, 1], each at "
+                                "least the one before")
+        for name, n in (("observed.n", self.observed.n), ("band.n", self.band.n), ("marginal.n", self.marginal.n),
+                        ("forecast", [row.get("n", 0) for row in self.forecast])):
+            if any(b <= a for a, b in zip(n, n[1:])):
+                problems.append(f"{name}: sizes must increase")
+        raise_if_any(problems)
 
 
 def beyond_pool_column(views: Sequence[CurveView]) -> bool:

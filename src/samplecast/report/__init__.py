@@ -6,6 +6,6 @@ Example:
     >>> render_report(PlanDocument.read("forecast.json"), "report.pdf")  # doctest: +SKIP
 """
 
-from samplecast.report.pdf import SECTIONS, render_report
+from samplecast.report.pdf import MAX_CURVES, SECTIONS, check_curve_count, render_report
 
-__all__ = ["SECTIONS", "render_report"]
+__all__ = ["MAX_CURVES", "SECTIONS", "check_curve_count", "render_report"]

@@ -10,6 +10,7 @@ than :data:`MAX_CELL_LINES` lines (a very long label, hundreds of sizes) is cut,
 from __future__ import annotations
 
 import io
+import re
 import unicodedata
 from collections.abc import Sequence
 from functools import cache
@@ -69,6 +70,15 @@ def in_font(text: str) -> str:
     return "".join(ch if ord(ch) in drawable else anyascii(ch) for ch in text)
 
 
+_MARKDOWN_MARKER = re.compile(r"(\*\*|__|~~|--)")
+
+
+def markdown_literal(text: str) -> str:
+    """``text`` escaped for fpdf2's markdown, so a label set inside a ``**bold**`` span shows as written
+    (``a**b**c --u--`` is neither bold nor underlined): backslashes doubled, each marker preceded by one."""
+    return _MARKDOWN_MARKER.sub(r"\\\1", text.replace("\\", "\\\\"))
+
+
 class ReportDocument(FPDF):
     """An A4 portrait page of 18 mm margins with a running head (after page 1) and a "page i of n" foot.
 
@@ -76,6 +86,9 @@ class ReportDocument(FPDF):
         title: the document title, also the running head and the PDF metadata title.
         footer_note: printed at the left of every foot, e.g. the package and version.
     """
+
+    #: Markdown links are off: the report's own markdown is bold only, and ``[x](url)`` in a label stays text.
+    MARKDOWN_LINK_REGEX = re.compile(r"(?!)")
 
     def __init__(self, title: str, footer_note: str = ""):
         super().__init__(orientation="portrait", unit="mm", format="A4")

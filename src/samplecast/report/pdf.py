@@ -14,9 +14,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from samplecast.errors import InputError
 from samplecast.files import put_file
 from samplecast.plan import PlanDocument
-from samplecast.report.document import LINE_MM, ReportDocument
+from samplecast.report.document import LINE_MM, ReportDocument, markdown_literal
 from samplecast.report.figures import MAX_PANELS, curve_colors, learning_curves_figure, marginal_value_figure
 from samplecast.report.provenance import report_command
 from samplecast.report.scenarios import SECTION as SCENARIO_SECTION
@@ -45,15 +46,33 @@ SECTIONS: tuple[str, ...] = (
     "Inputs and provenance",
 )
 
+#: Most curves one report shows: each has its sentences, table rows and figure panel, so a report of more is neither
+#: written in a minute nor read (2,000 curves took five minutes).
+MAX_CURVES = 100
+
 #: Called with the name of each section as it is written (the CLI shows it as progress).
 SectionCallback = Callable[[str], None]
 
 
+def check_curve_count(count: int, origin: str) -> None:
+    """Refuse a report of ``count`` curves from ``origin`` when they are more than :data:`MAX_CURVES`, before
+    anything is forecast or typeset."""
+    if count > MAX_CURVES:
+        raise InputError(f"{origin}: {count:,} curves; a report shows at most {MAX_CURVES} (each with its own "
+                         "sentences, table rows and figure panel): select the configurations to compare (a plan "
+                         "document can hold them all)")
+
+
 def render_report(document: PlanDocument, path: str | Path, *, title: str | None = None,
                   progress: SectionCallback | None = None) -> Path:
-    """Typeset the plan ``document`` as the planner's PDF at ``path``, calling ``progress`` with each section."""
+    """Typeset the plan ``document`` as the planner's PDF at ``path``, calling ``progress`` with each section.
+
+    Raises:
+        InputError: when the document holds more than :data:`MAX_CURVES` curves.
+    """
     from samplecast import __version__
 
+    check_curve_count(len(document.curves), "the plan document")
     path = Path(path)
     title = title or document.title
     doc = ReportDocument(title, footer_note=f"samplecast {__version__} · {document.created[:10]}")
@@ -83,7 +102,8 @@ def _answer(doc: ReportDocument, name: str, document: PlanDocument) -> None:
     doc.section(name)
     doc.paragraph(document.question, markdown=True)
     if document.best_configuration:
-        doc.paragraph(document.best_configuration, markdown=True)
+        doc.paragraph(_literal_labels(document.best_configuration, [v.short_label for v in document.curves]),
+                      markdown=True)
     for view in document.curves:
         doc.subheading(view.label)
         doc.bullets(view.sentences)
@@ -94,6 +114,15 @@ def _answer(doc: ReportDocument, name: str, document: PlanDocument) -> None:
     pool = document.options.pool_size
     widths = [1.6] + [1.0] * (len(rows[0]) - 2) + [1.7 if pool else 1.0]
     doc.table(rows, widths, title="At a glance")
+
+
+def _literal_labels(text: str, labels: list[str]) -> str:
+    """``text``, markdown whose ``**bold**`` spans samplecast set, with the first bold label in it escaped, so a label
+    holding markdown (``a**b**c --u--``) shows as written."""
+    for label in sorted(set(labels), key=len, reverse=True):
+        if f"**{label}**" in text:
+            return text.replace(f"**{label}**", f"**{markdown_literal(label)}**", 1)
+    return text
 
 
 # --- 2. rounds --------------------------------------------------------------------------------------------------
