@@ -352,7 +352,8 @@ def _transfer_section(transfer: pd.DataFrame, results: pd.DataFrame) -> list[str
     for source, rows in transfer.groupby("source", sort=True):
         images = rows["held_out"].iloc[0]
         count = len(rows[["curve"]].drop_duplicates())
-        lines += ["", f"### `{TRANSFER_DATASETS[source].name}` ({count} curves of {images})", "",
+        curves = f"{count} curve{'s' if count != 1 else ''} of {images}"
+        lines += ["", f"### `{TRANSFER_DATASETS[source].name}` ({curves})", "",
                   *scope(summaries(rows), POOLED, (ERROR, INTERVALS, NEEDED))]
         scratch = results[(results["held_out"] == images) & (results["method"] == DEFAULT_METHOD)]
         if len(scratch):
