@@ -22,8 +22,8 @@ from samplecast.demo import DemoSettings  # light: torch and matplotlib load whe
 @click.option("--steps", type=click.IntRange(1), default=DemoSettings.steps,
               help="Training steps per run; fewer is faster, more gives higher Dice.")
 def demo(out, cases, steps):
-    """Run samplecast end to end on generated data: about 25 s of CPU time on a 2-core CPU (measured: 34 s of wall
-    time on a busy one, 90 s when two more CPU-bound processes ran beside it; the README has the details).
+    """Run samplecast end to end on generated data: about 25 s of CPU time on a 2-core CPU (measured: 22 s of wall
+    time idle, 40 s beside two CPU-bound processes, 90 s on a busier machine; the README has the details).
 
     Generates a synthetic polyp dataset, trains residual U-Nets of two depths on nested fractions of it, forecasts
     the learning curves and writes the planner's report. Then try `samplecast report OUT/curves.csv` with your
