@@ -24,12 +24,14 @@ from torch import nn
 
 from samplecast.curves import TRANSFER_PREFIX
 from samplecast.errors import InputError, raise_if_any
-from samplecast.files import put_file
+from samplecast.files import check_input_file, put_file
 from samplecast.train.unet import MODEL_NAME, build_unet
 
 #: What a kept weights file says it is, and the version of its layout.
 WEIGHTS_FORMAT = "samplecast-weights"
 WEIGHTS_VERSION = 1
+#: Largest weights file read (2 GiB): the U-Nets sweeps train keep files of a few MB (depth 3) to about 100 MB (depth 6).
+MAX_WEIGHTS_BYTES = 2 << 30
 #: Folder of a sweep's kept weights, one ``<run_id>.pt`` per run.
 WEIGHTS_DIR = "weights"
 
@@ -102,7 +104,7 @@ def read_weights(path: str | Path) -> StartWeights:
     Raises:
         InputError: naming the file, when it is not such a file.
     """
-    path = Path(path)
+    path = check_input_file(path, "a weights file kept by a samplecast sweep (keep_weights)", MAX_WEIGHTS_BYTES)
     try:
         payload = path.read_bytes()
         content = torch.load(io.BytesIO(payload), map_location="cpu", weights_only=True)
@@ -136,7 +138,6 @@ def load_start(source: str | Path, *, depths: tuple[int, ...], spatial_dims: int
         raise InputError(f"init_from: {source} does not exist")
     if source.is_file():
         weights = read_weights(source)
-        by_depth = {depth: weights for depth in depths}
         problems = [f"{source}: {line}" for depth in depths for line in _mismatches(weights, depth, spatial_dims,
                                                                                     in_channels)]
         raise_if_any(list(dict.fromkeys(problems)))
