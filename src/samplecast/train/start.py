@@ -30,7 +30,7 @@ from samplecast.train.unet import MODEL_NAME, build_unet
 #: What a kept weights file says it is, and the version of its layout.
 WEIGHTS_FORMAT = "samplecast-weights"
 WEIGHTS_VERSION = 1
-#: Largest weights file read (2 GiB): the U-Nets sweeps train keep files of a few MB (depth 3) to about 100 MB (depth 6).
+#: Largest weights file read (2 GiB); a depth-3 U-Net keeps about 0.4 MB, each level more about four times as much.
 MAX_WEIGHTS_BYTES = 2 << 30
 #: Folder of a sweep's kept weights, one ``<run_id>.pt`` per run.
 WEIGHTS_DIR = "weights"
