@@ -110,6 +110,21 @@ def test_a_file_that_is_not_kept_weights_is_refused(polyps, tmp_path):
         load_sweep_data(_config(polyps, tmp_path / "out", init_from=bogus))
 
 
+def test_a_folder_that_is_not_a_sweep_is_refused_naming_it(polyps, tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(InputError, match="empty is neither a weights file nor a sweep folder"):
+        load_sweep_data(_config(polyps, tmp_path / "out", init_from=empty))
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "config.json").write_text("{not json")
+    with pytest.raises(InputError, match=r"broken/config.json: not valid JSON"):
+        load_sweep_data(_config(polyps, tmp_path / "out", init_from=broken))
+    (broken / "config.json").write_text("[1, 2]")
+    with pytest.raises(InputError, match="no protocol_id; not the config of a sweep"):
+        load_sweep_data(_config(polyps, tmp_path / "out", init_from=broken))
+
+
 def test_options_of_a_start_are_checked_with_the_rest(polyps, tmp_path):
     problems = _config(polyps, tmp_path, encoder_lr=0.5).problems()
     assert problems == ["an encoder learning rate applies only to runs that start from weights (init_from)"]

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -158,11 +157,14 @@ def _kept_by_depth(folder: Path) -> dict[int, Path]:
     """The kept weights of each depth in a sweep folder: the run on the most cases, the lowest seed among equals."""
     from samplecast.train.store import CONFIG_FILE, RunStore  # the store imports this module's neighbours
 
-    try:
-        protocol = json.loads((folder / CONFIG_FILE).read_text()).get("protocol_id")
-    except (OSError, ValueError, AttributeError):
-        raise InputError(f"init_from: {folder} is neither a weights file nor a sweep folder with a readable "
-                         f"{CONFIG_FILE}") from None
+    from samplecast.schema import read_json
+
+    if not (folder / CONFIG_FILE).exists():
+        raise InputError(f"init_from: {folder} is neither a weights file nor a sweep folder (no {CONFIG_FILE})")
+    written = read_json(folder / CONFIG_FILE)
+    protocol = written.get("protocol_id") if isinstance(written, dict) else None
+    if not isinstance(protocol, str):
+        raise InputError(f"init_from: {folder / CONFIG_FILE}: no protocol_id; not the config of a sweep")
     kept: dict[int, tuple[int, int, Path]] = {}
     for record in RunStore(folder).records(protocol):
         weights = record.get("weights")
