@@ -144,8 +144,8 @@ def test_a_malformed_plan_exits_2_with_one_line_per_problem(made, tmp_path, chan
 @pytest.mark.parametrize("content, problem", [
     ("[" * 100_000, "nested too deeply to be a plan document"),
     ("{", "not valid JSON"),
-    ('{"format": 1}', "not a samplecast plan document of format 2 (found 1)"),
-    ("[]", "not a samplecast plan document of format 2 (found 'list')"),
+    ('{"format": 1}', "not a samplecast plan document of format 3 (found 1)"),
+    ("[]", "not a samplecast plan document of format 3 (found 'list')"),
 ])
 def test_a_file_that_is_no_plan_exits_2_with_one_line(tmp_path, content, problem):
     bad = tmp_path / "plan.json"

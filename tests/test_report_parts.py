@@ -167,15 +167,15 @@ def test_curves_of_the_shipped_backtest_are_not_scored_again(tmp_path):
     curves = [power_curve(4, 0.8, sizes=(10, 20, 40, 80, 160, 320))]
     source = tmp_path / "kv_a.csv"
     source.write_text("n_train,dice\n")
-    own, note = own_trust(curves, make_forecaster("pow3"), source, read_summary(SUMMARY))
+    own, note = own_trust(curves, make_forecaster("pow3"), [source], read_summary(SUMMARY))
     assert own is None and "kv_a.csv is among the curves of the backtest above" in note
-    assert own_trust(curves, make_forecaster("pow3"), tmp_path / "mine.csv", read_summary(SUMMARY))[0].curves == 1
+    assert own_trust(curves, make_forecaster("pow3"), [tmp_path / "mine.csv"], read_summary(SUMMARY))[0].curves == 1
 
 
 def test_a_file_that_is_not_a_plan_document_is_refused():
     with pytest.raises(InputError, match="not a samplecast plan document"):
         PlanDocument.from_dict({"format": 99}, "x.json")
-    with pytest.raises(InputError, match="not a samplecast plan document of format 2"):
+    with pytest.raises(InputError, match="not a samplecast plan document of format 3"):
         PlanDocument.from_dict({"format": 1, "curves": []}, "x.json")
     with pytest.raises(InputError) as lacking:
         PlanDocument.from_dict({"format": 2, "curves": []}, "x.json")

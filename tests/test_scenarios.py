@@ -92,7 +92,7 @@ def test_a_table_without_the_column_is_all_scratch_with_unchanged_keys_and_no_co
     document = plan_document(plans, "pow3", source=path)
     assert compare_scenarios(plans) == [] and document.comparisons == ()
     written = json.loads(document.to_json())
-    assert written["format"] == 2 and "comparisons" not in written
+    assert written["format"] == 3 and "comparisons" not in written
     assert PlanDocument.from_json(document.to_json()) == document
 
 

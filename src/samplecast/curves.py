@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import csv
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -350,14 +350,80 @@ def group_curves(
                 f"(n_train {', '.join(f'{x:g}' for x in curve.n)}); at least {min_sizes} are needed to fit a curve"
             )
         curves.append(curve)
-    raise_if_any(problems[:20] + ([f"{source}: and {len(problems) - 20:,} more curves with too few sizes"]
-                                  if len(problems) > 20 else []))
+    _raise_first(problems, lambda more: f"{source}: and {more:,} more curves with too few sizes")
     return curves
 
 
-def load_curves(path: str | Path, *, average_seeds: bool = False, min_sizes: int = MIN_SIZES) -> list[Curve]:
-    """Read a curves table and group it into curves; every problem is reported in one :class:`InputError`."""
-    return group_curves(load_table(path), average_seeds=average_seeds, min_sizes=min_sizes, source=str(path))
+def _raise_first(problems: list[str], rest: Callable[[int], str], shown: int = 20) -> None:
+    """Raise the first ``shown`` problems, and ``rest(count)`` for the others."""
+    more = len(problems) - shown
+    raise_if_any(problems[:shown] + ([rest(more)] if more > 0 else []))
+
+
+def load_curves(paths: str | Path | Sequence[str | Path], *, average_seeds: bool = False,
+                min_sizes: int = MIN_SIZES) -> list[Curve]:
+    """Read a curves table, or several read as one (:func:`join_tables`), and group it into curves; every problem is
+    reported in one :class:`InputError`."""
+    paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
+    table = load_table(paths[0]) if len(paths) == 1 else join_tables(paths)
+    return group_curves(table, average_seeds=average_seeds, min_sizes=min_sizes, source=sources_words(paths))
+
+
+def sources_words(paths: Sequence[str | Path]) -> str:
+    """The curves files in words, for messages and reports: ``a.csv`` or ``a.csv and b.csv``."""
+    names = [str(p) for p in paths]
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def join_tables(paths: Sequence[str | Path]) -> pd.DataFrame:
+    """Several curves tables read as one, such as the sweeps of two scenarios or of seeds run apart.
+
+    Each table must hold curves of its own (another scenario, seed, depth or dataset): runs of one curve in two tables
+    would mix two protocols, or count one run twice, as replicates. A table that names no dataset, model or depth is
+    named after its file, as when it is read alone.
+
+    Raises:
+        InputError: a table's own problems, or one line per file given twice, per pair of identical tables and per
+            curve found in two tables, naming the files.
+    """
+    import pandas as pd
+
+    paths = [Path(p) for p in paths]
+    seen: dict[Path, Path] = {}
+    for path in paths:
+        same = seen.setdefault(path.resolve(), path)
+        if same is not path:
+            raise InputError(f"{path}: given twice{f' (also as {same})' if str(same) != str(path) else ''}; "
+                             "give each curves table once")
+    tables = []
+    for path in paths:
+        table = load_table(path)
+        if not any(c in table for c in ("dataset", "model", "depth")):
+            table = table.assign(dataset=path.stem)
+        tables.append(table.assign(_file=str(path)))
+    joined = pd.concat(tables, ignore_index=True)
+    if len(joined) > MAX_ROWS:
+        raise InputError(f"{sources_words(paths)}: more than {MAX_ROWS:,} rows together, the limit for curves read "
+                         "at once (one row per run)")
+    if "scenario" in joined:
+        joined["scenario"] = joined["scenario"].fillna(SCRATCH)
+        if (joined["scenario"] == SCRATCH).all():
+            joined = joined.drop(columns="scenario")
+    for column, default in GROUP_DEFAULTS.items():
+        if column in joined:
+            joined[column] = joined[column].fillna(default)
+    key = [c for c in GROUP_COLUMNS if c in joined]
+    files = joined.groupby(key, sort=True)["_file"].unique()  # every table has a dataset column by now
+    problems = [f"{' and '.join(where)}: both hold runs of curve {_key_words(key, values)}; tables read together "
+                "must hold different curves (another seed, scenario, depth or dataset)"
+                for values, where in files.items() if len(where) > 1]
+    _raise_first(problems, lambda more: f"{sources_words(paths)}: and {more:,} more curves in two tables")
+    return joined.drop(columns="_file")
+
+
+def _key_words(columns: Sequence[str], values: Any) -> str:
+    values = values if isinstance(values, tuple) else (values,)
+    return " / ".join(f"{c} {_plain(v)}" for c, v in zip(columns, values))
 
 
 def check_points(n: Sequence[float], dice: Sequence[float], *, min_points: int = MIN_SIZES,

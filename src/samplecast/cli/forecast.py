@@ -60,20 +60,20 @@ PLAN_OPTIONS = ("method", "target_dice", "confidence", "plateau_gain", "pool_siz
                 "shortfall_cost", "average_seeds", "forecaster")
 
 
-def _plan(curves_path, method, average_seeds, folder, at=None, for_report=False, **asked):
-    """The plans of every curve, forecast with the method of the forecaster ``folder`` (a ForecasterFolder);
-    ``asked`` holds the planner's options (:class:`~samplecast.plan.PlanOptions`). ``for_report``: refuse more curves
-    than a report shows before forecasting any."""
-    from samplecast.curves import load_curves
+def _plan(curves_paths, method, average_seeds, folder, at=None, for_report=False, **asked):
+    """The plans of every curve of the tables ``curves_paths``, forecast with the method of the forecaster ``folder``
+    (a ForecasterFolder); ``asked`` holds the planner's options (:class:`~samplecast.plan.PlanOptions`).
+    ``for_report``: refuse more curves than a report shows before forecasting any."""
+    from samplecast.curves import load_curves, sources_words
     from samplecast.forecast.methods import make_forecaster
     from samplecast.plan import PlanOptions, plan_curves
 
     options = PlanOptions(**asked)
-    curves = load_curves(curves_path, average_seeds=average_seeds)
+    curves = load_curves(curves_paths, average_seeds=average_seeds)
     if for_report:
         from samplecast.report import check_curve_count
 
-        check_curve_count(len(curves), str(curves_path))
+        check_curve_count(len(curves), sources_words(curves_paths))
     with progress_bar("forecasting curves") as advance:
         return plan_curves(curves, options, make_forecaster(method, folder), at=at, progress=advance)
 
@@ -121,7 +121,7 @@ def _print_wrote(console, path) -> None:
 
 
 @click.command()
-@click.argument("curves", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("curves", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--at", type=CommaList(int, minimum=1), help="Sizes to forecast, e.g. 500,1000,2000, up to the pool "
               "size (without one, 20x the largest observed) (default: doubling from the largest observed size to the "
               "pool size or 4x).")
@@ -130,7 +130,8 @@ def _print_wrote(console, path) -> None:
               help="Also write the plan document (forecasts, recommendation, target table, marginal value, "
                    "warnings, trust figures) as JSON, for scripts and `samplecast report --plan`.")
 def forecast(curves, at, method, average_seeds, forecaster, json_path, **asked):
-    """Forecast Dice at larger training sets from a curves table (CSV with n_train and dice columns).
+    """Forecast Dice at larger training sets from a curves table (CSV with n_train and dice columns), or several
+    read as one (each holding curves of its own, e.g. the sweeps of two scenarios).
 
     Prints, per curve, quantiles of Dice at the requested sizes and the recommendation in words.
 
@@ -139,7 +140,7 @@ def forecast(curves, at, method, average_seeds, forecaster, json_path, **asked):
     from samplecast.forecast.folder import ForecasterFolder
     from samplecast.forecast.predict import quantile_name
 
-    refuse_overwriting_inputs(json_path, curves)
+    refuse_overwriting_inputs(json_path, *curves)
     folder = ForecasterFolder.open(forecaster)
     plans = _plan(curves, method, average_seeds, folder, at=at, **asked)
     console = Console()
@@ -165,7 +166,7 @@ def forecast(curves, at, method, average_seeds, forecaster, json_path, **asked):
 
 
 @click.command()
-@click.argument("curves", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("curves", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--cutoffs", type=CommaList(float), default=None,
               help="Fractions of each curve's largest size at which to cut it.  [default: 0.1,0.2,0.3,0.5; with "
                    "--decisions 0.1,0.2]")
@@ -187,7 +188,7 @@ def backtest(curves, cutoffs, methods, decisions, json_path):
     the truth; with --decisions, what following the planner would have done. A table with a scenario column is
     summarised per scenario, never pooled across them.
     """
-    from samplecast.curves import load_curves
+    from samplecast.curves import load_curves, sources_words
     from samplecast.forecast import evaluate as bt
     from samplecast.forecast.evaluate import decisions as replay
     from samplecast.forecast.methods import make_forecaster
@@ -195,11 +196,11 @@ def backtest(curves, cutoffs, methods, decisions, json_path):
     methods = methods or ([DEFAULT_METHOD] if decisions else list(bt.DEFAULT_METHODS))
     if decisions and len(methods) > 1:
         raise click.BadParameter("with --decisions, name one method", param_hint="--methods")
-    refuse_overwriting_inputs(json_path, curves)
+    refuse_overwriting_inputs(json_path, *curves)
     console = Console()
     table_of = load_curves(curves)
-    learned = _learned_from(curves, methods)
-    where = escape(str(curves))
+    learned, learned_files = _learned_from(curves, methods)
+    where = escape(sources_words(curves))
     if decisions:
         with progress_bar("replaying decisions") as advance:
             results = replay.replay_decisions(table_of, make_forecaster(methods[0]),
@@ -237,7 +238,7 @@ def backtest(curves, cutoffs, methods, decisions, json_path):
         for note in cutoff_notes(bt.cutoff_coverage(table_of, cutoffs or bt.DEFAULT_CUTOFFS), len(table_of)):
             console.print(f"note: cutoff {escape(note)}.", highlight=False)
     if learned:
-        console.print(f"note: {', '.join(learned)} learned from the curves of {escape(curves.name)} (the shipped "
+        console.print(f"note: {', '.join(learned)} learned from the curves of {escape(learned_files)} (the shipped "
                       "forecaster was built from them), so these figures are in-sample; the held-out figures are in "
                       "benchmarks/forecast_accuracy.md and decision_quality.md.", highlight=False)
     if json_path is not None:
@@ -248,19 +249,21 @@ def backtest(curves, cutoffs, methods, decisions, json_path):
         _print_wrote(console, json_path)
 
 
-def _learned_from(curves: Path, methods: list[str]) -> list[str]:
-    """The learned methods among ``methods`` whose shipped forecaster learned from the curves file ``curves``."""
+def _learned_from(curves: tuple[Path, ...], methods: list[str]) -> tuple[list[str], str]:
+    """The learned methods among ``methods`` whose shipped forecaster learned from any of the curves files
+    ``curves``, and those files' names in words."""
+    from samplecast.curves import sources_words
     from samplecast.forecast.folds import LEARNED
     from samplecast.forecast.evaluate import read_summary
     from samplecast.forecast.folder import ForecasterFolder
 
     summary = read_summary(ForecasterFolder.open().backtest_summary())
-    learned = summary is not None and curves.name in summary.curve_files()
-    return [m for m in methods if m in LEARNED] if learned else []
+    files = [c.name for c in curves if summary is not None and c.name in summary.curve_files()]
+    return ([m for m in methods if m in LEARNED] if files else []), sources_words(files) if files else ""
 
 
 @click.command()
-@click.argument("curves", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("curves", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--plan", "plan_path", type=click.Path(dir_okay=False, path_type=Path),
               help="A plan document written by `samplecast forecast --json`, rendered as it is (nothing is fitted "
                    "again); instead of CURVES and the forecast options.")
@@ -282,9 +285,9 @@ def report(ctx, curves, plan_path, output, method, average_seeds, forecaster, ti
     from samplecast.plan import PlanDocument, plan_document
     from samplecast.report import check_curve_count, render_report
 
-    if (curves is None) == (plan_path is None):
+    if bool(curves) == (plan_path is not None):
         raise click.UsageError("give either a curves table (CURVES) or a plan document (--plan), not both")
-    refuse_overwriting_inputs(output, curves, plan_path)
+    refuse_overwriting_inputs(output, *curves, plan_path)
     console = Console()
     if plan_path is not None:
         given = [f"--{name.replace('_', '-')}" for name in PLAN_OPTIONS

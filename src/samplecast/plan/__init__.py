@@ -2,7 +2,15 @@
 typed, versioned plan document. May import curves, forecast and errors; never report or cli.
 """
 
-from samplecast.plan.document import DOCUMENT_FORMAT, MAX_BYTES, Captions, PlanDocument, Source, plan_document
+from samplecast.plan.document import (
+    DOCUMENT_FORMAT,
+    MAX_BYTES,
+    Captions,
+    CurvesFile,
+    PlanDocument,
+    Source,
+    plan_document,
+)
 from samplecast.forecast.rounds import DEFAULT_SHORTFALL, RoundPlan, RoundPlanner
 from samplecast.plan.options import DEFAULT_ROUNDS, HORIZON_FACTOR, PlanOptions, check_pool, interval_levels
 from samplecast.plan.recommendation import (
@@ -47,7 +55,7 @@ from samplecast.plan.views import (
 
 __all__ = [
     "CAVEATS", "DEFAULT_ROUNDS", "DEFAULT_SHORTFALL", "DOCUMENT_FORMAT", "HORIZON_FACTOR", "MAX_BYTES", "OWN_CUTOFFS",
-    "Band", "BacktestSet", "Captions", "DecisionRow", "CurvePlan", "CurveView", "Expected", "Marginal",
+    "Band", "BacktestSet", "Captions", "CurvesFile", "DecisionRow", "CurvePlan", "CurveView", "Expected", "Marginal",
     "MarginalPoint", "Observed", "OwnTrust", "PlanDocument", "PlanOptions", "PlanProgress", "Recommendation",
     "RoundPlan", "RoundPlanner", "ScenarioAnswer", "ScenarioComparison", "ShippedTrust", "Source", "TargetRow", "Trust",
     "TrustRow", "chances", "check_pool", "compare_scenarios", "confidence_words", "curve_warnings", "default_title",

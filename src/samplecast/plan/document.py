@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from samplecast import __version__, schema
+from samplecast.curves import sources_words
 from samplecast.errors import InputError, raise_if_any
 from samplecast.files import check_input_file, put_text
 from samplecast.forecast.base import QUANTILES
@@ -38,7 +39,7 @@ from samplecast.plan.views import (
 )
 
 #: Version of the plan document's layout.
-DOCUMENT_FORMAT = 2
+DOCUMENT_FORMAT = 3
 #: The largest plan document read, in bytes (a document of 100 curves is under 2 MB).
 MAX_BYTES = 20 * 1024 * 1024
 #: The longest title a document holds.
@@ -46,14 +47,26 @@ MAX_TITLE = 500
 
 
 @dataclass(frozen=True)
-class Source:
-    """The curves file a plan came from (``None`` for curves made in memory), its SHA-256, the runs used, and
-    whether seeds were averaged into one curve per configuration."""
+class CurvesFile:
+    """A curves table a plan was made from, and its SHA-256."""
 
-    file: str | None
-    sha256: str | None
+    path: str
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Source:
+    """The curves tables a plan came from (none for curves made in memory), the runs used, and whether seeds were
+    averaged into one curve per configuration."""
+
+    files: tuple[CurvesFile, ...]
     runs: int = field(metadata=SIZE)
     average_seeds: bool
+
+    @property
+    def words(self) -> str | None:
+        """The files in words (``a.csv`` or ``a.csv and b.csv``), ``None`` for curves made in memory."""
+        return sources_words([f.path for f in self.files]) if self.files else None
 
 
 @dataclass(frozen=True)
@@ -82,7 +95,7 @@ class PlanDocument:
         subtitle: the line under it: the curves file, the method and the date.
         question: the question in words, ending with what the confidence means.
         best_configuration: the configuration reaching the target with the fewest cases, in words (several curves).
-        source: the curves file, its checksum, the runs used.
+        source: the curves files, their checksums, the runs used.
         created: when the plan was made (``YYYY-MM-DD HH:MM UTC``).
         versions: samplecast, Python and the packages it ran with.
         value_step: the cases marginal gains are priced in.
@@ -142,6 +155,8 @@ class PlanDocument:
         Raises:
             InputError: one line per problem, each naming ``origin`` and the field's path.
         """
+        if isinstance(document, dict) and document.get("format") == 2:
+            document = _from_format_2(document)
         if not isinstance(document, dict) or document.get("format") != DOCUMENT_FORMAT:
             found = document.get("format") if isinstance(document, dict) else type(document).__name__
             raise InputError(f"{origin}: not a samplecast plan document of format {DOCUMENT_FORMAT} (found "
@@ -182,7 +197,7 @@ def plan_document(
     plans: Sequence[CurvePlan],
     method: str,
     *,
-    source: str | Path | None = None,
+    source: str | Path | Sequence[str | Path] | None = None,
     created: datetime | None = None,
     folder: ForecasterFolder | None = None,
     backtest_summary: dict[str, Any] | None = None,
@@ -193,7 +208,7 @@ def plan_document(
     Args:
         plans: from :func:`~samplecast.plan.recommendation.plan_curves`.
         method: the forecasting method's name.
-        source: the curves file the plans came from (checksummed, named in the report).
+        source: the curves file (or files) the plans came from (checksummed, named in the report).
         created: when it was made; default now.
         folder: the forecaster folder the plans were forecast with (:class:`ForecasterFolder`), named in the document;
             default the one shipped with the package.
@@ -214,20 +229,19 @@ def plan_document(
     folder = folder or ForecasterFolder.open()
     summary = (read_summary(folder.backtest_summary(), str(folder.summary)) if backtest_summary is None
                else read_summary(backtest_summary))
-    source_file = str(source) if source is not None else None
+    paths = [] if source is None else [source] if isinstance(source, (str, Path)) else list(source)
+    files = tuple(CurvesFile(str(p), hashlib.sha256(Path(p).read_bytes()).hexdigest()) for p in paths)
     runs = int(sum(c.count.sum() for c in curves))
     reaches = [(v.recommendation.n_for_target / v.recommendation.n_observed, v.label) for v in views
                if v.recommendation.n_for_target is not None and v.recommendation.n_observed > 0]
     return PlanDocument(
         format=DOCUMENT_FORMAT, method=method, forecaster=folder.name, quantiles=tuple(QUANTILES), options=options,
         title=default_title(curves),
-        subtitle=sentences.subtitle(source_file, len(views), runs, method, created),
+        subtitle=sentences.subtitle(sources_words(paths) if paths else None, len(views), runs, method, created),
         question=sentences.question(options),
         best_configuration=sentences.best_configuration(
             options, [(v.recommendation.n_for_target, v.short_label, v.recommendation.n_observed) for v in views]),
-        source=Source(source_file,
-                      hashlib.sha256(Path(source).read_bytes()).hexdigest() if source is not None else None,
-                      runs, all("seed" not in c.key for c in curves)),
+        source=Source(files, runs, all("seed" not in c.key for c in curves)),
         created=created,
         versions=_versions(),
         value_step=step,
@@ -237,7 +251,7 @@ def plan_document(
                           sentences.expected_title(options, DEFAULT_REACH),
                           sentences.marginal_caption(step, options, PRICED_GAIN), sentences.rounds_caption(options)),
         curves=views,
-        trust=trust_figures(method, curves, plans[0].forecast.model, source, summary, reaches, folder.name),
+        trust=trust_figures(method, curves, plans[0].forecast.model, paths, summary, reaches, folder.name),
         comparisons=tuple(compare_scenarios(plans) if comparisons is None else comparisons),
     )
 
@@ -248,3 +262,14 @@ def _versions() -> dict[str, str]:
     installed = package_versions(("numpy", "scipy", "pandas", "statsmodels", "torch", "matplotlib", "fpdf2"))
     return {"samplecast": __version__, "python": platform.python_version(),
             **{k: v or "not installed" for k, v in installed.items()}}
+
+
+def _from_format_2(document: dict[str, Any]) -> dict[str, Any]:
+    """A plan document of format 2 (one curves file, ``source.file`` and ``source.sha256``) in format 3's layout."""
+    source = document.get("source")
+    if not isinstance(source, dict) or "files" in source:
+        return {**document, "format": DOCUMENT_FORMAT}
+    file, sha256 = source.get("file"), source.get("sha256")
+    files = [] if file is None and sha256 is None else [{"path": file, "sha256": sha256}]
+    kept = {k: v for k, v in source.items() if k not in ("file", "sha256")}
+    return {**document, "format": DOCUMENT_FORMAT, "source": {"files": files, **kept}}

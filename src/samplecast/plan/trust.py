@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from samplecast.curves import Curve
+from samplecast.curves import Curve, sources_words
 from samplecast.errors import InputError
 from samplecast.forecast.base import CurveForecaster
 from samplecast.forecast.backtest_rows import BacktestSet, DecisionRow, TrustRow
@@ -88,7 +88,7 @@ def shipped_trust(summary: BacktestSummary | None, method: str) -> tuple[Shipped
                         tuple(DecisionRow(**row) for row in summary.decision_rows(POOLED))), None
 
 
-def own_trust(curves: Sequence[Curve], forecaster: CurveForecaster, source: str | Path | None,
+def own_trust(curves: Sequence[Curve], forecaster: CurveForecaster, sources: Sequence[str | Path],
               summary: BacktestSummary | None) -> tuple[OwnTrust | None, str | None]:
     """The backtest of ``forecaster`` (cloned unfitted for each prefix) on the user's own curves (each cut at
     :data:`OWN_CUTOFFS` of its largest size and forecast to it), or ``None`` and why. Curves of several scenarios
@@ -96,11 +96,12 @@ def own_trust(curves: Sequence[Curve], forecaster: CurveForecaster, source: str 
 
     Left out for a curves file of the forecaster's backtest: its curves were scored there, held out from what the
     method learned, while the method forecasting has learned from them, so scoring it on them again would flatter
-    it."""
+    it. ``sources``: the curves files (none for curves made in memory)."""
     from samplecast.forecast.evaluate import backtest, summarize
 
-    if source is not None and summary is not None and Path(source).name in summary.curve_files():
-        return None, sentences.scored_in_the_backtest(Path(source).name)
+    scored = [Path(p).name for p in sources if summary is not None and Path(p).name in summary.curve_files()]
+    if scored:
+        return None, sentences.scored_in_the_backtest(sources_words(scored))
     try:
         results = backtest(curves, [forecaster], OWN_CUTOFFS)
     except InputError:
@@ -113,14 +114,14 @@ def own_trust(curves: Sequence[Curve], forecaster: CurveForecaster, source: str 
     return OwnTrust(OWN_CUTOFFS, len({*results["curve"]}), rows), None
 
 
-def trust_figures(method: str, curves: Sequence[Curve], forecaster: CurveForecaster, source: str | Path | None,
+def trust_figures(method: str, curves: Sequence[Curve], forecaster: CurveForecaster, sources: Sequence[str | Path],
                   summary: BacktestSummary | None, reaches: Sequence[tuple[float, str]],
                   forecaster_name: str) -> Trust:
     """Both backtests with their sentences, and the pooled one in words against how far the plan reaches
     (``reaches``: each curve's recommended size over its largest measured size, with its label);
     ``forecaster_name`` is ``"shipped"`` or the forecaster folder."""
     shipped, shipped_note = shipped_trust(summary, method)
-    own, own_note = own_trust(curves, forecaster, source, summary)
+    own, own_note = own_trust(curves, forecaster, sources, summary)
     pooled_words = decisions_words = None
     if shipped is None:
         shipped_words = sentences.no_reference_figures(shipped_note)
@@ -139,7 +140,7 @@ def trust_figures(method: str, curves: Sequence[Curve], forecaster: CurveForecas
         from samplecast.forecast.evaluate import cutoff_coverage
 
         notes = sentences.cutoff_notes(cutoff_coverage(curves, own.cutoffs), len(curves))
-        own_words = sentences.own_backtest(own.curves, str(source) if source is not None else None, own.cutoffs,
+        own_words = sentences.own_backtest(own.curves, sources_words(sources) if sources else None, own.cutoffs,
                                            notes)
     fewest, most = min(int(c.count.min()) for c in curves), max(int(c.count.max()) for c in curves)
     return Trust(method, shipped, shipped_note, own, own_note, sentences.backtest_intro(method), shipped_words,

@@ -12,7 +12,8 @@ def report_command(document: PlanDocument, output: str | Path, title: str | None
     """The ``samplecast report`` command line that writes the report of ``document`` again (a placeholder for the
     curves file of a plan made in memory)."""
     o, source = document.options, document.source
-    words = ["samplecast", "report", source.file or "CURVES.csv", "-o", str(output), "--method", document.method]
+    words = ["samplecast", "report", *([f.path for f in source.files] or ["CURVES.csv"]), "-o", str(output),
+             "--method", document.method]
     if document.forecaster != "shipped":
         words += ["--forecaster", document.forecaster]
     if o.target_dice is not None:

@@ -201,9 +201,11 @@ def own_trust_rows(own: OwnTrust) -> Rows:
 def input_rows(document: PlanDocument) -> Rows:
     """The inputs of the plan: curves file and checksum, runs, method, options, seeds, date and software."""
     o, source = document.options, document.source
-    rows = [["input", "value"], ["curves table", source.file or "built in memory (no file)"]]
-    if source.sha256:
-        rows.append(["SHA-256", source.sha256])
+    rows = [["input", "value"]]
+    for file in source.files:
+        rows += [["curves table", file.path], ["SHA-256", file.sha256]]
+    if not source.files:
+        rows.append(["curves table", "built in memory (no file)"])
     horizon = (f"the pool ({o.pool_size:,} cases)" if o.pool_size is not None else
                _searched(document, lambda r: r.horizon))
     if o.pool_size is not None and any(v.recommendation.beyond_horizon for v in document.curves):
