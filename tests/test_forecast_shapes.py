@@ -73,7 +73,7 @@ def test_shapes_on_random_curves(method):
 def test_shapes_on_real_prefixes_and_many_random_curves(method):
     forecaster = make_forecaster(method)
     curves = random_curves(60, seed=1)
-    for path in sorted(DATA.glob("*_curves.csv")):
+    for path in sorted(DATA.rglob("*_curves.csv")):  # transfer curves (data/transfer/) too
         for curve in load_curves(path):
             curves += [curve.up_to(curve.n[k]) for k in range(2, len(curve.n), 3)]
     for curve in curves:
