@@ -34,13 +34,14 @@ REAL_DATASETS: dict[str, Path] = {
 #: above (a separate table of ``forecast_accuracy.md``), never learned from.
 TRANSFER_DATASETS: dict[str, Path] = {
     "lgg64-from-kvasir64": ROOT / "data" / "transfer" / "lgg64_from_kvasir64_cpu_curves.csv",
+    "la2018-from-acdc-heart": ROOT / "data" / "transfer" / "la2018_from_acdc_heart_cpu_curves.csv",
 }
 #: The images each real dataset was measured on: curves of the same images are held out together, so nothing
 #: learned from Kvasir-SEG at 64 px is scored on Kvasir-SEG at 256 px.
 IMAGES: dict[str, str] = {
     "kvasir-reference": "kvasir-seg", "kvasir-h100": "kvasir-seg", "kvasir64-cpu": "kvasir-seg",
     "la2018-h100": "la2018", "la2018-cpu": "la2018", "hc18-cpu": "hc18", "acdc-lv-cpu": "acdc",
-    "acdc-heart-cpu": "acdc", "lgg64-cpu": "lgg", "lgg64-from-kvasir64": "lgg",
+    "acdc-heart-cpu": "acdc", "lgg64-cpu": "lgg", "lgg64-from-kvasir64": "lgg", "la2018-from-acdc-heart": "la2018",
 }
 
 

@@ -182,7 +182,8 @@ def forecast(curves, at, method, average_seeds, forecaster, json_path, **asked):
 @click.option("--json", "json_path", type=OutputFile(),
               help="Also write the summary and every scored forecast (or decision) as JSON.")
 def backtest(curves, cutoffs, methods, decisions, json_path):
-    """Measure how wrong each method has been: forecast the final size of complete curves from their prefixes.
+    """Measure how wrong each method has been: forecast the final size of complete curves (of one table, or
+    several read as one) from their prefixes.
 
     Reports per method and cutoff the MAE of the median, its bias and how often the 80% and 90% intervals held
     the truth; with --decisions, what following the planner would have done. A table with a scenario column is
@@ -272,8 +273,8 @@ def _learned_from(curves: tuple[Path, ...], methods: list[str]) -> tuple[list[st
 @click.option("--title", help="Title of the report.  [default: 'How many cases to annotate: <dataset>']")
 @click.pass_context
 def report(ctx, curves, plan_path, output, method, average_seeds, forecaster, title, **asked):
-    """Write the planner's PDF report for a curves table (or a plan document): the answer first, the learning
-    curves with their forecast, the cases each target Dice needs, what more data buys, how far to trust it, and the
+    """Write the planner's PDF report for a curves table, several read as one, or a plan document: the answer first,
+    the learning curves with their forecast, the cases each target Dice needs, what more data buys, how far to trust it, and the
     inputs.
 
     Takes the options of `forecast` and gives the same numbers as `forecast --json`; `--plan forecast.json` renders
