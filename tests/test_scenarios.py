@@ -178,6 +178,34 @@ def test_transfer_saves_cases_with_a_range_for_the_difference():
             in " ".join(c.sentences))
 
 
+def test_the_measured_difference_is_said_beside_the_forecasts():
+    table = two_scenarios()
+    curves = load_curves_from(table)
+    measured = compare_scenarios(plan_curves(curves, PlanOptions(target_dice=0.84), make_forecaster("pow3")))[0].measured
+    means = table.groupby(["scenario", "n_train"])["dice"].agg(["mean", "std"])
+    gap = means.loc["transfer:acdc", "mean"] - means.loc["scratch", "mean"]
+    se = math.sqrt((means.loc["scratch", "std"].iloc[-1] ** 2 + means.loc["transfer:acdc", "std"].iloc[-1] ** 2) / 2)
+    assert (measured.sizes, measured.n_low, measured.n_high) == (len(SIZES), SIZES[0], SIZES[-1])
+    assert measured.mean == pytest.approx(gap.mean(), abs=1e-4) and measured.last == pytest.approx(gap.iloc[-1], abs=1e-4)
+    assert measured.last_se == pytest.approx(se, abs=1e-4)
+    assert measured.within_noise == (abs(measured.last) <= 2 * measured.last_se)
+
+
+@pytest.mark.parametrize("shift, seeds, words", [
+    (0.0, (0, 1), "within twice its standard error over the seeds"),
+    (0.05, (0, 1), "beyond twice its standard error over the seeds"),
+    (0.0, (0,), "one run each, so how much of it is noise is not measured"),
+])
+def test_the_measured_difference_says_whether_the_seeds_tell_the_curves_apart(shift, seeds, words):
+    table = two_scenarios().query("seed in @seeds")
+    scratch = table[table.scenario == "scratch"]
+    table = pd.concat([scratch, scratch.assign(scenario="transfer:acdc", dice=scratch.dice + shift)])
+    (c,) = compare_scenarios(plan_curves(load_curves_from(table), PlanOptions(target_dice=0.84),
+                                         make_forecaster("pow3")))
+    assert c.measured.mean == pytest.approx(shift) and words in " ".join(c.sentences)
+    assert "Measured at the 5 sizes both scenarios ran (10 to 160 cases)" in " ".join(c.sentences)
+
+
 def test_each_seed_is_compared_with_the_same_seed_of_the_baseline_scenario():
     table = two_scenarios().replace({"scenario": {"scratch": "imagenet"}})  # no scratch: the first scenario leads
     plans = plan_curves(group_curves(validate_table(table)), PlanOptions(target_dice=0.84), make_forecaster("pow3"))

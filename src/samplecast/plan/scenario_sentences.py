@@ -10,7 +10,7 @@ from samplecast.plan.wording import cost_words, estimate
 
 if TYPE_CHECKING:
     from samplecast.forecast.rounds import RoundPlan
-    from samplecast.plan.scenarios import ScenarioAnswer, ScenarioComparison
+    from samplecast.plan.scenarios import MeasuredDifference, ScenarioAnswer, ScenarioComparison
 
 _STOPS = {"reached": "stop, the measured curve reaches the target", "pool_used": "stop, the pool is used",
           "not_worth": "stop, no round pays for its cases"}
@@ -27,10 +27,29 @@ def comparison_sentences(c: ScenarioComparison) -> list[str]:
                      f"other's): by the median {alt.scenario} needs {median} cases, {c.confidence:.0%} range "
                      f"{_span(c)}; chance that {alt.scenario} needs fewer cases than {base.scenario}: "
                      f"{chance_words(c.chance_fewer)}.")
+    if c.measured is not None:
+        lines.append(measured_words(c.measured, base.scenario, alt.scenario))
     rounds = [(a.scenario, round_words(a.next_round)) for a in (base, alt) if a.next_round is not None]
     if rounds:
         lines.append("Next round: " + "; ".join(f"{name}: {words}" for name, words in rounds) + ".")
     return lines
+
+
+def measured_words(m: MeasuredDifference, base: str, alt: str) -> str:
+    """What the two measured curves say, before any forecast."""
+    where = (f"at the {m.sizes} sizes both scenarios ran ({m.n_low:,} to {m.n_high:,} cases)" if m.sizes > 1
+             else f"at the one size both scenarios ran ({m.n_high:,} cases)")
+    mean = (f"{alt} averaged {abs(m.mean):.3f} Dice {'above' if m.mean >= 0 else 'below'} {base}" if m.sizes > 1
+            else f"{alt} measured {m.last:+.3f} Dice against {base}")
+    if m.within_noise is None:
+        noise = "one run each, so how much of it is noise is not measured"
+    elif m.within_noise:
+        noise = (f"within twice its standard error over the seeds ({m.last_se:.3f}): the curves are not told apart "
+                 "there, and a forecast that separates them rests on its extrapolation")
+    else:
+        noise = f"beyond twice its standard error over the seeds ({m.last_se:.3f})"
+    last = f"; at {m.n_high:,} cases {m.last:+.3f}, " if m.sizes > 1 else ", "
+    return f"Measured {where}: {mean}{last}{noise}."
 
 
 def needs(answer: ScenarioAnswer, c: ScenarioComparison) -> str:

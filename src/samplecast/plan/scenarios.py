@@ -35,7 +35,7 @@ from samplecast.forecast.rounds import CHANCE_LEVELS, RoundPlan
 from samplecast.plan.options import horizons, interval_levels
 from samplecast.plan.recommendation import CurvePlan
 from samplecast.plan.scenario_sentences import comparison_sentences
-from samplecast.schema import SIZE, UNIT
+from samplecast.schema import OMIT_EMPTY, SIZE, UNIT
 
 #: Where a scenario's size for the target lies: within the pool (or the sizes searched without one), only beyond
 #: the pool (an extrapolation to cases that do not exist), or nowhere in the sizes searched.
@@ -70,6 +70,26 @@ class ScenarioAnswer:
 
 
 @dataclass(frozen=True)
+class MeasuredDifference:
+    """What the measured curves of two scenarios say, at the sizes both ran (``sizes`` of them, ``n_low`` to
+    ``n_high`` cases): the mean difference of the alternative's Dice over the baseline's, the difference at
+    ``n_high``, and its standard error from the seeds there (``None`` with one run per size: the noise is not
+    measured). The forecasts can part ways on a curve's last points; this is what was measured before they do."""
+
+    sizes: int = field(metadata=SIZE)
+    n_low: int = field(metadata=SIZE)
+    n_high: int = field(metadata=SIZE)
+    mean: float
+    last: float
+    last_se: float | None = field(metadata=SIZE)
+
+    @property
+    def within_noise(self) -> bool | None:
+        """Whether the difference at ``n_high`` lies within twice its standard error (``None`` when not measured)."""
+        return None if self.last_se is None else abs(self.last) <= 2 * self.last_se
+
+
+@dataclass(frozen=True)
 class ScenarioComparison:
     """Two scenarios of one configuration for one target: the baseline (``scratch`` where measured) and an
     alternative.
@@ -81,7 +101,8 @@ class ScenarioComparison:
     sizes, or one already reaches the target).
     ``saved_median`` and ``saved_range`` describe the distribution of that difference (see the module's docstring;
     an end is ``None`` where it depends on sizes beyond those searched), and ``chance_fewer`` is the chance that the
-    alternative needs fewer cases than the baseline. ``sentences`` say all of it in words.
+    alternative needs fewer cases than the baseline. ``measured`` is the difference the curves measured
+    (:class:`MeasuredDifference`; ``None`` when the scenarios share no size). ``sentences`` say all of it in words.
     """
 
     configuration: str
@@ -97,6 +118,7 @@ class ScenarioComparison:
     saved_range: tuple[int | None, int | None]
     chance_fewer: float = field(metadata=UNIT)
     sentences: tuple[str, ...]
+    measured: MeasuredDifference | None = field(default=None, metadata=OMIT_EMPTY)
 
     @property
     def better(self) -> str | None:
@@ -161,8 +183,23 @@ def _compare(plans: Sequence[CurvePlan], base: int, other: int) -> ScenarioCompa
                   else round(baseline.cost - alternative.cost, 2))
     comparison = ScenarioComparison(
         configuration_label(a.forecast.curve), float(options.target_dice), options.confidence, options.pool_size,
-        searched, baseline, alternative, saved, saved_cost, median, (low, high), round(chance, 4), ())
+        searched, baseline, alternative, saved, saved_cost, median, (low, high), round(chance, 4), (),
+        measured_difference(a.forecast.curve, b.forecast.curve))
     return replace(comparison, sentences=tuple(comparison_sentences(comparison)))
+
+
+def measured_difference(baseline: Curve, alternative: Curve) -> MeasuredDifference | None:
+    """The alternative's measured Dice less the baseline's at the sizes both curves have (``None`` if none)."""
+    shared, first, second = np.intersect1d(baseline.n, alternative.n, return_indices=True)
+    if shared.size == 0:
+        return None
+    gap = alternative.dice[second] - baseline.dice[first]
+    i, j = first[-1], second[-1]
+    replicated = baseline.count[i] >= 2 and alternative.count[j] >= 2
+    se = (math.sqrt(baseline.sd[i] ** 2 / baseline.count[i] + alternative.sd[j] ** 2 / alternative.count[j])
+          if replicated else None)
+    return MeasuredDifference(int(shared.size), int(shared[0]), int(shared[-1]), round(float(gap.mean()), 4),
+                              round(float(gap[-1]), 4), None if se is None else round(se, 4))
 
 
 def fewest_cases(plan: CurvePlan, target: float, searched: int) -> np.ndarray:
