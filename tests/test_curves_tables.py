@@ -130,3 +130,14 @@ def test_a_plan_document_of_format_2_is_still_read(pair, tmp_path):
                                                  **document["source"]}}
     (tmp_path / "old.json").write_text(json.dumps(older))
     assert PlanDocument.read(tmp_path / "old.json") == PlanDocument.read(tmp_path / "plan.json")
+
+
+def test_a_table_the_shipped_forecaster_learned_from_leaves_the_others_to_a_backtest_of_their_own(tmp_path):
+    shipped = tmp_path / "la2018_cpu_curves.csv"  # a file name the shipped backtest scored
+    transfer = tmp_path / "transfer.csv"
+    sweep(None).to_csv(shipped, index=False)
+    sweep("transfer:acdc", plateau=0.9).to_csv(transfer, index=False)
+    run("forecast", shipped, transfer, "--json", tmp_path / "plan.json", *OPTIONS)
+    note = PlanDocument.read(tmp_path / "plan.json").trust.own_note
+    assert note.startswith("la2018_cpu_curves.csv is among the curves of the backtest above")
+    assert f"{transfer} is not scored either: run samplecast backtest on it alone" in note

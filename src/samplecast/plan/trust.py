@@ -101,7 +101,8 @@ def own_trust(curves: Sequence[Curve], forecaster: CurveForecaster, sources: Seq
 
     scored = [Path(p).name for p in sources if summary is not None and Path(p).name in summary.curve_files()]
     if scored:
-        return None, sentences.scored_in_the_backtest(sources_words(scored))
+        others = [str(p) for p in sources if Path(p).name not in scored]
+        return None, sentences.scored_in_the_backtest(sources_words(scored), sources_words(others) if others else None)
     try:
         results = backtest(curves, [forecaster], OWN_CUTOFFS)
     except InputError:

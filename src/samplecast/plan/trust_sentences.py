@@ -48,9 +48,13 @@ def method_not_backtested(method: str, covered: Sequence[str]) -> str:
     return f"the forecaster's backtest does not cover the method '{method}' (it covers {', '.join(covered)})"
 
 
-def scored_in_the_backtest(file: str) -> str:
+def scored_in_the_backtest(file: str, others: str | None = None) -> str:
+    """Why the planner's curves get no backtest of their own: ``file`` was learned from; ``others``, the tables read
+    with it that were not, can be backtested alone."""
+    alone = (f"; read as one table with them, {others} is not scored either: run samplecast backtest on it alone"
+             if others else "")
     return (f"{file} is among the curves of the backtest above, scored there with the method learned without them; "
-            "the method forecasting here has learned from them, so they are not scored again here")
+            f"the method forecasting here has learned from them, so they are not scored again here{alone}")
 
 
 def too_short_to_backtest(cutoff: float) -> str:
