@@ -364,9 +364,14 @@ def load_curves(paths: str | Path | Sequence[str | Path], *, average_seeds: bool
                 min_sizes: int = MIN_SIZES) -> list[Curve]:
     """Read a curves table, or several read as one (:func:`join_tables`), and group it into curves; every problem is
     reported in one :class:`InputError`."""
-    paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
+    paths = as_paths(paths)
     table = load_table(paths[0]) if len(paths) == 1 else join_tables(paths)
     return group_curves(table, average_seeds=average_seeds, min_sizes=min_sizes, source=sources_words(paths))
+
+
+def as_paths(paths: str | Path | Sequence[str | Path] | None) -> list[str | Path]:
+    """One curves file, several, or none (``None``) as a list of them."""
+    return [] if paths is None else [paths] if isinstance(paths, (str, Path)) else list(paths)
 
 
 def sources_words(paths: Sequence[str | Path]) -> str:

@@ -274,8 +274,8 @@ def _learned_from(curves: tuple[Path, ...], methods: list[str]) -> tuple[list[st
 @click.pass_context
 def report(ctx, curves, plan_path, output, method, average_seeds, forecaster, title, **asked):
     """Write the planner's PDF report for a curves table, several read as one, or a plan document: the answer first,
-    the learning curves with their forecast, the cases each target Dice needs, what more data buys, how far to trust it, and the
-    inputs.
+    the learning curves with their forecast, the cases each target Dice needs, what more data buys, how far to trust
+    it, and the inputs.
 
     Takes the options of `forecast` and gives the same numbers as `forecast --json`; `--plan forecast.json` renders
     that file into the same PDF.

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from samplecast import __version__, schema
-from samplecast.curves import sources_words
+from samplecast.curves import as_paths, sources_words
 from samplecast.errors import InputError, raise_if_any
 from samplecast.files import check_input_file, put_text
 from samplecast.forecast.base import QUANTILES
@@ -62,11 +62,6 @@ class Source:
     files: tuple[CurvesFile, ...]
     runs: int = field(metadata=SIZE)
     average_seeds: bool
-
-    @property
-    def words(self) -> str | None:
-        """The files in words (``a.csv`` or ``a.csv and b.csv``), ``None`` for curves made in memory."""
-        return sources_words([f.path for f in self.files]) if self.files else None
 
 
 @dataclass(frozen=True)
@@ -229,7 +224,7 @@ def plan_document(
     folder = folder or ForecasterFolder.open()
     summary = (read_summary(folder.backtest_summary(), str(folder.summary)) if backtest_summary is None
                else read_summary(backtest_summary))
-    paths = [] if source is None else [source] if isinstance(source, (str, Path)) else list(source)
+    paths = as_paths(source)
     files = tuple(CurvesFile(str(p), hashlib.sha256(Path(p).read_bytes()).hexdigest()) for p in paths)
     runs = int(sum(c.count.sum() for c in curves))
     reaches = [(v.recommendation.n_for_target / v.recommendation.n_observed, v.label) for v in views

@@ -99,7 +99,8 @@ def own_trust(curves: Sequence[Curve], forecaster: CurveForecaster, sources: Seq
     it. ``sources``: the curves files (none for curves made in memory)."""
     from samplecast.forecast.evaluate import backtest, summarize
 
-    scored = [Path(p).name for p in sources if summary is not None and Path(p).name in summary.curve_files()]
+    learned = summary.curve_files() if summary is not None else set()
+    scored = [Path(p).name for p in sources if Path(p).name in learned]
     if scored:
         others = [str(p) for p in sources if Path(p).name not in scored]
         return None, sentences.scored_in_the_backtest(sources_words(scored), sources_words(others) if others else None)
