@@ -48,12 +48,13 @@ IMAGES: dict[str, str] = {
 def real_curves() -> dict[str, list[Curve]]:
     """The real segmentation curves available, by dataset: one curve per (configuration, seed), since a planner
     forecasts from the sweep of one seed as often as from an average."""
-    return {name: load_curves(path) for name, path in REAL_DATASETS.items() if path.exists()}
+    return {name: load_curves(path, average_seeds=False) for name, path in REAL_DATASETS.items() if path.exists()}
 
 
 def transfer_curves() -> dict[str, list[Curve]]:
     """The real transfer curves available, by dataset (as :func:`real_curves`)."""
-    return {name: load_curves(path) for name, path in TRANSFER_DATASETS.items() if path.exists()}
+    return {name: load_curves(path, average_seeds=False) for name, path in TRANSFER_DATASETS.items()
+            if path.exists()}
 
 
 def lcdb_curves(max_curves: int | None = None, seed: int = 0) -> list[Curve]:

@@ -32,7 +32,7 @@ def test_groups_by_configuration_and_seed(tmp_path):
     rows = [(d, s, n, 0.5 + 0.01 * n / 10 + 0.01 * s) for d in (4, 5) for s in (0, 1) for n in (10, 20, 40)]
     table = pd.DataFrame(rows, columns=["depth", "seed", "n_train", "dice"])
     table.to_csv(tmp_path / "c.csv", index=False)
-    curves = load_curves(tmp_path / "c.csv")
+    curves = load_curves(tmp_path / "c.csv", average_seeds=False)
     assert [(c.key["depth"], c.key["seed"]) for c in curves] == [(4, 0), (4, 1), (5, 0), (5, 1)]
     averaged = load_curves(tmp_path / "c.csv", average_seeds=True)
     assert len(averaged) == 2 and "seed" not in averaged[0].key
@@ -131,7 +131,7 @@ def test_a_table_of_too_many_curves_is_refused_before_fitting(tmp_path):
                           "n_train": np.tile([10, 20, 40, 80, 160], rows // 5), "dice": 0.5})
     table.to_csv(tmp_path / "big.csv", index=False)
     with pytest.raises(InputError) as info:
-        load_curves(tmp_path / "big.csv")
+        load_curves(tmp_path / "big.csv", average_seeds=False)
     (problem,) = info.value.problems
     assert "40,000 curves; at most 2,000" in problem
     assert len(load_curves(tmp_path / "big.csv", average_seeds=True)) == 1

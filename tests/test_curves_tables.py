@@ -78,7 +78,7 @@ def test_seeds_swept_apart_are_one_configuration(tmp_path):
     sweep(None, seeds=(2,)).to_csv(second, index=False)
     (curve,) = load_curves([first, second], average_seeds=True)
     assert curve.count.tolist() == [3] * len(SIZES)
-    assert len(load_curves([first, second])) == 3
+    assert len(load_curves([first, second], average_seeds=False)) == 3
 
 
 def test_tables_without_grouping_columns_keep_their_file_names(tmp_path):

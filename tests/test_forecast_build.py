@@ -75,7 +75,7 @@ def write_corpus(folder, corpus=CORPUS) -> dict[str, list[Curve]]:
             f"{c.key['dataset']},{c.key['model']},{c.key['depth']},{c.key['seed']},{n:g},{d:.5f}"
             for c in curves for n, d in zip(c.n, c.dice)]
         (folder / name).write_text("\n".join(rows) + "\n")
-        written[str(folder / name)] = load_curves(folder / name)
+        written[str(folder / name)] = load_curves(folder / name, average_seeds=False)
     return written
 
 

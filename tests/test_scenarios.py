@@ -71,7 +71,7 @@ def test_scenarios_are_separate_curves_and_seeds_are_averaged_within_each(tmp_pa
         rows = table[table["scenario"] == curve.scenario]
         assert np.allclose(curve.dice, rows.groupby("n_train")["dice"].mean().to_numpy())
         assert list(curve.count) == [2] * len(SIZES)
-    assert [c.label for c in load_curves(path)][:2] == ["heart / resunet / depth 4 / scratch / seed 0",
+    assert [c.label for c in load_curves(path, average_seeds=False)][:2] == ["heart / resunet / depth 4 / scratch / seed 0",
                                                        "heart / resunet / depth 4 / scratch / seed 1"]
 
 
@@ -208,7 +208,8 @@ def test_the_measured_difference_says_whether_the_seeds_tell_the_curves_apart(sh
 
 def test_each_seed_is_compared_with_the_same_seed_of_the_baseline_scenario():
     table = two_scenarios().replace({"scenario": {"scratch": "imagenet"}})  # no scratch: the first scenario leads
-    plans = plan_curves(group_curves(validate_table(table)), PlanOptions(target_dice=0.84), make_forecaster("pow3"))
+    plans = plan_curves(group_curves(validate_table(table), average_seeds=False), PlanOptions(target_dice=0.84),
+                        make_forecaster("pow3"))
     comparisons = compare_scenarios(plans)
     assert [c.configuration for c in comparisons] == [f"heart / resunet / depth 4 / seed {s}" for s in (0, 1)]
     for c in comparisons:

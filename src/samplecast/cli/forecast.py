@@ -44,8 +44,10 @@ def forecast_options(command):
                           "the currency of --cost-per-case (in cases without it), or Nx, N times the cost of "
                           "annotating the whole pool. The default says a shortfall wastes the pool's annotation "
                           "several times over."),
-        click.option("--average-seeds", is_flag=True,
-                     help="Treat the seeds of a configuration as replicates of one curve."),
+        click.option("--average-seeds/--seeds-apart", default=True, show_default=True,
+                     help="Forecast the seeds of a configuration together, as one curve of their mean (more "
+                          "accurate, held out by image set: every seed's largest run trains on the same pool), or "
+                          "each seed apart."),
         click.option("--forecaster", type=click.Path(file_okay=False, path_type=Path),
                      help="A forecaster folder written by `samplecast surrogate build`: its ensemble weights, LSTM "
                           "and backtest (for how far to trust the answer) replace those shipped with samplecast."),
@@ -179,9 +181,12 @@ def forecast(curves, at, method, average_seeds, forecaster, json_path, **asked):
                    "shot at 50/80/95% confidence, the plan in 1, 2, 3 and 5 rounds, a power law's median), reveal "
                    "the Dice measured there, and score targets reached and cases spent against the fewest that "
                    "sufficed.")
+@click.option("--average-seeds/--seeds-apart", default=True, show_default=True,
+              help="Forecast from the mean of each configuration's seeds, as `forecast` does by default, scoring "
+                   "each seed's Dice at the largest size; or from each seed's own prefix.")
 @click.option("--json", "json_path", type=OutputFile(),
               help="Also write the summary and every scored forecast (or decision) as JSON.")
-def backtest(curves, cutoffs, methods, decisions, json_path):
+def backtest(curves, cutoffs, methods, decisions, average_seeds, json_path):
     """Measure how wrong each method has been: forecast the final size of complete curves (of one table, or
     several read as one) from their prefixes.
 
@@ -199,7 +204,9 @@ def backtest(curves, cutoffs, methods, decisions, json_path):
         raise click.BadParameter("with --decisions, name one method", param_hint="--methods")
     refuse_overwriting_inputs(json_path, *curves)
     console = Console()
-    table_of = load_curves(curves)
+    table_of = load_curves(curves, average_seeds=False)
+    if average_seeds:
+        table_of = bt.seeds_together(table_of)
     learned, learned_files = _learned_from(curves, methods)
     where = escape(sources_words(curves))
     if decisions:

@@ -99,9 +99,13 @@ def surrogate_train(corpus, output, epochs, lr, start, prior_curves, calibrate, 
                    "together in the backtest.  [default: the file's dataset column, else its name]")
 @click.option("--cutoffs", type=CommaList(float), default="0.1,0.2,0.3,0.5",
               help="Fractions of each curve's largest size at which the backtest cuts it.")
+@click.option("--average-seeds/--seeds-apart", default=True, show_default=True,
+              help="Learn and score forecasts made from the mean of each configuration's seeds, as `forecast` makes "
+                   "them by default (each scored against its own seed's Dice), or from each seed alone, as a sweep "
+                   "of one seed gives.")
 @click.pass_context
 def surrogate_build(ctx, curves, output, pretrain, start, fine_tune, epochs, lr, prior_curves, hidden, seed,
-                    image_sets, cutoffs):
+                    image_sets, cutoffs, average_seeds):
     """Build a complete forecaster from complete learning curves (curves tables of at least two image sets): the
     LSTM with intervals widened on CURVES, the ensemble's weights learned on CURVES, and their leave-one-dataset-out
     backtest, where every part learned from CURVES is learned again without the image set it is scored on.
@@ -143,7 +147,7 @@ def surrogate_build(ctx, curves, output, pretrain, start, fine_tune, epochs, lr,
     command = "samplecast " + shlex.join(sys.argv[1:]) if Path(sys.argv[0]).name == "samplecast" else None
     with progress_lines() as tell:
         result = fb.build_forecaster(corpus, output, named, recipe=recipe, cutoffs=cutoffs, progress=tell,
-                                     source={"command": command} if command else None)
+                                     source={"command": command} if command else None, average_seeds=average_seeds)
     _print_built(result)
 
 

@@ -38,7 +38,8 @@ import numpy as np
 from samplecast import __version__, schema
 from samplecast.curves import Curve
 from samplecast.errors import InputError, raise_if_any
-from samplecast.forecast.evaluate import DEFAULT_CUTOFFS, BacktestSummary, backtest, summarize_backtest
+from samplecast.forecast.evaluate import (
+    DEFAULT_CUTOFFS, BacktestSummary, backtest, seeds_together, summarize_backtest)
 from samplecast.forecast.evaluate.decisions import held_out_decisions
 from samplecast.forecast.base import CurveForecaster
 from samplecast.forecast.ensemble import default_members
@@ -180,6 +181,7 @@ def build_forecaster(
     cutoffs: Sequence[float] = DEFAULT_CUTOFFS,
     source: dict[str, Any] | None = None,
     progress: Progress | None = None,
+    average_seeds: bool = True,
 ) -> BuildResult:
     """Build a complete forecaster from complete real curves into the folder ``out_dir``, and measure it out of sample.
 
@@ -193,7 +195,10 @@ def build_forecaster(
 
     ``corpus`` maps each source (a curves file, say) to its curves; ``image_sets`` maps a source to the images it was
     measured on (default :func:`default_image_sets`); ``source`` is provenance stored in the summary and the record
-    (its ``command``).
+    (its ``command``). With ``average_seeds`` every part is learned and scored on forecasts made from the mean of each
+    configuration's seeds, as :func:`~samplecast.curves.load_curves` reads a table by default, each scored against
+    its own seed's Dice at the largest size (:func:`~samplecast.forecast.evaluate.seeds_together`); without it, from
+    each seed alone, as a sweep of one seed gives.
 
     Raises:
         InputError: when ``out_dir`` cannot be written, the corpus holds fewer than two image sets or a curve under
@@ -212,6 +217,8 @@ def build_forecaster(
                          f"by what was learned without it; got {', '.join(sets) or 'none'}")
     check_distinct(corpus)
     check_scorable(corpus, cutoffs)
+    if average_seeds:
+        corpus = {name: seeds_together(curves) for name, curves in corpus.items()}
     start = base_surrogate(recipe, progress)
     member_names = [m.name for m in members]
     results, folds = held_out_folds(corpus, image_sets, members, [*beside, *member_names], cutoffs, progress,
@@ -231,7 +238,7 @@ def build_forecaster(
     decider = "lstm" if "lstm" in beside else "ensemble"
     decisions = held_out_decisions(corpus, image_sets, fold_forecasters(folds, decider, members), progress=progress)
     summary = summarize_backtest(results[results["method"].isin([*beside, "ensemble"])],
-                                 description=describe_backtest(recipe, "lstm" in beside, decider),
+                                 description=describe_backtest(recipe, "lstm" in beside, decider, average_seeds),
                                  source={"datasets": list(datasets.values()), **provenance}, decisions=decisions)
     build_id = f"{created:%Y%m%dT%H%M%SZ}-{secrets.token_hex(4)}"
     with staged_folder(out) as folder:
@@ -244,7 +251,7 @@ def build_forecaster(
             tuple(CorpusFile(name, sha256(name) if Path(name).is_file() else None, len(curves), image_sets[name])
                   for name, curves in corpus.items()), tuple(sets),
             {"members": [m.name for m in members], "beside": list(beside), "cutoffs": list(cutoffs),
-             "surrogate": recipe.describe()},
+             "average_seeds": average_seeds, "surrogate": recipe.describe()},
             parts.surrogate.training if parts.surrogate is not None else None, parts.describe(),
             {images: fold.describe() for images, fold in folds.items()},
             package_versions(("numpy", "scipy", "pandas", "torch", "lightning")),
@@ -296,12 +303,15 @@ def check_scorable(corpus: Mapping[str, Sequence[Curve]], cutoffs: Sequence[floa
         raise InputError(list(dict.fromkeys(problems)))
 
 
-def describe_backtest(recipe: SurrogateRecipe, with_lstm: bool, decider: str = "lstm") -> str:
+def describe_backtest(recipe: SurrogateRecipe, with_lstm: bool, decider: str = "lstm",
+                      average_seeds: bool = True) -> str:
     """What a build's backtest summary measured, stated in the summary itself; ``decider`` is the method whose
-    decisions were replayed."""
+    decisions were replayed, ``average_seeds`` whether prefixes were the mean of each configuration's seeds."""
+    prefix = ("the mean of its configuration's seeds up to that size (as samplecast forecasts a table by default), "
+              "scored against the seed's own Dice" if average_seeds else "that prefix")
     text = ("Leave-one-dataset-out backtest on real segmentation curves: each complete curve (one per configuration "
             "and seed) is cut where its sizes reach a cutoff fraction of its largest size, and each method forecasts "
-            "Dice at the largest size from that prefix. The ensemble's member weights and interval correction are "
+            f"Dice at the largest size from {prefix}. The ensemble's member weights and interval correction are "
             "learned again for each held-out image set on the other image sets only (curves of the same images at "
             "another resolution or on another machine are held out together); the parametric families learn nothing "
             "beyond each curve's own fit. The planner's decisions are replayed on the same curves with the "

@@ -28,8 +28,7 @@ def report_command(document: PlanDocument, output: str | Path, title: str | None
     if o.target_dice is not None and o.shortfall_cost != DEFAULT_SHORTFALL:
         words += ["--shortfall-cost", str(o.shortfall_cost) if isinstance(o.shortfall_cost, str)
                   else f"{o.shortfall_cost:g}"]
-    if source.average_seeds:
-        words.append("--average-seeds")
+    words.append("--average-seeds" if source.average_seeds else "--seeds-apart")
     if title:
         words += ["--title", title]
     return shlex.join(words)

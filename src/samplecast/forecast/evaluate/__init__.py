@@ -8,6 +8,7 @@ from samplecast.forecast.evaluate.forecasts import (
     backtest,
     cutoff_coverage,
     data_needed,
+    seeds_together,
     summarize,
 )
 from samplecast.forecast.evaluate.summary import (
@@ -21,4 +22,5 @@ from samplecast.forecast.evaluate.summary import (
 )
 
 __all__ = ["DEFAULT_CUTOFFS", "DEFAULT_METHODS", "FORMAT", "POOLED", "PROTOCOL", "ROW_FIELDS", "BacktestSummary",
-           "backtest", "cutoff_coverage", "data_needed", "read_summary", "summarize", "summarize_backtest"]
+           "backtest", "cutoff_coverage", "data_needed", "read_summary", "seeds_together", "summarize",
+           "summarize_backtest"]

@@ -82,6 +82,36 @@ def backtest(
     return pd.DataFrame(rows)
 
 
+def seeds_together(curves: Sequence[Curve]) -> list[Curve]:
+    """Each seed's curve with every point but its last replaced by its configuration's mean over seeds, their spread
+    and count (as ``average_seeds`` forecasts it), its last point its own: a backtest of these scores forecasts made
+    from all seeds' prefixes together against what each seed measured at its largest size.
+
+    Seeds of a configuration are the curves whose keys differ only in ``seed``; a size some seeds lack is averaged
+    over those that have it. Curves without a ``seed`` in their key, or alone in their configuration, are unchanged.
+    """
+    configurations: dict[tuple, list[Curve]] = {}
+    for curve in curves:
+        configurations.setdefault(_without_seed(curve), []).append(curve)
+    together = []
+    for curve in curves:
+        seeds = configurations[_without_seed(curve)]
+        if "seed" not in curve.key or len(seeds) < 2:
+            together.append(curve)
+            continue
+        measured = [[s.dice[s.n == n] for s in seeds if np.any(s.n == n)] for n in curve.n[:-1]]
+        values = [np.concatenate(m) for m in measured]
+        count = np.array([len(v) for v in values] + [1])
+        dice = np.array([v.mean() for v in values] + [curve.dice[-1]])
+        sd = np.array([v.std(ddof=1) if len(v) > 1 else np.nan for v in values] + [np.nan])
+        together.append(Curve(curve.key, curve.n, dice, sd, count, curve.n_test, curve.dice_sd))
+    return together
+
+
+def _without_seed(curve: Curve) -> tuple:
+    return tuple((k, v) for k, v in curve.key.items() if k != "seed")
+
+
 def _prefix(curve: Curve, cutoff: float) -> Curve | None:
     """The part of ``curve`` a backtest keeps at ``cutoff``, or ``None`` when it has fewer than three sizes or is the
     whole curve."""
