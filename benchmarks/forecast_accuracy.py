@@ -45,7 +45,7 @@ from corpora import IMAGES, REAL_DATASETS, TRANSFER_DATASETS, real_curves, trans
 from findings import kept_findings  # noqa: E402
 
 from samplecast.curves import Curve  # noqa: E402
-from samplecast.forecast.evaluate import summarize  # noqa: E402
+from samplecast.forecast.evaluate import seeds_together, summarize  # noqa: E402
 from samplecast.forecast.folds import (  # noqa: E402
     LearnedParts, held_out_folds, learned_forecasters, scored, with_other_seeds)
 from samplecast.forecast.calibration import SpreadCalibration  # noqa: E402
@@ -56,6 +56,8 @@ HERE = Path(__file__).resolve().parent
 #: Methods scored beside the default one (``lstm`` with its median shift and interval widening relearned without each
 #: image set).
 SCORED: tuple[str, ...] = ("last1", "pow2", "pow3", "pow4", "mmf4", "wbl4", "exp3", "average", "lstm")
+#: Methods backtested from each seed's own prefix too (beside the ensemble and its members).
+ONE_SEED: tuple[str, ...] = ("lstm",)
 #: The single parametric families the default method is held against.
 FAMILIES: tuple[str, ...] = ("pow2", "pow3", "pow4", "mmf4", "wbl4", "exp3")
 #: Methods that learn nothing from a corpus (each fits only the curve it forecasts): the only ones scored outside
@@ -85,24 +87,31 @@ def main() -> None:
     args = parser.parse_args()
     started = time.time()
     corpus = real_curves()
+    # Forecasts are made as `samplecast forecast` makes them by default, from the mean of each configuration's seeds,
+    # and scored against each seed's own Dice; the one-seed backtest (what a sweep of one seed gives) runs beside.
+    together = {name: seeds_together(curves) for name, curves in corpus.items()}
     # Methods fitted per curve are scored on the other core while the held-out backtest runs (except the ensemble's
     # members, which the backtest scores anyway).
     members = {forecaster.name for forecaster in default_members()}
     apart = [m for m in SCORED if m in PER_CURVE and m not in members]
     with ProcessPoolExecutor(max_workers=1) as pool:
-        fixed = pool.submit(unlearned_rows, corpus, apart, args.lcpfn)
-        results, learned = held_out_folds(corpus, IMAGES, beside=[m for m in SCORED if m not in apart],
+        fixed = pool.submit(unlearned_rows, together, apart, args.lcpfn)
+        one_seed = pool.submit(held_out_folds, corpus, IMAGES, beside=ONE_SEED)
+        results, learned = held_out_folds(together, IMAGES, beside=[m for m in SCORED if m not in apart],
                                           progress=print)
         results = pd.concat([results, fixed.result()], ignore_index=True)
-    transfer = transfer_rows(transfer_curves(), learned)
+        one_seed = one_seed.result()[0]
+    transfer = transfer_rows({name: seeds_together(curves) for name, curves in transfer_curves().items()}, learned)
     pd.concat([results, transfer.assign(transfer=True)], ignore_index=True).round(5).to_csv(
         args.output.with_suffix(".csv"), index=False)
+    one_seed.round(5).to_csv(args.output.with_name(args.output.stem + "_one_seed.csv"), index=False)
     before = pd.read_csv(HERE / "forecast_accuracy_before.csv")
     before = before[before["held_out"].isin(corpus)]  # the real curves; the earlier study also scored others
     used = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
     minutes = ((time.time() - started) / 60, *((u.ru_utime + u.ru_stime) / 60 for u in used))
     lines = report(corpus, results, before.assign(width90=before["q95"] - before["q05"]), learned, args, minutes)
     lines += _transfer_section(transfer, results)
+    lines += _one_seed_section(one_seed, results)
     args.output.write_text("\n".join(lines) + "\n")
     print(f"wrote {args.output}")
 
@@ -340,6 +349,24 @@ def report(corpus: Mapping[str, Sequence[Curve]], results: pd.DataFrame, before:
     return lines
 
 
+def _one_seed_section(one_seed: pd.DataFrame, results: pd.DataFrame) -> list[str]:
+    """The same backtest with every forecast made from one seed's prefix (as a sweep of one seed, or
+    ``--seeds-apart``, gives), beside the figures above, for the methods both scored."""
+    methods = [m for m in _ordered(one_seed["method"]) if m in set(results["method"])]
+    rows = []
+    for label, frame in (("one seed", one_seed), ("seeds together", results)):
+        part = frame[frame["method"].isin(methods)]
+        rows.append(summarize(part, by=["method", "cutoff"]).assign(method=lambda t: t["method"] + f" ({label})"))
+    table = pd.concat(rows, ignore_index=True).assign(held_out=POOLED)
+    return ["", "## From one seed's prefix", "",
+            "The backtest above forecasts each curve from the mean of its configuration's seeds up to the cutoff, as "
+            "`samplecast forecast` does by default, and scores it against the seed's own Dice at the largest size. "
+            "Here each curve is forecast from its own seed's prefix alone, as a sweep of one seed (or "
+            "`--seeds-apart`) gives, on the same curves, held out the same way (`forecast_accuracy_one_seed.csv`); "
+            "curves measured with one seed are the same in both.", "",
+            *grid(table, ERROR), "", *grid(table, INTERVALS)]
+
+
 def _transfer_section(transfer: pd.DataFrame, results: pd.DataFrame) -> list[str]:
     """Every method on the transfer curves (held out by image set, as above), and the default method on the scratch
     curves of the same images beside them: the figures above hold scratch curves only."""
@@ -404,7 +431,9 @@ def _protocol(corpus: Mapping[str, Sequence[Curve]], results: pd.DataFrame) -> l
         f"per configuration and seed; in brackets, curves per file) come from {len(by_set)} image sets: {described}. "
         "Each complete curve is cut where its sizes reach 10/20/30/50% of its largest size (a cutoff leaving fewer "
         "than 3 points is skipped, so small pools have no 10% prefix) and each method forecasts Dice at the largest "
-        "size. Whatever a method learns from real curves (the ensemble's weights and interval correction, the LSTM's "
+        "size from the mean of the curve's configuration's seeds up to the cutoff (as `samplecast forecast` does by "
+        "default; a configuration measured with one seed is its own curve), scored against the curve's own seed's "
+        "Dice there. Whatever a method learns from real curves (the ensemble's weights and interval correction, the LSTM's "
         "median shift and interval widening) is learned on the other image sets only; the families learn nothing "
         "beyond each curve's own fit; the LSTM's network and LC-PFN learned from synthetic curves only. Nothing "
         "scored was learned from.",
