@@ -129,7 +129,8 @@ def report(corpus: dict, rows: pd.DataFrame, minutes: tuple[float, float], outpu
         *([findings, ""] if findings else []),
         "## The workflow",
         "",
-        f"Curves (one per configuration and seed; curves per file in brackets): {files}. Each complete curve is cut "
+        f"Curves (one per configuration and seed, each the mean of its configuration's seeds below its largest "
+        f"size, as `forecast` plans; curves per file in brackets): {files}. Each complete curve is cut "
         "where its sizes reach 10% and 20% of its largest size (the pool; a cutoff leaving fewer than 3 points is "
         "skipped). The target is the Dice the curve measures at a share of the pool (interpolated in log n) minus "
         "0.02, so the curve reaches it within the pool; targets the prefix already measured are skipped. Each policy "
