@@ -158,6 +158,27 @@ def test_correction_learns_the_spread_forecasts_lack():
     assert 0.005 < fitted.floor < 0.015 and 0.01 < fitted.widen < 0.02
 
 
+def test_intervals_too_wide_everywhere_are_narrowed_as_a_whole_and_keep_their_shapes():
+    rng = np.random.default_rng(1)
+    distance = rng.uniform(0, 2.5, 600)
+    truth = 0.8 + rng.normal(0, 0.01, 600)
+    z = np.array([-1.645, -1.2816, -0.6745, 0.0, 0.6745, 1.2816, 1.645])
+    values = 0.8 + 0.016 * z[None, :] * np.ones((600, 1))  # 1.6 times the spread of the truth
+    fitted = SpreadCalibration.fit(QUANTILES, values, truth, distance)
+    assert 0.55 < fitted.scale < 0.8 and fitted.floor < 0.004
+    out = fitted.apply(QUANTILES, values, distance)
+    np.testing.assert_allclose(out[:, 3], 0.8)
+    held = np.mean((truth >= out[:, 1]) & (truth <= out[:, 5]))
+    assert 0.72 < held < 0.88 and np.mean((truth >= values[:, 1]) & (truth <= values[:, 5])) > 0.93
+    # a rising forecast stays rising in its upper quantiles after narrowing
+    n = np.geomspace(100, 3200, 30)
+    median = 0.7 + 0.02 * np.log2(n / 100)
+    rising = median[:, None] + 0.005 * np.log2(n / 50)[:, None] * z[None, :]
+    narrowed = SpreadCalibration(widen=0.0, floor=0.0, scale=0.6).apply(QUANTILES, rising, np.log(n / 100))
+    assert np.all(np.diff(narrowed[:, 4:], axis=0) >= -1e-12)
+    assert SpreadCalibration(widen=0.01, floor=0.0).scale == 1.0  # files written before the scale keep their spread
+
+
 def test_shipped_ensemble_weights_load_and_forecast_the_measured_dice():
     assert shipped_weights_path().exists()
     shipped = load_stacking_weights()

@@ -17,7 +17,7 @@ from statistics import NormalDist
 
 import numpy as np
 from samplecast.forecast.base import tidy_quantiles
-from samplecast.schema import SIZE
+from samplecast.schema import FRACTION, SIZE
 
 def normal_scores(levels: Sequence[float]) -> np.ndarray:
     """Standard normal quantiles of ``levels`` (the standard library's, as scipy.stats is slow to import)."""
@@ -49,33 +49,40 @@ class SpreadCalibration:
     """A widening of quantile intervals that keeps a forecast's shapes: it never lets an upper quantile fall as the
     size grows, and it changes continuously with the extrapolation distance.
 
-    Quantile ``q_p`` at ``d = log(n_query / n_last)`` becomes ``q_p + z_p·(floor + widen·max(d, 0))``, ``z_p`` the
-    standard normal score of level ``p``: a spread every forecast lacks (``floor``, such as the difference between two
-    runs of one configuration) and one that grows with the log distance beyond the data (``widen``). Both are added,
-    never subtracted, so the members' own intervals, which already hold one run's noise at the observed sizes, are
-    never narrowed: a correction that could shrink them (learned where forecasts reach 2x or more) narrowed the
-    intervals near the observed sizes below the difference between seeds. The median is unchanged.
+    Quantile ``q_p`` at ``d = log(n_query / n_last)`` becomes ``m + scale·(q_p - m) + z_p·(floor + widen·max(d, 0))``,
+    ``m`` the median and ``z_p`` the standard normal score of level ``p``: a spread every forecast lacks (``floor``, such
+    as the difference between two runs of one configuration), one that grows with the log distance beyond the data
+    (``widen``), and a ``scale`` of the forecast's own spread, at most 1 and never below :data:`SCALES`'s smallest. The
+    scale lets intervals that are too wide everywhere (a surrogate's, on the mean of several seeds) narrow as a whole;
+    an upper quantile stays a mix of two non-decreasing curves, so it never falls. The two added spreads are never
+    subtracted: a correction that could shrink intervals near the data alone (learned where forecasts reach 2x or
+    more) narrowed them below the difference between seeds. The median is unchanged.
 
     Args:
         widen: added spread per unit of ``log(n_query / n_last)``, in Dice per standard normal score, ``>= 0``.
         floor: added spread at every size, in Dice per standard normal score, ``>= 0``.
         counts: the held-out forecasts it was learned from.
+        scale: factor on each quantile's distance from the median, in ``(0, 1]``; 1 (files written before it
+            existed) keeps the forecast's own spread.
     """
 
     widen: float = field(metadata=SIZE)
     floor: float = field(metadata=SIZE)
     counts: int = field(default=0, metadata=SIZE)
+    scale: float = field(default=1.0, metadata=FRACTION)
 
     #: Values tried by :meth:`fit`.
     WIDENS = tuple(np.linspace(0.0, 0.04, 41))
     FLOORS = tuple(np.linspace(0.0, 0.03, 31))
+    SCALES = tuple(np.linspace(0.6, 1.0, 9))
 
     @classmethod
     def fit(cls, levels: Sequence[float], values: np.ndarray, truth: np.ndarray, log_ratio: np.ndarray, *,
             sample_weight: np.ndarray | None = None) -> SpreadCalibration:
-        """Learn ``widen`` and ``floor`` from held-out forecasts (``values``: ``(m, len(levels))`` quantiles at
-        ``levels``, which include 0.5) against the observed ``truth``: the pair on a grid with the least weighted mean
-        pinball loss over all levels, a proper score, so neither over- nor under-wide intervals are favoured."""
+        """Learn ``scale``, ``widen`` and ``floor`` from held-out forecasts (``values``: ``(m, len(levels))``
+        quantiles at ``levels``, which include 0.5) against the observed ``truth``: the triple on a grid with the least
+        weighted mean pinball loss over all levels, a proper score, so neither over- nor under-wide intervals are
+        favoured."""
         levels = np.asarray(levels, dtype=float)
         values, truth = np.asarray(values, dtype=float), np.asarray(truth, dtype=float)
         distance = np.clip(np.asarray(log_ratio, dtype=float), 0.0, None)
@@ -85,18 +92,27 @@ class SpreadCalibration:
         z = normal_scores(levels)
         widen = np.array(cls.WIDENS)[:, None, None, None]
         floor = np.array(cls.FLOORS)[None, :, None, None]
-        candidate = values + z * (floor + widen * distance[:, None])  # (W, F, m, K)
-        diff = truth[:, None] - candidate
-        loss = np.einsum("wfm,m->wf", np.maximum(levels * diff, (levels - 1) * diff).mean(-1), weight)
-        w, f = np.unravel_index(int(np.argmin(loss)), loss.shape)
-        return cls(float(cls.WIDENS[w]), float(cls.FLOORS[f]), int(truth.size))
+        median = values[:, [int(np.argmin(np.abs(levels - 0.5)))]]
+        best = (np.inf, 1.0, 0, 0)
+        for scale in reversed(cls.SCALES):  # one (W, F, m, K) grid at a time; ties keep the larger scale
+            candidate = median + scale * (values - median) + z * (floor + widen * distance[:, None])
+            diff = truth[:, None] - candidate
+            loss = np.einsum("wfm,m->wf", np.maximum(levels * diff, (levels - 1) * diff).mean(-1), weight)
+            w, f = np.unravel_index(int(np.argmin(loss)), loss.shape)
+            if loss[w, f] < best[0] - 1e-12:
+                best = (float(loss[w, f]), float(scale), w, f)
+        _, scale, w, f = best
+        return cls(float(cls.WIDENS[w]), float(cls.FLOORS[f]), int(truth.size), scale)
 
     def apply(self, levels: Sequence[float], values: np.ndarray, log_ratio: np.ndarray) -> np.ndarray:
         """Widen quantiles ``values`` (``(m, len(levels))``) at distances ``log_ratio``."""
         values = np.asarray(values, dtype=float)
         distance = np.clip(np.atleast_1d(np.asarray(log_ratio, dtype=float)), 0.0, None)[:, None]
+        if self.scale != 1.0:
+            median = interpolate_levels(levels, values, (0.5,))
+            values = median + self.scale * (values - median)
         return tidy_quantiles(values + normal_scores(levels)[None, :] * (self.floor + self.widen * distance))
 
     def to_dict(self) -> dict:
         """Plain-JSON form, as stored in ``assets/ensemble.json``."""
-        return {"widen": self.widen, "floor": self.floor, "counts": self.counts}
+        return {"widen": self.widen, "floor": self.floor, "counts": self.counts, "scale": self.scale}
