@@ -29,6 +29,7 @@ REAL_DATASETS: dict[str, Path] = {
     "acdc-lv-cpu": ROOT / "data" / "acdc_lv_cpu_curves.csv",
     "acdc-heart-cpu": ROOT / "data" / "acdc_heart_cpu_curves.csv",
     "lgg64-cpu": ROOT / "data" / "lgg64_cpu_curves.csv",
+    "fuseg128-cpu": ROOT / "data" / "fuseg128_cpu_curves.csv",
 }
 #: Real curves of runs that started from trained weights (``sweep --init-from``): scored apart from the scratch curves
 #: above (a separate table of ``forecast_accuracy.md``), never learned from.
@@ -41,7 +42,8 @@ TRANSFER_DATASETS: dict[str, Path] = {
 IMAGES: dict[str, str] = {
     "kvasir-reference": "kvasir-seg", "kvasir-h100": "kvasir-seg", "kvasir64-cpu": "kvasir-seg",
     "la2018-h100": "la2018", "la2018-cpu": "la2018", "hc18-cpu": "hc18", "acdc-lv-cpu": "acdc",
-    "acdc-heart-cpu": "acdc", "lgg64-cpu": "lgg", "lgg64-from-kvasir64": "lgg", "la2018-from-acdc-heart": "la2018",
+    "acdc-heart-cpu": "acdc", "lgg64-cpu": "lgg", "fuseg128-cpu": "fuseg", "lgg64-from-kvasir64": "lgg",
+    "la2018-from-acdc-heart": "la2018",
 }
 
 

@@ -40,8 +40,9 @@ pd.read_csv(CURVES)"""),
     ("md", """## 1. Load the curves
 
 `load_curves` validates the table (every problem is reported at once, as one `InputError`) and groups the rows into
-curves keyed by `(dataset, model, depth, seed)`. A `Curve` holds the distinct sizes `n`, the mean Dice at each, and
-the spread across seeds where there are several."""),
+curves keyed by `(dataset, model, depth)`: the seeds of a configuration are one curve of their mean, which forecasts
+better than any one seed (`average_seeds=False` keeps a curve per seed). A `Curve` holds the distinct sizes `n`, the
+mean Dice at each, and the spread across seeds where there are several."""),
     ("code", """from samplecast.curves import load_curves
 
 curves = load_curves(CURVES)

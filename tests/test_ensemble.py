@@ -177,6 +177,10 @@ def test_intervals_too_wide_everywhere_are_narrowed_as_a_whole_and_keep_their_sh
     narrowed = SpreadCalibration(widen=0.0, floor=0.0, scale=0.6).apply(QUANTILES, rising, np.log(n / 100))
     assert np.all(np.diff(narrowed[:, 4:], axis=0) >= -1e-12)
     assert SpreadCalibration(widen=0.01, floor=0.0).scale == 1.0  # files written before the scale keep their spread
+    stacking = StackingWeights(("pow3", "pow2"), (0.7, 0.3), SpreadCalibration(widen=0.01, floor=0.005, scale=0.7))
+    f = EnsembleForecaster([make_forecaster("pow3"), make_forecaster("pow2")], stacking).fit(N, DICE)
+    alone = f.predict([800, 3200])  # the median alone: the spread is scaled about it all the same
+    assert np.all(np.isfinite(alone)) and np.allclose(alone, f.predict_quantiles([800, 3200])[:, 3])
 
 
 def test_shipped_ensemble_weights_load_and_forecast_the_measured_dice():

@@ -10,7 +10,8 @@ from pypdf import PdfReader
 
 from samplecast.curves import Curve, load_curves
 from samplecast.errors import InputError
-from samplecast.forecast.evaluate import ROW_FIELDS, BacktestSummary, backtest, read_summary, summarize_backtest
+from samplecast.forecast.evaluate import (
+    ROW_FIELDS, BacktestSummary, backtest, read_summary, seeds_together, summarize_backtest)
 from samplecast.forecast.methods import DEFAULT_METHOD, make_forecaster
 from samplecast.plan import (
     PlanDocument,
@@ -224,14 +225,17 @@ def test_shipped_backtest_summary_is_held_out_and_covers_the_default_method():
 
 @pytest.mark.slow
 def test_shipped_backtest_summary_reproduces_from_its_committed_curves():
+    from samplecast.forecast.folder import ForecasterFolder
     from samplecast.forecast.folds import held_out_folds
 
     summary = BacktestSummary.load()
+    together = json.loads(ForecasterFolder.open().build().read_text())["settings"].get("average_seeds", False)
     root = Path(__file__).resolve().parents[1]
     corpus, image_sets = {}, {}
     for dataset in summary.source["datasets"]:
         for file in dataset["files"]:
-            corpus[file] = load_curves(root / file)
+            curves = load_curves(root / file, average_seeds=False)
+            corpus[file] = seeds_together(curves) if together else curves
             image_sets[file] = dataset["name"]
     results, _ = held_out_folds(corpus, image_sets, beside=tuple(dict.fromkeys(("pow3", DEFAULT_METHOD))))
     again = summarize_backtest(results).rows.set_index(["method", "held_out", "cutoff"])

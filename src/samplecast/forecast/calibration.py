@@ -105,11 +105,19 @@ class SpreadCalibration:
         return cls(float(cls.WIDENS[w]), float(cls.FLOORS[f]), int(truth.size), scale)
 
     def apply(self, levels: Sequence[float], values: np.ndarray, log_ratio: np.ndarray) -> np.ndarray:
-        """Widen quantiles ``values`` (``(m, len(levels))``) at distances ``log_ratio``."""
+        """Correct quantiles ``values`` (``(m, len(levels))``) at distances ``log_ratio``; ``levels`` include 0.5
+        whenever ``scale`` is below 1, since the spread is scaled about the median.
+
+        Raises:
+            ValueError: for a scale below 1 and levels without the median.
+        """
         values = np.asarray(values, dtype=float)
         distance = np.clip(np.atleast_1d(np.asarray(log_ratio, dtype=float)), 0.0, None)[:, None]
         if self.scale != 1.0:
-            median = interpolate_levels(levels, values, (0.5,))
+            at = np.flatnonzero(np.isclose(np.asarray(levels, dtype=float), 0.5))
+            if at.size == 0:
+                raise ValueError("a calibration that scales the spread needs the median (0.5) among the levels")
+            median = values[:, at[:1]]
             values = median + self.scale * (values - median)
         return tidy_quantiles(values + normal_scores(levels)[None, :] * (self.floor + self.widen * distance))
 
