@@ -29,6 +29,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from corpora import real_curves  # noqa: E402
 
+from samplecast.forecast.evaluate import seeds_together  # noqa: E402
 from samplecast.forecast.ensemble import StackingWeights  # noqa: E402
 from samplecast.forecast.methods import DEFAULT_METHOD  # noqa: E402
 
@@ -47,7 +48,10 @@ def main() -> None:
     parser.add_argument("--scores", type=Path, default=HERE / "forecast_accuracy.csv")
     parser.add_argument("-o", "--output", type=Path, default=HERE / "member_choice.md")
     args = parser.parse_args()
-    results = with_slopes(pd.read_csv(args.scores))
+    scores = pd.read_csv(args.scores)
+    if "transfer" in scores:  # the transfer curves are scored there, never learned from: left out here too
+        scores = scores[scores["transfer"] != True].drop(columns="transfer")  # noqa: E712 - NaN on scratch rows
+    results = with_slopes(scores)
     gated = held_out_gate(results)
     lines = report(results, gated, args.scores)
     args.output.write_text("\n".join(lines) + "\n")
@@ -64,8 +68,10 @@ def prefix_slope(n: np.ndarray, dice: np.ndarray) -> float:
 
 
 def with_slopes(results: pd.DataFrame) -> pd.DataFrame:
-    """The scored forecasts with the ``slope`` of the prefix each was made from (:func:`prefix_slope`)."""
-    curves = {(source, curve.label): curve for source, listed in real_curves().items() for curve in listed}
+    """The scored forecasts with the ``slope`` of the prefix each was made from (:func:`prefix_slope`): the mean of
+    the configuration's seeds, as ``forecast_accuracy.py`` forecasts."""
+    curves = {(source, curve.label): curve for source, listed in real_curves().items()
+              for curve in seeds_together(listed)}
     slopes = {}
     for source, label, n_cut in results[["source", "curve", "n_cut"]].drop_duplicates().itertuples(index=False):
         curve = curves[(source, label)]
