@@ -229,7 +229,7 @@ def test_shipped_backtest_summary_reproduces_from_its_committed_curves():
     from samplecast.forecast.folds import held_out_folds
 
     summary = BacktestSummary.load()
-    together = json.loads(ForecasterFolder.open().build().read_text())["settings"].get("average_seeds", False)
+    together = json.loads(ForecasterFolder.open().build.read_text())["settings"].get("average_seeds", False)
     root = Path(__file__).resolve().parents[1]
     corpus, image_sets = {}, {}
     for dataset in summary.source["datasets"]:
