@@ -324,11 +324,11 @@ def describe_backtest(recipe: SurrogateRecipe, with_lstm: bool, decider: str = "
     else:
         trained = (f"started from {recipe.describe()['start']}, whose own training this backtest cannot check: if it "
                    "was trained on curves of these image sets, its figures are not out of sample")
-    tuned = ("; it is fine-tuned, its median shifted and its intervals widened, again for each held-out image set on "
-             "the other sets only"
+    tuned = ("; it is fine-tuned, its median shifted and its intervals corrected, again for each held-out image set "
+             "on the other sets only"
              if recipe.fine_tune is not None else
-             "; the shift of its median and the widening of its intervals are learned again for each held-out image "
-             "set on the other sets only")
+             "; the shift of its median and the correction of its intervals are learned again for each held-out "
+             "image set on the other sets only")
     return f"{text} The LSTM surrogate is {trained}{tuned}."
 
 

@@ -3,7 +3,7 @@ turned into forecasters.
 
 A forecaster folder holds everything the learned methods and the report's trust figures need, learned together on
 one corpus of complete curves, so they cannot disagree: ``ensemble.json`` (stacking weights and interval
-correction), ``surrogate.npz`` and ``surrogate.json`` (the LSTM with the widening of its intervals),
+correction), ``surrogate.npz`` and ``surrogate.json`` (the LSTM with the correction of its intervals),
 ``backtest_summary.json`` (the leave-one-dataset-out backtest of every method) and ``build.json`` (how it was built).
 The folder shipped with samplecast (``samplecast/assets/``) is one.
 

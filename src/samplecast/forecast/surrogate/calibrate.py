@@ -1,4 +1,4 @@
-"""The shift of the surrogate's median and the widening of its intervals, learned on complete real curves."""
+"""The shift of the surrogate's median and the correction of its intervals, learned on complete real curves."""
 
 from __future__ import annotations
 
@@ -80,13 +80,14 @@ def learn_shift(surrogate: Surrogate, curves: Sequence[Curve], *, groups: Sequen
 
 def calibrate_surrogate(surrogate: Surrogate, curves: Sequence[Curve], *,
                         groups: Sequence[str] | None = None) -> SpreadCalibration:
-    """The widening of the surrogate's intervals that best scores its forecasts of ``curves`` (complete curves it was
-    not trained on), shifted by its median shift if it has one.
+    """The correction of the surrogate's intervals that best scores its forecasts of ``curves`` (complete curves it
+    was not trained on), shifted by its median shift if it has one.
 
     Every prefix of every curve (from :data:`MIN_POINTS` points) forecasts each of the curve's later sizes
-    (:func:`prefix_forecasts`); the spread added (a floor plus a part growing with the log distance, never subtracted,
-    so the shapes of the forecast are kept) is the one with the least pinball loss on those forecasts, each group of
-    ``groups`` weighing the same.
+    (:func:`prefix_forecasts`); the correction (a scale of at most 1 on the network's own spread, a floor and a part
+    growing with the log distance, :class:`~samplecast.forecast.calibration.SpreadCalibration`, all keeping the
+    forecast's shapes) is the one with the least pinball loss on those forecasts, each group of ``groups`` weighing
+    the same.
     """
     forecasts = prefix_forecasts(surrogate, curves, groups)
     return SpreadCalibration.fit(surrogate.levels, forecasts.values, forecasts.truth, forecasts.log_ratio,

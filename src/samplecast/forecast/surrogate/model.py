@@ -30,13 +30,13 @@ PACE_DOUBLINGS = np.linspace(0.0, 1.0, 33)
 @dataclass
 class Surrogate:
     """A trained surrogate: the network's architecture and weights, its settings and (optionally) the shift of its
-    median and the widening of its intervals, both learned on real curves.
+    median and the correction of its intervals, both learned on real curves.
 
     Args:
         config: the architecture.
         weights: the weight arrays, named as :meth:`SurrogateConfig.weight_shapes` (float32; treat as read-only).
         training: how it was trained (``TrainingConfig`` fields plus corpus description), for the record.
-        calibration: the widening of its intervals learned on real curves (:func:`calibrate_surrogate`), or ``None``.
+        calibration: the correction of its intervals learned on real curves (:func:`calibrate_surrogate`), or ``None``.
         shift: the pace and offset of its forecasts learned on real curves (:func:`learn_shift`), or ``None``.
     """
 
