@@ -6,9 +6,10 @@ Writes ``decision_quality.md`` (keeping its hand-written ``## Findings`` section
 replayed decision). The planner's workflow is replayed on every complete real curve of ``data/``
 (:func:`samplecast.forecast.evaluate.decisions.held_out_decisions`): cut at 10% and 20% of its largest size (the
 pool), a target at the Dice it measures at 30/50/75/100% of the pool minus 0.02, and each policy annotates; the Dice
-at the sizes it asks for is revealed from the complete curve. Each seed's curve is, before its last size, the mean of its
-configuration's seeds (:func:`samplecast.forecast.evaluate.seeds_together`), as `samplecast forecast` plans. The default forecaster is learned without the image set scored
-(:func:`samplecast.forecast.folds.held_out_folds`), so every figure is held out by image set.
+at the sizes it asks for is revealed from the complete curve. Each seed's curve is, before its last size, the mean of
+its configuration's seeds (:func:`samplecast.forecast.evaluate.seeds_together`), as `samplecast forecast` plans. The
+default forecaster is learned without the image set scored (:func:`samplecast.forecast.folds.held_out_folds`), so
+every figure is held out by image set.
 """
 
 from __future__ import annotations

@@ -12,9 +12,9 @@ scored forecast):
 1. Leave one image set out (:func:`samplecast.forecast.folds.held_out_folds`) on every real curve file of
    ``corpora.REAL_DATASETS`` found in ``data/``: each method forecasts the largest size of each complete curve from
    prefixes cut at 10/20/30/50% of it, the mean of its configuration's seeds up to there (as ``samplecast forecast``
-   does by default), scored against the curve's own seed; whatever a method learns from real curves is learned without the image set
-   scored. LC-PFN (``lcpfn_baseline.py``, trained on samplecast's synthetic prior only) is scored when ``--lcpfn`` names
-   its checkpoint.
+   does by default), scored against the curve's own seed; whatever a method learns from real curves is learned without
+   the image set scored. LC-PFN (``lcpfn_baseline.py``, trained on samplecast's synthetic prior only) is scored when
+   ``--lcpfn`` names its checkpoint.
 2. Per image set, the noise floor: how far two seeds of one configuration land apart at the largest size.
 3. The issue's targets for the default method, checked.
 4. Before and after: the median bias of the previous design (``forecast_accuracy_before.csv``) on the same curves.
@@ -435,10 +435,10 @@ def _protocol(corpus: Mapping[str, Sequence[Curve]], results: pd.DataFrame) -> l
         "than 3 points is skipped, so small pools have no 10% prefix) and each method forecasts Dice at the largest "
         "size from the mean of the curve's configuration's seeds up to the cutoff (as `samplecast forecast` does by "
         "default; a configuration measured with one seed is its own curve), scored against the curve's own seed's "
-        "Dice there. Whatever a method learns from real curves (the ensemble's weights and interval correction, the LSTM's "
-        "median shift and interval widening) is learned on the other image sets only; the families learn nothing "
-        "beyond each curve's own fit; the LSTM's network and LC-PFN learned from synthetic curves only. Nothing "
-        "scored was learned from.",
+        "Dice there. Whatever a method learns from real curves (the ensemble's weights and interval correction, the "
+        "LSTM's median shift and interval correction) is learned on the other image sets only; the families learn "
+        "nothing beyond each curve's own fit; the LSTM's network and LC-PFN learned from synthetic curves only. "
+        "Nothing scored was learned from.",
         "",
         "Columns: **MAE** of the median and **bias** (mean of median minus truth) at the largest size; **cov80** / "
         "**cov90** how often the 80% / 90% interval held the truth, **w80** / **w90** their mean widths; **needed "

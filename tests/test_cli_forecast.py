@@ -129,8 +129,8 @@ def test_unwritable_json_is_refused_before_any_work(curves_csv, tmp_path):
 def test_a_pool_smaller_than_the_cases_used_exits_2(curves_csv):
     result = run("forecast", curves_csv, "--method", "pow3", "--pool-size", "100")
     assert result.exit_code == 2
-    assert "error: pool_size 100 is smaller than the 200 training cases curve toy / resunet / depth 4 (and 1 more curve)" \
-        in result.stderr
+    assert ("error: pool_size 100 is smaller than the 200 training cases curve toy / resunet / depth 4 "
+            "(and 1 more curve)") in result.stderr
 
 
 def test_hand_made_table_within_its_pool(tmp_path):

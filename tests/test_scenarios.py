@@ -71,8 +71,8 @@ def test_scenarios_are_separate_curves_and_seeds_are_averaged_within_each(tmp_pa
         rows = table[table["scenario"] == curve.scenario]
         assert np.allclose(curve.dice, rows.groupby("n_train")["dice"].mean().to_numpy())
         assert list(curve.count) == [2] * len(SIZES)
-    assert [c.label for c in load_curves(path, average_seeds=False)][:2] == ["heart / resunet / depth 4 / scratch / seed 0",
-                                                       "heart / resunet / depth 4 / scratch / seed 1"]
+    assert [c.label for c in load_curves(path, average_seeds=False)][:2] == [
+        "heart / resunet / depth 4 / scratch / seed 0", "heart / resunet / depth 4 / scratch / seed 1"]
 
 
 def test_a_scenario_label_is_kept_as_text(tmp_path):

@@ -316,11 +316,12 @@ def group_curves(
     """Group a validated table into curves keyed by its grouping columns (``dataset, model, depth, scenario, seed``),
     ordered by size.
 
-    Rows sharing a key and a size are replicates; their mean is the curve's point and their spread its noise
-    estimate. With ``average_seeds`` (the default) the seed is dropped from the key, so the seeds of a configuration
-    become replicates of one curve; without it each seed is a curve of its own. The scenario stays in it, so runs of different scenarios are never averaged together.
-    A table without grouping columns (other than a merged seed) is one curve whose ``dataset`` is the stem of
-    ``source`` (its file name), and so is each scenario of a table naming no dataset, model or depth.
+    Rows sharing a key and a size are replicates; their mean is the curve's point and their spread its noise estimate.
+    With ``average_seeds`` (the default) the seed is dropped from the key, so the seeds of a configuration become
+    replicates of one curve; without it each seed is a curve of its own. The scenario stays in the key, so runs of
+    different scenarios are never averaged together. A table without grouping columns (other than a merged seed) is one
+    curve whose ``dataset`` is the stem of ``source`` (its file name), and so is each scenario of a table naming no
+    dataset, model or depth.
 
     Raises:
         InputError: when a curve has fewer than ``min_sizes`` distinct sizes (one line per such curve), or the

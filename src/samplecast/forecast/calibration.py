@@ -46,17 +46,17 @@ def interpolate_levels(levels: Sequence[float], values: np.ndarray, new_levels: 
 
 @dataclass(frozen=True)
 class SpreadCalibration:
-    """A widening of quantile intervals that keeps a forecast's shapes: it never lets an upper quantile fall as the
+    """A correction of quantile intervals that keeps a forecast's shapes: it never lets an upper quantile fall as the
     size grows, and it changes continuously with the extrapolation distance.
 
     Quantile ``q_p`` at ``d = log(n_query / n_last)`` becomes ``m + scale·(q_p - m) + z_p·(floor + widen·max(d, 0))``,
-    ``m`` the median and ``z_p`` the standard normal score of level ``p``: a spread every forecast lacks (``floor``, such
-    as the difference between two runs of one configuration), one that grows with the log distance beyond the data
+    ``m`` the median and ``z_p`` the standard normal score of level ``p``: a spread every forecast lacks (``floor``,
+    such as the difference between two runs of one configuration), one that grows with the log distance beyond the data
     (``widen``), and a ``scale`` of the forecast's own spread, at most 1 and never below :data:`SCALES`'s smallest. The
     scale lets intervals that are too wide everywhere (a surrogate's, on the mean of several seeds) narrow as a whole;
     an upper quantile stays a mix of two non-decreasing curves, so it never falls. The two added spreads are never
-    subtracted: a correction that could shrink intervals near the data alone (learned where forecasts reach 2x or
-    more) narrowed them below the difference between seeds. The median is unchanged.
+    subtracted: a correction that could shrink intervals near the data alone (learned where forecasts reach 2x or more)
+    narrowed them below the difference between seeds. The median is unchanged.
 
     Args:
         widen: added spread per unit of ``log(n_query / n_last)``, in Dice per standard normal score, ``>= 0``.
