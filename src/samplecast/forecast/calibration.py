@@ -92,10 +92,11 @@ class SpreadCalibration:
         z = normal_scores(levels)
         widen = np.array(cls.WIDENS)[:, None, None, None]
         floor = np.array(cls.FLOORS)[None, :, None, None]
-        median = values[:, [int(np.argmin(np.abs(levels - 0.5)))]]
+        median = _median_column(levels, values)
+        added = z * (floor + widen * distance[:, None])  # (W, F, m, K), the same for every scale
         best = (np.inf, 1.0, 0, 0)
         for scale in reversed(cls.SCALES):  # one (W, F, m, K) grid at a time; ties keep the larger scale
-            candidate = median + scale * (values - median) + z * (floor + widen * distance[:, None])
+            candidate = median + scale * (values - median) + added
             diff = truth[:, None] - candidate
             loss = np.einsum("wfm,m->wf", np.maximum(levels * diff, (levels - 1) * diff).mean(-1), weight)
             w, f = np.unravel_index(int(np.argmin(loss)), loss.shape)
@@ -114,13 +115,22 @@ class SpreadCalibration:
         values = np.asarray(values, dtype=float)
         distance = np.clip(np.atleast_1d(np.asarray(log_ratio, dtype=float)), 0.0, None)[:, None]
         if self.scale != 1.0:
-            at = np.flatnonzero(np.isclose(np.asarray(levels, dtype=float), 0.5))
-            if at.size == 0:
-                raise ValueError("a calibration that scales the spread needs the median (0.5) among the levels")
-            median = values[:, at[:1]]
+            median = _median_column(levels, values)
             values = median + self.scale * (values - median)
         return tidy_quantiles(values + normal_scores(levels)[None, :] * (self.floor + self.widen * distance))
 
     def to_dict(self) -> dict:
         """Plain-JSON form, as stored in ``assets/ensemble.json``."""
         return {"widen": self.widen, "floor": self.floor, "counts": self.counts, "scale": self.scale}
+
+
+def _median_column(levels: Sequence[float], values: np.ndarray) -> np.ndarray:
+    """The column of quantiles ``values`` (``(m, len(levels))``) at level 0.5, shape ``(m, 1)``.
+
+    Raises:
+        ValueError: when ``levels`` lack the median, about which a spread is scaled.
+    """
+    at = np.flatnonzero(np.isclose(np.asarray(levels, dtype=float), 0.5))
+    if at.size == 0:
+        raise ValueError("a calibration that scales the spread needs the median (0.5) among the levels")
+    return np.asarray(values, dtype=float)[:, at[:1]]
