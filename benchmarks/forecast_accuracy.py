@@ -51,6 +51,7 @@ from samplecast.forecast.evaluate import seeds_together, summarize  # noqa: E402
 from samplecast.forecast.folds import (  # noqa: E402
     LearnedParts, held_out_folds, learned_forecasters, scored, with_other_seeds)
 from samplecast.forecast.calibration import SpreadCalibration  # noqa: E402
+from samplecast.forecast.base import QUANTILES, quantile_name  # noqa: E402
 from samplecast.forecast.ensemble import default_members  # noqa: E402
 from samplecast.forecast.methods import DEFAULT_METHOD, make_forecaster  # noqa: E402
 
@@ -74,6 +75,8 @@ BIAS_TARGET = 0.008
 COVERAGE80_RANGE = (0.75, 0.90)
 FAMILY_MARGIN = 0.005
 POOLED = "all"
+#: Methods scored with the depths of their sweep together (:func:`depths_together`).
+TOGETHER: tuple[str, ...] = ("pow2", "pow3", "average", "lstm", "ensemble")
 #: Why a method of :data:`ORDER` may be missing from a run.
 NOT_SCORED: dict[str, str] = {
     "lcpfn": "pass `--lcpfn CHECKPOINT`, trained by `lcpfn_baseline.py`",
@@ -114,6 +117,7 @@ def main() -> None:
     lines = report(corpus, results, before.assign(width90=before["q95"] - before["q05"]), learned, args, minutes)
     lines += _transfer_section(transfer, results)
     lines += _one_seed_section(one_seed, results)
+    lines += _depths_section(depths_together(results, together), results)
     args.output.write_text("\n".join(lines) + "\n")
     print(f"wrote {args.output}")
 
@@ -369,6 +373,46 @@ def _one_seed_section(one_seed: pd.DataFrame, results: pd.DataFrame) -> list[str
             *grid(table, ERROR), "", *grid(table, INTERVALS)]
 
 
+def depths_together(results: pd.DataFrame, corpus: Mapping[str, Sequence[Curve]]) -> pd.DataFrame:
+    """A candidate, not in the product: each forecast's quantiles as its prefix's last Dice plus the mean, over the
+    configurations of its sweep cut at the same size (same file, dataset, model, scenario and seed; any depth), of
+    their quantiles' gain over their own last Dice. Nothing is learned, so the rows stay held out as ``results``
+    were; a configuration alone in its sweep keeps its forecast. Methods: :data:`TOGETHER`."""
+    last = {(source, curve.label, float(n)): float(d)
+            for source, curves in corpus.items() for curve in curves for n, d in zip(curve.n, curve.dice)}
+    rows = results[results["method"].isin(TOGETHER)].reset_index(drop=True)
+    levels = [quantile_name(q) for q in QUANTILES]
+    base = pd.Series([last[key] for key in zip(rows["source"], rows["curve"], rows["n_cut"].astype(float))])
+    sweep = [c for c in ("source", "dataset", "model", "scenario", "seed", "method", "cutoff", "n_cut") if c in rows]
+    gains = rows[levels].sub(base, axis=0).groupby([rows[c] for c in sweep], dropna=False).transform("mean")
+    together = rows.copy()
+    together[levels] = gains.add(base, axis=0).clip(0, 1)
+    truth = together["truth"]
+    return together.assign(error=together["q50"] - truth, in80=truth.between(together["q10"], together["q90"]),
+                           in90=truth.between(together["q05"], together["q95"]),
+                           width80=together["q90"] - together["q10"], width90=together["q95"] - together["q05"])
+
+
+def _depths_section(together: pd.DataFrame, results: pd.DataFrame) -> list[str]:
+    """:func:`depths_together` beside each method's own forecasts, pooled and per held-out image set for the default
+    method."""
+    both = pd.concat([results[results["method"].isin(TOGETHER)].assign(method=lambda t: t["method"] + " (alone)"),
+                      together.assign(method=lambda t: t["method"] + " (depths together)")], ignore_index=True)
+    table = summaries(both)
+    default = table[table["method"].str.startswith(f"{DEFAULT_METHOD} (")]
+    lines = ["", "## Depths of one sweep together (a candidate, not in the product)", "",
+             "Each forecast's gain beyond its prefix replaced by the mean gain forecast, by the same method, for the "
+             "configurations of its sweep cut at the same size (same file, dataset, model, scenario and seed; any "
+             "depth), its own last Dice kept as the level; quantiles are averaged level by level, so their order and "
+             "shapes hold. Nothing is learned, so every row is held out as above. HC18, ACDC, Kvasir-SEG and LA-2018 "
+             "were swept at two or three depths; LGG and FUSeg at one, which keeps its forecast.", "",
+             *grid(table[table["held_out"] == POOLED], ERROR), "", *grid(table[table["held_out"] == POOLED], INTERVALS),
+             "", f"`{DEFAULT_METHOD}` per held-out image set (MAE / bias):", ""]
+    for held_out, part in default[default["held_out"] != POOLED].groupby("held_out", sort=True):
+        lines += ["", f"**{held_out}**", "", *grid(part, ERROR)]
+    return lines
+
+
 def _transfer_section(transfer: pd.DataFrame, results: pd.DataFrame) -> list[str]:
     """Every method on the transfer curves (held out by image set, as above), and the default method on the scratch
     curves of the same images beside them: the figures above hold scratch curves only."""
@@ -509,8 +553,8 @@ def _seed_section(pairs: pd.DataFrame) -> list[str]:
 
 
 def _learned(parts: LearnedParts) -> str:
-    """The parts learned without an image set, in words: the ensemble's weights and correction, the LSTM's median
-    shift and widening."""
+    """The parts learned without an image set, in words: the ensemble's weights and interval correction, the LSTM's
+    median shift and interval correction."""
     stacking = parts.stacking
     weights = ", ".join(f"{m} {w:.2f}" for m, w in zip(stacking.members, stacking.weights))
     text = f"ensemble {weights}, {_spread(stacking.calibration)}"
@@ -523,7 +567,8 @@ def _learned(parts: LearnedParts) -> str:
 
 
 def _spread(calibration: SpreadCalibration | None) -> str:
-    return "no widening" if calibration is None else f"widen {calibration.widen:.3f}, floor {calibration.floor:.3f}"
+    return ("no correction" if calibration is None else
+            f"scale {calibration.scale:.2f}, widen {calibration.widen:.3f}, floor {calibration.floor:.3f}")
 
 
 if __name__ == "__main__":
