@@ -404,8 +404,8 @@ def _depths_section(together: pd.DataFrame, results: pd.DataFrame) -> list[str]:
              "Each forecast's gain beyond its prefix replaced by the mean gain forecast, by the same method, for the "
              "configurations of its sweep cut at the same size (same file, dataset, model, scenario and seed; any "
              "depth), its own last Dice kept as the level; quantiles are averaged level by level, so their order and "
-             "shapes hold. Nothing is learned, so every row is held out as above. HC18, ACDC, Kvasir-SEG and LA-2018 "
-             "were swept at two or three depths; LGG and FUSeg at one, which keeps its forecast.", "",
+             "shapes hold. Nothing is learned, so every row is held out as above; a sweep of one depth keeps its "
+             "forecasts.", "",
              *grid(table[table["held_out"] == POOLED], ERROR), "", *grid(table[table["held_out"] == POOLED], INTERVALS),
              "", f"`{DEFAULT_METHOD}` per held-out image set (MAE / bias):", ""]
     for held_out, part in default[default["held_out"] != POOLED].groupby("held_out", sort=True):
