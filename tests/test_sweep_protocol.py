@@ -5,15 +5,15 @@ from __future__ import annotations
 import json
 import shutil
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 import torch
 from click.testing import CliRunner
 
 from samplecast.cli import cli
+from samplecast.cli.sweep import not_converged_warning
 from samplecast.curves import TRAINER_COLUMNS, load_table
-from samplecast.train.config import CONVERGENCE_TOLERANCE, Cell, SweepConfig, TrainSettings, protocol_id, run_id
+from samplecast.train.config import CONVERGENCE_TOLERANCE, SweepConfig, TrainSettings, protocol_id
 from samplecast.train.sweep import read_convergence, run_sweep
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -73,6 +73,44 @@ def test_the_convergence_check_trains_the_largest_fraction_with_twice_the_steps(
         assert by_depth[depth]["change"] == pytest.approx(check["dice"] - run["dice"], abs=1e-6)
     changes = [abs(entry["change"]) for entry in convergence["depths"]]
     assert convergence["converged"] == all(change < CONVERGENCE_TOLERANCE for change in changes)
+    assert "floor" not in convergence  # two epochs set every budget here: no size trains at the floor
+
+
+def test_the_largest_set_the_step_floor_trains_is_checked_with_twice_the_floor(polyps, tmp_path):
+    # one epoch at least: 4 and 9 cases train the 4-step floor, 17 cases 5 steps
+    config = SweepConfig(polyps, tmp_path, fractions=(0.25, 0.5, 1.0), depths=(2,), image_size=32, device="cpu",
+                         check_convergence=True, train=TrainSettings(steps=4, batch_size=4, val_every=2,
+                                                                     min_epochs=1))
+    states = []
+    table = run_sweep(config, progress=states.append)
+    assert states[-1].checks == 2 and states[-1].done == 5 and len(table) == 3
+    convergence = read_convergence(tmp_path)
+    assert (convergence["n_train"], convergence["steps"], convergence["double_steps"]) == (17, 5, 10)
+    floor = convergence["floor"]
+    assert (floor["fraction"], floor["n_train"], floor["steps"], floor["double_steps"]) == (0.5, 9, 4, 8)
+    (entry,) = floor["depths"]
+    run = table[table["n_train"] == 9].iloc[0]
+    check = json.loads((tmp_path / "runs" / f"{entry['check_run_id']}.json").read_text())
+    assert (check["n_train"], check["steps"], check["convergence_check_of"]) == (9, 8, run["run_id"])
+    assert entry["change"] == pytest.approx(check["dice"] - run["dice"], abs=1e-6)
+    changes = [abs(e["change"]) for e in (*convergence["depths"], *floor["depths"])]
+    assert convergence["converged"] == all(change < CONVERGENCE_TOLERANCE for change in changes)
+    again = []
+    run_sweep(replace(config, check_convergence=False), progress=again.append)  # the verdict outlives the flag
+    assert again[-1].total == 0 and read_convergence(tmp_path) == convergence
+
+
+def test_the_warning_names_each_check_that_moved_and_the_budget_to_raise():
+    moved = {"converged": False, "tolerance": 0.01, "depths": [{"depth": 3, "change": 0.018}],
+             "floor": {"steps": 1200, "n_train": 347, "depths": [{"depth": 3, "change": 0.0601}]}}
+    assert not_converged_warning(moved) == (
+        "warning: not converged: twice the steps on the largest fraction moved test Dice by depth 3 +0.018; twice the "
+        "1,200-step floor on 347 cases moved test Dice by depth 3 +0.060; the curve measures the step budget as much "
+        "as the data (raise --steps and --min-epochs)")
+    floor_only = {**moved, "depths": [{"depth": 3, "change": -0.004}]}
+    assert not_converged_warning(floor_only).startswith("warning: not converged: twice the 1,200-step floor")
+    assert not_converged_warning(floor_only).endswith("(raise --steps)")
+    assert not_converged_warning({**moved, "converged": True}) is None and not_converged_warning({}) is None
 
 
 def test_a_rerun_reuses_the_convergence_check(checked):
@@ -109,6 +147,7 @@ def test_cli_warns_when_twice_the_steps_moves_dice(polyps, tmp_path):
     convergence = read_convergence(tmp_path)
     assert convergence["double_steps"] == 2
     assert convergence["converged"] is False  # one step against two: far from converged
+    assert "floor" not in convergence  # every run trains exactly --steps: the largest check is the floor's
     assert f"warning: not converged: twice the steps on the largest fraction moved test Dice by depth 2 " \
            f"{convergence['depths'][0]['change']:+.3f}" in result.output
 

@@ -61,9 +61,10 @@ def _default_engine() -> str:
                    "max(steps, ceil(min_epochs * n / batch_size)) steps, so the largest subsets are not cut short. "
                    "0 gives every run exactly --steps.")
 @click.option("--check-convergence/--no-check-convergence", default=True,
-              help="After the grid, train the largest fraction of each depth again with twice its steps and warn "
-                   f"when test Dice moves by {train_config.CONVERGENCE_TOLERANCE} or more (the curve then measures "
-                   "the step budget, not the data).")
+              help="After the grid, train the largest fraction of each depth again with twice its steps, and the "
+                   "largest whose budget --steps sets (where it exceeds --min-epochs passes) with twice --steps, and "
+                   f"warn when test Dice moves by {train_config.CONVERGENCE_TOLERANCE} or more (the curve then "
+                   "measures the step budget, not the data).")
 @click.option("--batch-size", type=click.IntRange(1), default=train_config.TrainSettings.batch_size,
               help="Images per step.")
 @click.option("--lr", type=click.FloatRange(0, min_open=True), default=train_config.TrainSettings.lr,
@@ -172,12 +173,9 @@ def sweep(data, out, fractions, sizes, depths, seeds, steps, min_epochs, check_c
     checks = f" and {state.checks} convergence check{'s' if state.checks != 1 else ''}" if state.checks else ""
     click.echo(f"Trained {runs} run{'s' if runs != 1 else ''}{checks}{failed}; {state.finished_before} were "
                f"already finished. {len(table)} rows in {Path(out) / 'curves.csv'}")
-    convergence = read_convergence(out) or {}
-    if convergence.get("converged") is False:
-        moved = ", ".join(f"depth {d['depth']} {d['change']:+.3f}" for d in convergence["depths"]
-                          if abs(d["change"]) >= convergence["tolerance"])
-        click.echo(f"warning: not converged: twice the steps on the largest fraction moved test Dice by {moved}; "
-                   "the curve measures the step budget as much as the data (raise --min-epochs or --steps)", err=True)
+    warning = not_converged_warning(read_convergence(out) or {})
+    if warning:
+        click.echo(warning, err=True)
     done = table[table["status"] == "ok"]
     if len(done):
         grid = done.pivot_table(index="n_train", columns=["depth", "seed"], values="dice")
@@ -188,3 +186,25 @@ def sweep(data, out, fractions, sizes, depths, seeds, steps, min_epochs, check_c
         for n_train, values in grid.iterrows():
             view.add_row(f"{n_train:,}", *("" if v != v else f"{v:.3f}" for v in values))
         Console().print(view)
+
+
+def not_converged_warning(convergence: dict) -> str | None:
+    """The warning line for a sweep whose convergence checks moved test Dice by the tolerance or more (as
+    :func:`~samplecast.train.sweep.read_convergence` gives them), naming each check, depth and change and the options
+    that raise that budget; ``None`` when converged or not known."""
+    if convergence.get("converged") is not False:
+        return None
+    checks = {"largest": ("twice the steps on the largest fraction", convergence)}
+    if "floor" in convergence:
+        floor = convergence["floor"]
+        checks["floor"] = (f"twice the {floor['steps']:,}-step floor on {floor['n_train']:,} cases", floor)
+    found = {}
+    for kind, (words, check) in checks.items():
+        moved = ", ".join(f"depth {d['depth']} {d['change']:+.3f}" for d in check["depths"]
+                          if d["change"] is not None and abs(d["change"]) >= convergence["tolerance"])
+        if moved:
+            found[kind] = f"{words} moved test Dice by {moved}"
+    options = ("--steps and --min-epochs" if len(found) == 2 else "--steps" if "floor" in found
+               else "--min-epochs or --steps")
+    return (f"warning: not converged: {'; '.join(found.values())}; the curve measures the step budget as much as "
+            f"the data (raise {options})")

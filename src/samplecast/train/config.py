@@ -32,7 +32,7 @@ MAX_SEED = 2**32 - 1
 #: Passes over the data the command line's sweeps make at least (``--min-epochs``): 1500 steps of 16 images are only
 #: 33 epochs of Kvasir-SEG's 720 training images, where the largest subsets of a curve are still improving.
 RECOMMENDED_MIN_EPOCHS = 100.0
-#: A convergence check flags a sweep when doubling the steps of its largest subset moves test Dice this much.
+#: A convergence check flags a sweep when doubling the steps of a checked subset moves test Dice this much.
 CONVERGENCE_TOLERANCE = 0.01
 #: The encoder's learning rate as a multiple of the run's when runs start from trained weights (``init_from``):
 #: measured at 8 training cases on LA-2018 started from ACDC and on LGG started from Kvasir-SEG, where 0.1 and 0 (frozen)
@@ -196,8 +196,9 @@ class SweepConfig:
         train: the per-run training protocol.
         submitit: options for ``engine="submitit"``.
         check_convergence: after the grid, train the largest fraction of each depth again (first seed) with twice
-            its steps, and flag the sweep as not converged when test Dice moves by :data:`CONVERGENCE_TOLERANCE` or
-            more (see :func:`samplecast.train.sweep.run_sweep`).
+            its steps, and the largest whose budget the step floor (``train.steps``) sets with twice the floor, and
+            flag the sweep as not converged when test Dice moves by :data:`CONVERGENCE_TOLERANCE` or more (see
+            :func:`samplecast.train.sweep.run_sweep`).
         init_from: start every run from trained weights instead of random ones: a weights file a sweep kept, or
             such a sweep's folder, where each depth starts from its run on the most cases
             (:mod:`samplecast.train.start`). Its checksums are part of every run's identity.

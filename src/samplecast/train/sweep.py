@@ -83,9 +83,10 @@ def run_sweep(config: SweepConfig, *, progress: ProgressCallback | None = None,
     Everything is checked first (configuration, that ``out`` can be written, dataset, fractions against the
     training pool); then the folder is locked, the configuration, package versions and device go to
     ``out/config.json`` and the case lists of the splits and of every training subset to ``out/cases/seed<k>/``.
-    With ``config.check_convergence`` the largest training set of each depth is trained again with twice its steps
-    after the grid, and the result goes to ``config.json`` under ``convergence`` (see :func:`read_convergence`); it
-    stays there when later sweeps add runs of the same protocol (more seeds, say) without checking again.
+    With ``config.check_convergence`` the largest training set of each depth, and the largest whose budget the step
+    floor sets, are trained again with twice their steps after the grid, and the result goes to ``config.json`` under
+    ``convergence`` (see :func:`read_convergence`); it stays there when later sweeps add runs of the same protocol
+    (more seeds, say) without checking again.
 
     Args:
         config: the sweep.
@@ -122,9 +123,11 @@ def _run(config: SweepConfig, data: SweepData, counts: dict[str, int],
     store = RunStore(config.out)
     cells = config.cells()
     todo = [run for run in resolve_runs(config, data, cells) if not store.has(run.run_id)]
-    check_config, check_data, checks = _convergence_runs(config, data)
-    check_todo = [run for run in checks if not store.has(run.run_id)]
-    checked = {check.run_id: grid.run_id for check, grid in zip(checks, _grid_runs(config, data, checks))}
+    checks = _convergence_checks(config, data)
+    check_todo = [(check, [run for run in check.runs if not store.has(run.run_id)]) for check in checks]
+    checked = {run.run_id: grid.run_id for check in checks
+               for run, grid in zip(check.runs, _grid_runs(config, data, check.runs))}
+    checking = sum(len(runs) for _, runs in check_todo)
     described = _recorded_grid(config, data, store)
     _write_config(described, data, _convergence(config, data, store))
     for seed in described.seeds:
@@ -136,11 +139,11 @@ def _run(config: SweepConfig, data: SweepData, counts: dict[str, int],
 
     def report(current: Cell | None = None, step: int = 0, steps: int = 0) -> None:
         if progress:
-            progress(SweepProgress(len(todo) + len(check_todo), state["done"], len(cells) - len(todo),
-                                   state["failed"], current, step, steps, len(check_todo)))
+            progress(SweepProgress(len(todo) + checking, state["done"], len(cells) - len(todo),
+                                   state["failed"], current, step, steps, checking))
 
     report()
-    for run_config, run_data, runs in ((config, data, todo), (check_config, check_data, check_todo)):
+    for run_config, run_data, runs in ((config, data, todo), *((c.config, c.data, runs) for c, runs in check_todo)):
         for record in make_engine(run_config).run(run_config, run_data, runs, on_step=report):
             state["done"] += 1
             state["failed"] += record["status"] != "ok"
@@ -150,7 +153,7 @@ def _run(config: SweepConfig, data: SweepData, counts: dict[str, int],
                 store.write({**record, "convergence_check_of": checked[record["run_id"]]})
             store.write_curves(data.protocol, data.scenario)
             report()
-    if check_todo:
+    if checking:
         _write_config(described, data, _convergence(config, data, store))
     return store.write_curves(data.protocol, data.scenario)
 
@@ -171,16 +174,37 @@ def _recorded_grid(config: SweepConfig, data: SweepData, store: RunStore) -> Swe
                    seeds=[*config.seeds, *(r["seed"] for r in recorded)])
 
 
-def _convergence_runs(config: SweepConfig, data: SweepData) -> tuple[SweepConfig, SweepData, list[ResolvedRun]]:
-    """The convergence check: the largest training set of each depth for the first seed, under a protocol with twice
-    the steps that fraction's runs get (its own run ids, so its runs never enter the curves table)."""
-    first = [cell for cell in config.cells() if (cell.depth, cell.seed) == (config.depths[0], config.seeds[0])]
-    largest = max(first, key=lambda cell: len(data.subset(cell)))
-    (grid,) = resolve_runs(config, data, [largest])
-    check = replace(config, train=replace(config.train, steps=2 * grid.steps, min_epochs=0.0))
-    check_data = replace(data, protocol=sweep_protocol(data.dataset, data.history, check, data.start))
-    cells = [replace(largest, depth=depth) for depth in config.depths] if config.check_convergence else []
-    return check, check_data, resolve_runs(check, check_data, cells)
+@dataclass(frozen=True)
+class _Check:
+    """One convergence check: ``runs``, cells of the grid trained again under ``config`` (twice their steps), whose
+    protocol is ``data.protocol``; ``kind`` is ``"largest"`` or ``"floor"``."""
+
+    kind: str
+    config: SweepConfig
+    data: SweepData
+    runs: list[ResolvedRun]
+
+
+def _convergence_checks(config: SweepConfig, data: SweepData) -> list[_Check]:
+    """The convergence checks, for the first seed and each depth: the largest training set, and the largest whose
+    budget the step floor sets (``train.steps``, where it exceeds ``train.min_epochs`` passes) when that is another
+    set, each under a protocol with twice the steps that set's runs get (its own run ids, so its runs never enter the
+    curves table). Twice the steps at the largest size says nothing about the sizes the floor trains; a floor too
+    low bends the curve's middle as a budget too low bends its end."""
+    first = sorted((cell for cell in config.cells() if (cell.depth, cell.seed) == (config.depths[0], config.seeds[0])),
+                   key=lambda cell: len(data.subset(cell)))
+    at_floor = [cell for cell in first if config.train.steps_for(len(data.subset(cell))) == config.train.steps]
+    wanted = {"largest": first[-1]}
+    if at_floor and at_floor[-1] != first[-1]:
+        wanted["floor"] = at_floor[-1]
+    checks = []
+    for kind, cell in wanted.items():
+        (grid,) = resolve_runs(config, data, [cell])
+        check = replace(config, train=replace(config.train, steps=2 * grid.steps, min_epochs=0.0))
+        check_data = replace(data, protocol=sweep_protocol(data.dataset, data.history, check, data.start))
+        cells = [replace(cell, depth=depth) for depth in config.depths] if config.check_convergence else []
+        checks.append(_Check(kind, check, check_data, resolve_runs(check, check_data, cells)))
+    return checks
 
 
 def _grid_runs(config: SweepConfig, data: SweepData, checks: list[ResolvedRun]) -> list[ResolvedRun]:
@@ -189,34 +213,42 @@ def _grid_runs(config: SweepConfig, data: SweepData, checks: list[ResolvedRun]) 
 
 
 def _convergence(config: SweepConfig, data: SweepData, store: RunStore) -> dict[str, Any]:
-    """The convergence check's outcome for ``config.json``: per depth the Dice of the largest fraction at its
-    steps and at twice as many, and ``converged`` (``None`` until every check has a Dice).
+    """The convergence checks' outcome for ``config.json``: per depth the Dice of the largest training set at its
+    steps and at twice as many (``depths``), the same at the largest set the step floor trains (``floor``, when
+    checked), and ``converged`` over both (``None`` until every check has a Dice).
 
     Without ``config.check_convergence``, the checks an earlier sweep of the same grid recorded in ``out`` (say, of
     seed 0 before more seeds were added) are reported, so the verdict is not lost with the flag."""
-    check_config, check_data, checks = _convergence_runs(config, data)
-    if not checks:
-        cells = sorted({Cell(r["fraction"], r["depth"], r["seed"], r["n_train"])
-                        for r in store.records(check_data.protocol)},
-                       key=lambda cell: (cell.depth, cell.seed))
-        checks = resolve_runs(check_config, check_data, cells)
-    if not checks:
+    found = {check.kind: outcome for check in _convergence_checks(config, data)
+             if (outcome := _check_outcome(config, data, store, check)) is not None}
+    if "largest" not in found:
         return {"checked": False, "converged": None}
-    by_protocol = {protocol: {r["run_id"]: r for r in store.records(protocol)}
-                   for protocol in (data.protocol, check_data.protocol)}
-    depths = []
-    for check, grid in zip(checks, _grid_runs(config, data, checks)):
-        run = by_protocol[data.protocol].get(grid.run_id, {})
-        again = by_protocol[check_data.protocol].get(check.run_id, {})
-        dice, check_dice = run.get("dice"), again.get("dice")
-        change = None if dice is None or check_dice is None else round(check_dice - dice, 6)
-        depths.append({"depth": check.cell.depth, "dice": dice, "dice_at_double_steps": check_dice, "change": change,
-                       "run_id": run.get("run_id"), "check_run_id": again.get("run_id")})
-    changes = [entry["change"] for entry in depths]
+    changes = [entry["change"] for outcome in found.values() for entry in outcome["depths"]]
     converged = None if None in changes else all(abs(c) < CONVERGENCE_TOLERANCE for c in changes)
-    return {"checked": True, "converged": converged, "tolerance": CONVERGENCE_TOLERANCE,
-            "fraction": checks[0].cell.fraction, "seed": checks[0].cell.seed, "steps": check_config.train.steps // 2,
-            "double_steps": check_config.train.steps, "depths": depths}
+    floor = {"floor": found["floor"]} if "floor" in found else {}
+    return {"checked": True, "converged": converged, "tolerance": CONVERGENCE_TOLERANCE, **found["largest"], **floor}
+
+
+def _check_outcome(config: SweepConfig, data: SweepData, store: RunStore, check: _Check) -> dict[str, Any] | None:
+    """One check's cell, steps and per-depth Dice at those steps and at twice as many (``None`` when it has no runs:
+    not asked for now, nor recorded by an earlier sweep of the same grid)."""
+    runs = check.runs or resolve_runs(check.config, check.data, sorted(
+        {Cell(r["fraction"], r["depth"], r["seed"], r["n_train"]) for r in store.records(check.data.protocol)},
+        key=lambda cell: (cell.depth, cell.seed)))
+    if not runs:
+        return None
+    by_protocol = {protocol: {r["run_id"]: r for r in store.records(protocol)}
+                   for protocol in (data.protocol, check.data.protocol)}
+    depths = []
+    for again, grid in zip(runs, _grid_runs(config, data, runs)):
+        run = by_protocol[data.protocol].get(grid.run_id, {})
+        rerun = by_protocol[check.data.protocol].get(again.run_id, {})
+        dice, check_dice = run.get("dice"), rerun.get("dice")
+        change = None if dice is None or check_dice is None else round(check_dice - dice, 6)
+        depths.append({"depth": again.cell.depth, "dice": dice, "dice_at_double_steps": check_dice, "change": change,
+                       "run_id": run.get("run_id"), "check_run_id": rerun.get("run_id")})
+    return {"fraction": runs[0].cell.fraction, "seed": runs[0].cell.seed, "n_train": len(runs[0].train_ids),
+            "steps": check.config.train.steps // 2, "double_steps": check.config.train.steps, "depths": depths}
 
 
 def read_convergence(out: str | Path) -> dict[str, Any] | None:
