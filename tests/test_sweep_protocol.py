@@ -14,7 +14,8 @@ from samplecast.cli import cli
 from samplecast.cli.sweep import not_converged_warning
 from samplecast.curves import TRAINER_COLUMNS, load_table
 from samplecast.train.config import CONVERGENCE_TOLERANCE, SweepConfig, TrainSettings, protocol_id
-from samplecast.train.sweep import read_convergence, run_sweep
+from samplecast.train.record import read_convergence
+from samplecast.train.sweep import run_sweep
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

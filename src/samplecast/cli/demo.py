@@ -48,5 +48,5 @@ def demo(out, cases, steps):
             result = run_demo(out, settings, progress=on_progress)
     else:  # a log file or a pipe: plain lines, when the stage changes and every few seconds
         result = run_demo(out, settings, progress=plain_progress())
-    print_answers(console, result.plans)
+    print_answers(console, result.plans, [result.curves])
     console.print(f"Done in {result.wall_s:.0f} s.\n  curves: {result.curves}\n  report: {result.report}")

@@ -80,12 +80,13 @@ def _plan(curves_paths, method, average_seeds, folder, at=None, for_report=False
         return plan_curves(curves, options, make_forecaster(method, folder), at=at, progress=advance)
 
 
-def print_answers(console, plans) -> None:
-    """Each curve's label, then its recommendation in words, then any warnings (what `report` and `demo` print)."""
+def print_answers(console, plans, sources=()) -> None:
+    """Each curve's label, then its recommendation in words, then any warnings, those of the curves tables
+    ``sources`` included (what `report` and `demo` print)."""
     for plan in plans:
         console.print(f"[bold]{escape(plan.forecast.curve.label)}[/bold]", highlight=False)
         _print_sentences(console, plan)
-    _print_footer(console, plans)
+    _print_footer(console, plans, sources)
 
 
 def _print_sentences(console, plan) -> None:
@@ -93,12 +94,12 @@ def _print_sentences(console, plan) -> None:
         console.print(f"  {escape(sentence)}", highlight=False)
 
 
-def _print_footer(console, plans) -> None:
-    from samplecast.plan import confidence_words
+def _print_footer(console, plans, sources) -> None:
+    from samplecast.plan import confidence_words, plan_warnings
 
     if plans[0].options.target_dice is not None:
         console.print(escape(confidence_words(plans[0].options.confidence)), highlight=False)
-    for warning in (w for p in plans for w in p.warnings):
+    for warning in plan_warnings(plans, sources):
         console.print(f"[bold]warning:[/bold] {escape(warning)}", highlight=False)
 
 
@@ -159,7 +160,7 @@ def forecast(curves, at, method, average_seeds, forecaster, json_path, **asked):
         _print_sentences(console, plan)
         console.print()
     comparisons = print_comparisons(console, plans)
-    _print_footer(console, plans)
+    _print_footer(console, plans, curves)
     if json_path is not None:
         from samplecast.plan import plan_document
 
@@ -310,7 +311,7 @@ def report(ctx, curves, plan_path, output, method, average_seeds, forecaster, ti
 
         folder = ForecasterFolder.open(forecaster)
         plans = _plan(curves, method, average_seeds, folder, for_report=True, **asked)
-        print_answers(console, plans)
+        print_answers(console, plans, curves)
         comparisons = print_comparisons(console, plans)
         with console.status("Measuring the method on your curves"):
             document = plan_document(plans, method, source=curves, folder=folder, comparisons=comparisons)

@@ -138,7 +138,8 @@ def sweep(data, out, fractions, sizes, depths, seeds, steps, min_epochs, check_c
     """
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from samplecast.train.sweep import read_convergence, run_sweep
+    from samplecast.train.record import read_convergence
+    from samplecast.train.sweep import run_sweep
 
     threads = None if engine == "submitit" else choose_torch_settings(workers if engine == "local" else 1)
     config = train_config.SweepConfig(
@@ -190,21 +191,14 @@ def sweep(data, out, fractions, sizes, depths, seeds, steps, min_epochs, check_c
 
 def not_converged_warning(convergence: dict) -> str | None:
     """The warning line for a sweep whose convergence checks moved test Dice by the tolerance or more (as
-    :func:`~samplecast.train.sweep.read_convergence` gives them), naming each check, depth and change and the options
-    that raise that budget; ``None`` when converged or not known."""
+    :func:`~samplecast.train.record.read_convergence` gives them), naming each check, depth and change and the
+    options that raise that budget; ``None`` when converged or not known."""
+    from samplecast.train.record import convergence_moves
+
     if convergence.get("converged") is not False:
         return None
-    checks = {"largest": ("twice the steps on the largest fraction", convergence)}
-    if "floor" in convergence:
-        floor = convergence["floor"]
-        checks["floor"] = (f"twice the {floor['steps']:,}-step floor on {floor['n_train']:,} cases", floor)
-    found = {}
-    for kind, (words, check) in checks.items():
-        moved = ", ".join(f"depth {d['depth']} {d['change']:+.3f}" for d in check["depths"]
-                          if d["change"] is not None and abs(d["change"]) >= convergence["tolerance"])
-        if moved:
-            found[kind] = f"{words} moved test Dice by {moved}"
-    options = ("--steps and --min-epochs" if len(found) == 2 else "--steps" if "floor" in found
+    moves = convergence_moves(convergence)
+    options = ("--steps and --min-epochs" if len(moves) == 2 else "--steps" if "floor" in moves
                else "--min-epochs or --steps")
-    return (f"warning: not converged: {'; '.join(found.values())}; the curve measures the step budget as much as "
+    return (f"warning: not converged: {'; '.join(moves.values())}; the curve measures the step budget as much as "
             f"the data (raise {options})")

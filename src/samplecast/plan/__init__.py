@@ -1,5 +1,6 @@
 """The plan: options, the recommendation search, curve views, trust figures, every sentence a planner reads, and the
-typed, versioned plan document. May import curves, forecast and errors; never report or cli.
+typed, versioned plan document. May import curves, forecast, errors and the sweep record beside a curves table
+(``train.record``); never report or cli.
 """
 
 from samplecast.plan.document import (
@@ -10,6 +11,7 @@ from samplecast.plan.document import (
     PlanDocument,
     Source,
     plan_document,
+    plan_warnings,
 )
 from samplecast.forecast.rounds import DEFAULT_SHORTFALL, RoundPlan, RoundPlanner
 from samplecast.plan.options import DEFAULT_ROUNDS, HORIZON_FACTOR, PlanOptions, check_pool, interval_levels

@@ -240,7 +240,7 @@ def plan_document(
         created=created,
         versions=_versions(),
         value_step=step,
-        warnings=tuple(w for p in plans for w in p.warnings),
+        warnings=plan_warnings(plans, paths),
         captions=Captions(sentences.learning_curves_caption(options, DEFAULT_REACH, MIN_DRAWN),
                           sentences.targets_caption(options, beyond_pool_column(views)),
                           sentences.expected_title(options, DEFAULT_REACH),
@@ -249,6 +249,15 @@ def plan_document(
         trust=trust_figures(method, curves, plans[0].forecast.model, paths, summary, reaches, folder.name),
         comparisons=tuple(compare_scenarios(plans) if comparisons is None else comparisons),
     )
+
+
+def plan_warnings(plans: Sequence[CurvePlan], source: str | Path | Sequence[str | Path] | None = None
+                  ) -> tuple[str, ...]:
+    """Every warning of a plan: each curve's, then one per curves table (``source``) whose sweep record says its
+    convergence check failed (:func:`~samplecast.train.record.budget_warnings`)."""
+    from samplecast.train.record import budget_warnings
+
+    return (*(w for p in plans for w in p.warnings), *budget_warnings(as_paths(source)))
 
 
 def _versions() -> dict[str, str]:

@@ -24,7 +24,7 @@ _HOMES = {
     "fit_and_test": "loops.lightning", "RunOutcome": "loops.outcome",
     "fit_and_test_group": "loops.vmap", "GroupRun": "loops.vmap", "FusedSteps": "loops.vmap",
     "StackedNets": "loops.vmap", "SegmentationModule": "loops.lightning", "TrainingDiverged": "loops.outcome",
-    "BatchAugment": "augment", "build_unet": "unet",
+    "BatchAugment": "augment", "build_unet": "unet", "read_convergence": "record",
 }
 
 __all__ = sorted(_HOMES)

@@ -16,7 +16,6 @@ import platform
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -85,8 +84,8 @@ def run_sweep(config: SweepConfig, *, progress: ProgressCallback | None = None,
     ``out/config.json`` and the case lists of the splits and of every training subset to ``out/cases/seed<k>/``.
     With ``config.check_convergence`` the largest training set of each depth, and the largest whose budget the step
     floor sets, are trained again with twice their steps after the grid, and the result goes to ``config.json`` under
-    ``convergence`` (see :func:`read_convergence`); it stays there when later sweeps add runs of the same protocol
-    (more seeds, say) without checking again.
+    ``convergence`` (see :func:`~samplecast.train.record.read_convergence`); it stays there when later sweeps add
+    runs of the same protocol (more seeds, say) without checking again.
 
     Args:
         config: the sweep.
@@ -249,16 +248,6 @@ def _check_outcome(config: SweepConfig, data: SweepData, store: RunStore, check:
                        "run_id": run.get("run_id"), "check_run_id": rerun.get("run_id")})
     return {"fraction": runs[0].cell.fraction, "seed": runs[0].cell.seed, "n_train": len(runs[0].train_ids),
             "steps": check.config.train.steps // 2, "double_steps": check.config.train.steps, "depths": depths}
-
-
-def read_convergence(out: str | Path) -> dict[str, Any] | None:
-    """The convergence check of the sweep in ``out`` as written to its ``config.json`` (``converged`` is ``True``,
-    ``False``, or ``None`` when not checked or not finished); ``None`` without a readable ``config.json``."""
-    try:
-        written = json.loads((Path(out) / CONFIG_FILE).read_text())
-    except (OSError, ValueError):
-        return None
-    return written.get("convergence") if isinstance(written, dict) else None
 
 
 def environment(device: str, threads: int) -> dict[str, Any]:
