@@ -6,10 +6,13 @@ into ``.gpu-carry/`` (ignored by git):
 - ``kvasir-seg256/``: Kvasir-SEG at 256x256 px as samplecast's own reader resizes it (the protocol of
   ``data/kvasir_h100_curves.csv``: images as JPEG quality 95, binary masks as PNG), so the sweep there decodes small
   files and its own resize to 256 px is the identity;
+- ``fuseg128/``: FUSeg the same way at 128x128 px, for the sweep of ``JOB=fuseg`` (small wounds need more training
+  than the CPU could give them; ``data/README.md``);
 - ``wheels/``: the pure-Python wheels of samplecast's dependencies that the machine's image lacks (from PyPI).
 
     python benchmarks/gpu_prepare.py --data ../shared/data
     # then, with the device tool: run(command="bash benchmarks/gpu_session.sh", carry=[".gpu-carry"], timeout_s=600)
+    # or, for FUSeg: run(command="JOB=fuseg bash benchmarks/gpu_session.sh", carry=[".gpu-carry"], timeout_s=600)
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ from samplecast.data.layout import CaseCheck, CaseFiles
 
 #: On the device image (torch, lightning, pandas, scipy, statsmodels, matplotlib, click, rich, pillow are there).
 MISSING_PACKAGES = ("monai", "nibabel", "fpdf2", "defusedxml", "submitit")
+#: The 2D image sets carried (folders of the shared data) and the size each is swept at there.
+SIZES: dict[str, int] = {"kvasir-seg": 256, "fuseg": 128}
 
 
 def resize_folder_dataset(source: Path, target: Path, size: int) -> int:
@@ -64,19 +69,22 @@ def download_wheels(target: Path, python_version: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", type=Path, default=Path("../shared/data"), help="folder holding kvasir-seg/")
+    parser.add_argument("--data", type=Path, default=Path("../shared/data"),
+                        help=f"folder holding {', '.join(f'{name}/' for name in SIZES)}")
     parser.add_argument("-o", "--out", type=Path, default=Path(".gpu-carry"))
-    parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--python-version", default="3.12", help="the device image's Python")
     args = parser.parse_args()
+    counts = {}
     try:
-        n = resize_folder_dataset(args.data / "kvasir-seg", args.out / f"kvasir-seg{args.size}", args.size)
+        for name, size in SIZES.items():
+            counts[f"{name} at {size} px"] = resize_folder_dataset(args.data / name, args.out / f"{name}{size}", size)
     except ValueError as exc:
         parser.exit(2, "".join(f"error: {line}\n" for line in str(exc).splitlines()))
     download_wheels(args.out / "wheels", args.python_version)
     total = sum(p.stat().st_size for p in args.out.rglob("*") if p.is_file())
-    print(f"{args.out}: {n} Kvasir-SEG cases at {args.size} px and {len(list((args.out / 'wheels').iterdir()))} "
-          f"wheels, {total / 2**20:.1f} MiB (the device takes 64 MiB with the working tree)")
+    cases = ", ".join(f"{n} cases of {what}" for what, n in counts.items())
+    print(f"{args.out}: {cases} and {len(list((args.out / 'wheels').iterdir()))} wheels, {total / 2**20:.1f} MiB "
+          "(the device takes 64 MiB with the working tree)")
 
 
 if __name__ == "__main__":
