@@ -223,3 +223,21 @@ def test_ctrl_c_in_a_command_exits_130_with_one_line(curves_csv, monkeypatch):
     result = run("forecast", curves_csv, "--method", "pow3")
     assert result.exit_code == 130
     assert result.output.splitlines() == ["interrupted"]
+
+
+def test_ctrl_c_while_a_class_is_defined_exits_130_with_one_line(curves_csv, monkeypatch):
+    """Ctrl-C landing in a descriptor's ``__set_name__`` (a dataclass field while its module is imported), which
+    Python 3.11 reraises as a RuntimeError."""
+    import samplecast.plan
+
+    class Stops:
+        def __set_name__(self, owner, name):
+            raise KeyboardInterrupt
+
+    def define_a_class(*args, **kwargs):
+        type("Late", (), {"field": Stops()})
+
+    monkeypatch.setattr(samplecast.plan, "plan_curves", define_a_class)
+    result = run("forecast", curves_csv, "--method", "pow3")
+    assert result.exit_code == 130
+    assert result.output.splitlines() == ["interrupted"]

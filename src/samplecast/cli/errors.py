@@ -56,3 +56,9 @@ class SamplecastGroup(click.Group):
             raise click.ClickException(str(exc)) from None
         except KeyboardInterrupt as exc:  # a library's own message (SweepInterrupted says how to resume) comes first
             raise Interrupted(str(exc) or ctx.meta.get(ON_INTERRUPT, "interrupted")) from None
+        except RuntimeError as exc:
+            # Python 3.11 wraps what a descriptor's __set_name__ raises in a RuntimeError, so Ctrl-C while a module
+            # defining a dataclass is imported arrives as one
+            if not isinstance(exc.__cause__, KeyboardInterrupt):
+                raise
+            raise Interrupted(ctx.meta.get(ON_INTERRUPT, "interrupted")) from None
