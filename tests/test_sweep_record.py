@@ -62,7 +62,8 @@ def test_no_warning_without_a_failed_check(tmp_path):
     record_beside(unreadable).write_text("{not json")
     alone = write_sweep(tmp_path / "alone", NOT_CONVERGED)
     record_beside(alone).unlink()
-    assert budget_warnings([converged, unchecked, unreadable, alone]) == []
+    malformed = write_sweep(tmp_path / "malformed", {**NOT_CONVERGED, "tolerance": "a lot", "floor": {"steps": None}})
+    assert budget_warnings([converged, unchecked, unreadable, alone, malformed]) == []
 
 
 def test_forecast_prints_the_warning_and_the_plan_document_keeps_it(tmp_path):

@@ -7,10 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from samplecast.train.store import CONFIG_FILE
-
-#: A sweep's own curves table, beside its record.
-CURVES_FILE = "curves.csv"
+from samplecast.train.store import CONFIG_FILE, CURVES_FILE
 
 
 def read_convergence(out: str | Path) -> dict[str, Any] | None:
@@ -52,7 +49,10 @@ def budget_warnings(paths: list[str | Path]) -> list[str]:
         record = record_beside(path)
         convergence = _convergence(record)
         if convergence and convergence.get("converged") is False:
-            moved = "; ".join(convergence_moves(convergence).values())
+            try:
+                moved = "; ".join(convergence_moves(convergence).values())
+            except (KeyError, TypeError, ValueError, AttributeError):  # a record edited by hand: no verdict read
+                continue
             lines.append(f"{path}: its sweep did not converge ({record.name}: {moved}), so its curves measure the "
                          "training budget as well as the data, and forecasts from them may misjudge what more cases "
                          "give; sweep again with more steps")
