@@ -63,9 +63,14 @@ def main() -> None:
     rows = held_out_decisions(corpus, IMAGES, forecasters, policies=(*DEFAULT_POLICIES, *extra), progress=print,
                               target_at=ALL_TARGETS)
     rows.to_csv(args.output.with_suffix(".csv"), index=False)
+    # The same workflow with the depths of a sweep forecast together (`--depths-together`), learned and replayed so.
+    _, pooled = held_out_folds(corpus, IMAGES, beside=(DEFAULT_METHOD,), progress=print, depths_together=True)
+    together = held_out_decisions(corpus, IMAGES, fold_forecasters(pooled, DEFAULT_METHOD), policies=DEFAULT_POLICIES,
+                                  progress=print, target_at=ISSUE_TARGETS, depths_together=True)
+    together.to_csv(args.output.with_name(args.output.stem + "_depths_together.csv"), index=False)
     used = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
     minutes = ((time.time() - started) / 60, sum(u.ru_utime + u.ru_stime for u in used) / 60)
-    args.output.write_text("\n".join(report(corpus, rows, minutes, args.output)) + "\n")
+    args.output.write_text("\n".join(report(corpus, rows, together, minutes, args.output)) + "\n")
     print(f"wrote {args.output}")
 
 
@@ -113,7 +118,8 @@ def bars(rows: pd.DataFrame) -> list[str]:
     return lines
 
 
-def report(corpus: dict, rows: pd.DataFrame, minutes: tuple[float, float], output: Path) -> list[str]:
+def report(corpus: dict, rows: pd.DataFrame, together: pd.DataFrame, minutes: tuple[float, float],
+           output: Path) -> list[str]:
     issue = rows[rows["target_at"].isin(ISSUE_TARGETS)]
     default = [p.name for p in DEFAULT_POLICIES]
     files = ", ".join(f"`{REAL_DATASETS[name].name}` ({len(curves)})" for name, curves in corpus.items())
@@ -152,6 +158,17 @@ def report(corpus: dict, rows: pd.DataFrame, minutes: tuple[float, float], outpu
         *bars(issue),
         "",
         *table(issue, default),
+        "",
+        "## Depths of a sweep together or apart (targets at 50% and 100%)",
+        "",
+        "Above, as `samplecast forecast` plans by default, each depth is forecast alone. Below, the same decisions "
+        "as `--depths-together` plans them: every forecast pools the other depths of the curve's sweep, cut at the "
+        "same size, each round trains them all at the size it asks for, and the forecaster is learned without the "
+        "image set scored on such forecasts (`decision_quality_depths_together.csv`).",
+        "",
+        *table(pd.concat([issue[issue["policy"].isin(default)].assign(policy=lambda t: t["policy"] + " (apart)"),
+                          together.assign(policy=lambda t: t["policy"] + " (together)")], ignore_index=True),
+               [f"{p} ({how})" for p in default for how in ("apart", "together")]),
         "",
         "## Every target (30, 50, 75 and 100% of the pool)",
         "",

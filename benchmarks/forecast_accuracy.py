@@ -20,6 +20,8 @@ scored forecast):
 4. Before and after: the median bias of the previous design (``forecast_accuracy_before.csv``) on the same curves.
 5. Seed variation: each forecast checked against the other seeds' Dice at the largest size.
 6. The same backtest from each seed's own prefix (``forecast_accuracy_one_seed.csv``), as a sweep of one seed gives.
+7. The methods with the depths of a sweep forecast together (``forecast_accuracy_depths_together.csv``, what
+   ``--depths-together`` does), beside the default, which forecasts each depth alone.
 """
 
 from __future__ import annotations
@@ -75,8 +77,8 @@ BIAS_TARGET = 0.008
 COVERAGE80_RANGE = (0.75, 0.90)
 FAMILY_MARGIN = 0.005
 POOLED = "all"
-#: Methods scored with the depths of their sweep together (:func:`depths_together`).
-TOGETHER: tuple[str, ...] = ("pow2", "pow3", "average", "lstm", "ensemble")
+#: Methods scored with the depths of a sweep forecast together too (the ensemble is scored with them).
+DEPTHS: tuple[str, ...] = ("pow2", "pow3", "pow4", "average", "lstm")
 #: Why a method of :data:`ORDER` may be missing from a run.
 NOT_SCORED: dict[str, str] = {
     "lcpfn": "pass `--lcpfn CHECKPOINT`, trained by `lcpfn_baseline.py`",
@@ -102,14 +104,17 @@ def main() -> None:
     with ProcessPoolExecutor(max_workers=1) as pool:
         fixed = pool.submit(unlearned_rows, together, apart, args.lcpfn)
         one_seed = pool.submit(held_out_folds, corpus, IMAGES, beside=ONE_SEED)
+        depths = pool.submit(held_out_folds, together, IMAGES, beside=DEPTHS, depths_together=True)
         results, learned = held_out_folds(together, IMAGES, beside=[m for m in SCORED if m not in apart],
                                           progress=print)
         results = pd.concat([results, fixed.result()], ignore_index=True)
         one_seed = one_seed.result()[0]
+        depths = depths.result()[0]
     transfer = transfer_rows({name: seeds_together(curves) for name, curves in transfer_curves().items()}, learned)
     pd.concat([results, transfer.assign(transfer=True)], ignore_index=True).round(5).to_csv(
         args.output.with_suffix(".csv"), index=False)
     one_seed.round(5).to_csv(args.output.with_name(args.output.stem + "_one_seed.csv"), index=False)
+    depths.round(5).to_csv(args.output.with_name(args.output.stem + "_depths_together.csv"), index=False)
     before = pd.read_csv(HERE / "forecast_accuracy_before.csv")
     before = before[before["held_out"].isin(corpus)]  # the real curves; the earlier study also scored others
     used = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
@@ -117,7 +122,7 @@ def main() -> None:
     lines = report(corpus, results, before.assign(width90=before["q95"] - before["q05"]), learned, args, minutes)
     lines += _transfer_section(transfer, results)
     lines += _one_seed_section(one_seed, results)
-    lines += _depths_section(depths_together(results, together), results)
+    lines += _depths_section(depths, results)
     args.output.write_text("\n".join(lines) + "\n")
     print(f"wrote {args.output}")
 
@@ -373,43 +378,42 @@ def _one_seed_section(one_seed: pd.DataFrame, results: pd.DataFrame) -> list[str
             *grid(table, ERROR), "", *grid(table, INTERVALS)]
 
 
-def depths_together(results: pd.DataFrame, corpus: Mapping[str, Sequence[Curve]]) -> pd.DataFrame:
-    """A candidate, not in the product: each forecast's quantiles as its prefix's last Dice plus the mean, over the
-    configurations of its sweep cut at the same size (same file, dataset, model, scenario and seed; any depth), of
-    their quantiles' gain over their own last Dice. Nothing is learned, so the rows stay held out as ``results``
-    were; a configuration alone in its sweep keeps its forecast. Methods: :data:`TOGETHER`."""
-    last = {(source, curve.label, float(n)): float(d)
-            for source, curves in corpus.items() for curve in curves for n, d in zip(curve.n, curve.dice)}
-    rows = results[results["method"].isin(TOGETHER)].reset_index(drop=True)
-    levels = [quantile_name(q) for q in QUANTILES]
-    base = pd.Series([last[key] for key in zip(rows["source"], rows["curve"], rows["n_cut"].astype(float))])
-    sweep = [c for c in ("source", "dataset", "model", "scenario", "seed", "method", "cutoff", "n_cut") if c in rows]
-    gains = rows[levels].sub(base, axis=0).groupby([rows[c] for c in sweep], dropna=False).transform("mean")
-    together = rows.copy()
-    together[levels] = gains.add(base, axis=0).clip(0, 1)
-    truth = together["truth"]
-    return together.assign(error=together["q50"] - truth, in80=truth.between(together["q10"], together["q90"]),
-                           in90=truth.between(together["q05"], together["q95"]),
-                           width80=together["q90"] - together["q10"], width90=together["q95"] - together["q05"])
+def pinball(results: pd.DataFrame) -> pd.Series:
+    """Each forecast's mean pinball loss over the levels of :data:`QUANTILES` against its truth: a proper score of
+    the whole forecast, median and intervals together (lower is better)."""
+    levels = np.array(QUANTILES)
+    diff = results["truth"].to_numpy()[:, None] - results[[quantile_name(q) for q in QUANTILES]].to_numpy()
+    return pd.Series(np.maximum(levels * diff, (levels - 1) * diff).mean(axis=1), index=results.index)
+
+
+PINBALL = ("MAE / bias / cov80 / pinball", lambda r: f"{r.mae:.4f} / {r.bias:+.4f} / {r.coverage80:.0%} / "
+                                                     f"{r.pinball:.4f}")
 
 
 def _depths_section(together: pd.DataFrame, results: pd.DataFrame) -> list[str]:
-    """:func:`depths_together` beside each method's own forecasts, pooled and per held-out image set for the default
-    method."""
-    both = pd.concat([results[results["method"].isin(TOGETHER)].assign(method=lambda t: t["method"] + " (alone)"),
-                      together.assign(method=lambda t: t["method"] + " (depths together)")], ignore_index=True)
-    table = summaries(both)
+    """Methods with the depths of a sweep forecast together (``--depths-together``: each part learned from real curves
+    learned on such forecasts) beside the same methods forecasting each depth alone (the default, as scored above),
+    held out by image set: pooled, and per held-out image set for the default method."""
+    methods = sorted(set(together["method"]))
+    both = pd.concat([results[results["method"].isin(methods)].assign(method=lambda t: t["method"] + " (apart)"),
+                      together.assign(method=lambda t: t["method"] + " (together)")], ignore_index=True)
+    table = summaries(both).merge(
+        pd.concat([both, both.assign(held_out=POOLED)]).assign(pinball=lambda t: pinball(t))
+        .groupby(["held_out", "method", "cutoff"], sort=False)["pinball"].mean().reset_index(),
+        on=["held_out", "method", "cutoff"])
     default = table[table["method"].str.startswith(f"{DEFAULT_METHOD} (")]
-    lines = ["", "## Depths of one sweep together (a candidate, not in the product)", "",
-             "Each forecast's gain beyond its prefix replaced by the mean gain forecast, by the same method, for the "
-             "configurations of its sweep cut at the same size (same file, dataset, model, scenario and seed; any "
-             "depth), its own last Dice kept as the level; quantiles are averaged level by level, so their order and "
-             "shapes hold. Nothing is learned, so every row is held out as above; a sweep of one depth keeps its "
-             "forecasts.", "",
-             *grid(table[table["held_out"] == POOLED], ERROR), "", *grid(table[table["held_out"] == POOLED], INTERVALS),
-             "", f"`{DEFAULT_METHOD}` per held-out image set (MAE / bias):", ""]
+    lines = ["", "## Depths of one sweep together or apart", "",
+             "Above, as `samplecast forecast` does by default, each curve is forecast alone. Here, as `--depths-"
+             "together` does, each curve is forecast with the other depths of its sweep cut at the same size (same "
+             "file, dataset, model, scenario and seed): its gain beyond its last Dice is the mean of the gains its "
+             "method forecasts for them all, and every part learned from real curves (the LSTM's interval correction, "
+             "the ensemble's weights and correction) is learned on such forecasts, without the image set scored. "
+             "`pinball` is the mean pinball loss over the seven quantile levels, a proper score of the median and the "
+             "intervals together.", "",
+             *grid(table[table["held_out"] == POOLED], PINBALL), "",
+             f"`{DEFAULT_METHOD}` per held-out image set:", ""]
     for held_out, part in default[default["held_out"] != POOLED].groupby("held_out", sort=True):
-        lines += ["", f"**{held_out}**", "", *grid(part, ERROR)]
+        lines += ["", f"**{held_out}**", "", *grid(part, PINBALL)]
     return lines
 
 

@@ -19,6 +19,7 @@ from samplecast.train.config import SubmititOptions, SweepConfig, TrainSettings
 FORECAST_ELSEWHERE = {
     "method": "the forecaster, by name (checked below against the library's names and default)",
     "average_seeds": "load_curves(average_seeds=...) (checked below against its default)",
+    "depths_together": "plan_curves(depths_together=...) (checked below against its default)",
     "forecaster": "the forecaster folder to open; none opens the shipped one",
 }
 
@@ -127,12 +128,14 @@ def test_every_option_defaults_to_its_field_default(name):
 @pytest.mark.parametrize("name", ["forecast", "report"])
 def test_the_forecast_options_filling_no_plan_field_default_as_the_library(name):
     from samplecast.curves import load_curves
+    from samplecast.plan import plan_curves
     from samplecast.report import render_report
 
     method = next(p for p in cli.commands[name].params if p.name == "method")
     defaults = _option_defaults(name)
     assert defaults["method"] == DEFAULT_METHOD and list(method.type.choices) == list(METHOD_NAMES)
     assert defaults["average_seeds"] is inspect.signature(load_curves).parameters["average_seeds"].default
+    assert defaults["depths_together"] is inspect.signature(plan_curves).parameters["depths_together"].default
     if name == "report":
         assert defaults["title"] is inspect.signature(render_report).parameters["title"].default
 

@@ -15,6 +15,7 @@ import pytest
 from samplecast.curves import Curve, load_curves
 from samplecast.forecast.base import clone
 from samplecast.forecast.methods import METHOD_NAMES, make_forecaster
+from samplecast.forecast.together import SweepMean, sweep_partners
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 LEVELS = (0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95)
@@ -68,6 +69,16 @@ def test_shapes_on_random_curves(method):
         assert_shapes(clone(forecaster).fit_curve(curve), curve.n[0], curve.n_max)
 
 
+@pytest.mark.parametrize("method", METHOD_NAMES)
+def test_shapes_of_depths_forecast_together_on_random_curves(method):
+    """Each random curve pooled with the next one's values at its own sizes (a second depth of the same sweep)."""
+    forecaster = make_forecaster(method)
+    curves = random_curves(14 if method not in ("ensemble", "average") else 7, seed=2)
+    for curve, other in zip(curves, curves[1:] + curves[:1]):
+        partner = Curve({}, curve.n, np.interp(np.log(curve.n), np.log(other.n), other.dice))
+        assert_shapes(SweepMean(forecaster, [partner]).fit_curve(curve), curve.n[0], curve.n_max)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("method", METHOD_NAMES)
 def test_shapes_on_real_prefixes_and_many_random_curves(method):
@@ -78,3 +89,10 @@ def test_shapes_on_real_prefixes_and_many_random_curves(method):
             curves += [curve.up_to(curve.n[k]) for k in range(2, len(curve.n), 3)]
     for curve in curves:
         assert_shapes(clone(forecaster).fit_curve(curve), curve.n[0], curve.n_max)
+    for path in sorted(DATA.rglob("*_curves.csv")):  # each real prefix with the other depths of its sweep
+        curves = load_curves(path, average_seeds=False)
+        for k in range(2, max(len(c.n) for c in curves), 3):
+            cut = [c.up_to(c.n[min(k, len(c.n) - 1)]) for c in curves]
+            for curve, others in zip(cut, sweep_partners(cut)):
+                if others:
+                    assert_shapes(SweepMean(forecaster, others).fit_curve(curve), curve.n[0], curve.n_max)

@@ -20,6 +20,15 @@ from samplecast.forecast.methods import DEFAULT_METHOD, METHOD_NAMES
 from samplecast.forecast.rounds import DEFAULT_SHORTFALL
 
 
+#: Whether the depths of a sweep are forecast together: shared by the planner's commands and ``backtest``.
+depths_option = click.option(
+    "--depths-together/--depths-apart", default=False, show_default=True,
+    help="Forecast each curve with the other depths of its sweep (the same dataset, scenario and seed, measured up "
+         "to the same size): its gain beyond its last Dice is the mean of the gains forecast for them all. Held out "
+         "by image set its median erred less, but its intervals were wider than needed and planning in rounds "
+         "gained nothing (benchmarks/forecast_accuracy.md); or each curve alone.")
+
+
 def forecast_options(command):
     """The options shared by ``forecast`` and ``report``: method and the planner's questions."""
     options = [
@@ -48,6 +57,7 @@ def forecast_options(command):
                      help="Forecast the seeds of a configuration together, as one curve of their mean (more "
                           "accurate, held out by image set: every seed's largest run trains on the same pool), or "
                           "each seed apart."),
+        depths_option,
         click.option("--forecaster", type=click.Path(file_okay=False, path_type=Path),
                      help="A forecaster folder written by `samplecast surrogate build`: its ensemble weights, LSTM "
                           "and backtest (for how far to trust the answer) replace those shipped with samplecast."),
@@ -59,10 +69,10 @@ def forecast_options(command):
 
 #: The options of :func:`forecast_options`, which a plan document already fixes.
 PLAN_OPTIONS = ("method", "target_dice", "confidence", "plateau_gain", "pool_size", "cost_per_case", "rounds",
-                "shortfall_cost", "average_seeds", "forecaster")
+                "shortfall_cost", "average_seeds", "depths_together", "forecaster")
 
 
-def _plan(curves_paths, method, average_seeds, folder, at=None, for_report=False, **asked):
+def _plan(curves_paths, method, average_seeds, depths_together, folder, at=None, for_report=False, **asked):
     """The plans of every curve of the tables ``curves_paths``, forecast with the method of the forecaster ``folder``
     (a ForecasterFolder); ``asked`` holds the planner's options (:class:`~samplecast.plan.PlanOptions`).
     ``for_report``: refuse more curves than a report shows before forecasting any."""
@@ -77,7 +87,8 @@ def _plan(curves_paths, method, average_seeds, folder, at=None, for_report=False
 
         check_curve_count(len(curves), sources_words(curves_paths))
     with progress_bar("forecasting curves") as advance:
-        return plan_curves(curves, options, make_forecaster(method, folder), at=at, progress=advance)
+        return plan_curves(curves, options, make_forecaster(method, folder), at=at, depths_together=depths_together,
+                           progress=advance)
 
 
 def print_answers(console, plans, sources=()) -> None:
@@ -95,10 +106,16 @@ def _print_sentences(console, plan) -> None:
 
 
 def _print_footer(console, plans, sources) -> None:
+    from samplecast.forecast.together import SweepMean
     from samplecast.plan import confidence_words, plan_warnings
 
     if plans[0].options.target_dice is not None:
         console.print(escape(confidence_words(plans[0].options.confidence)), highlight=False)
+    pooled = sum(isinstance(p.forecast.model, SweepMean) for p in plans)
+    if pooled:
+        console.print(f"note: {pooled} curve{'s' if pooled > 1 else ''} forecast with the other depths of "
+                      f"{'their' if pooled > 1 else 'its'} sweep (gains beyond the last Dice averaged over the depths; "
+                      "--depths-apart forecasts each alone).", highlight=False)
     for warning in plan_warnings(plans, sources):
         console.print(f"[bold]warning:[/bold] {escape(warning)}", highlight=False)
 
@@ -132,7 +149,7 @@ def _print_wrote(console, path) -> None:
 @click.option("--json", "json_path", type=OutputFile(),
               help="Also write the plan document (forecasts, recommendation, target table, marginal value, "
                    "warnings, trust figures) as JSON, for scripts and `samplecast report --plan`.")
-def forecast(curves, at, method, average_seeds, forecaster, json_path, **asked):
+def forecast(curves, at, method, average_seeds, depths_together, forecaster, json_path, **asked):
     """Forecast Dice at larger training sets from a curves table (CSV with n_train and dice columns), or several
     read as one (each holding curves of its own, e.g. the sweeps of two scenarios).
 
@@ -145,7 +162,7 @@ def forecast(curves, at, method, average_seeds, forecaster, json_path, **asked):
 
     refuse_overwriting_inputs(json_path, *curves)
     folder = ForecasterFolder.open(forecaster)
-    plans = _plan(curves, method, average_seeds, folder, at=at, **asked)
+    plans = _plan(curves, method, average_seeds, depths_together, folder, at=at, **asked)
     console = Console()
     for plan in plans:
         fc = plan.forecast
@@ -185,9 +202,10 @@ def forecast(curves, at, method, average_seeds, forecaster, json_path, **asked):
 @click.option("--average-seeds/--seeds-apart", default=True, show_default=True,
               help="Forecast from the mean of each configuration's seeds, as `forecast` does by default, scoring "
                    "each seed's Dice at the largest size; or from each seed's own prefix.")
+@depths_option
 @click.option("--json", "json_path", type=OutputFile(),
               help="Also write the summary and every scored forecast (or decision) as JSON.")
-def backtest(curves, cutoffs, methods, decisions, average_seeds, json_path):
+def backtest(curves, cutoffs, methods, decisions, average_seeds, depths_together, json_path):
     """Measure how wrong each method has been: forecast the final size of complete curves (of one table, or
     several read as one) from their prefixes.
 
@@ -213,7 +231,8 @@ def backtest(curves, cutoffs, methods, decisions, average_seeds, json_path):
     if decisions:
         with progress_bar("replaying decisions") as advance:
             results = replay.replay_decisions(table_of, make_forecaster(methods[0]),
-                                              cutoffs=cutoffs or replay.DECISION_CUTOFFS, progress=advance)
+                                              cutoffs=cutoffs or replay.DECISION_CUTOFFS,
+                                              depths_together=depths_together, progress=advance)
         scenario = ["scenario"] if "scenario" in results else []
         summary = replay.summarize_decisions(results, by=("policy", *scenario))
         table = Table(title=f"Decisions replayed on {results['curve'].nunique()} curves from {where} "
@@ -228,7 +247,7 @@ def backtest(curves, cutoffs, methods, decisions, average_seeds, json_path):
     else:
         with progress_bar("backtesting curves") as advance:
             results = bt.backtest(table_of, [make_forecaster(m) for m in methods], cutoffs or bt.DEFAULT_CUTOFFS,
-                                  progress=advance)
+                                  depths_together=depths_together, progress=advance)
         scenario = ["scenario"] if "scenario" in results else []
         summary = bt.summarize(results, by=("method", *scenario, "cutoff"))
         table = Table(title=f"Backtest of {results['curve'].nunique()} curves from {where}", title_justify="left")
@@ -280,7 +299,7 @@ def _learned_from(curves: tuple[Path, ...], methods: list[str]) -> tuple[list[st
 @forecast_options
 @click.option("--title", help="Title of the report.  [default: 'How many cases to annotate: <dataset>']")
 @click.pass_context
-def report(ctx, curves, plan_path, output, method, average_seeds, forecaster, title, **asked):
+def report(ctx, curves, plan_path, output, method, average_seeds, depths_together, forecaster, title, **asked):
     """Write the planner's PDF report for a curves table, several read as one, or a plan document: the answer first,
     the learning curves with their forecast, the cases each target Dice needs, what more data buys, how far to trust
     it, and the inputs.
@@ -310,7 +329,7 @@ def report(ctx, curves, plan_path, output, method, average_seeds, forecaster, ti
         from samplecast.forecast.folder import ForecasterFolder
 
         folder = ForecasterFolder.open(forecaster)
-        plans = _plan(curves, method, average_seeds, folder, for_report=True, **asked)
+        plans = _plan(curves, method, average_seeds, depths_together, folder, for_report=True, **asked)
         print_answers(console, plans, curves)
         comparisons = print_comparisons(console, plans)
         with console.status("Measuring the method on your curves"):

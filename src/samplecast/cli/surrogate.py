@@ -103,9 +103,13 @@ def surrogate_train(corpus, output, epochs, lr, start, prior_curves, calibrate, 
               help="Learn and score forecasts made from the mean of each configuration's seeds, as `forecast` makes "
                    "them by default (each scored against its own seed's Dice), or from each seed alone, as a sweep "
                    "of one seed gives.")
+@click.option("--depths-together/--depths-apart", default=False, show_default=True,
+              help="Learn and score forecasts made with the other depths of each curve's sweep, as `forecast "
+                   "--depths-together` makes them (the intervals are corrected on such forecasts), or of each curve "
+                   "alone, as `forecast` does by default.")
 @click.pass_context
 def surrogate_build(ctx, curves, output, pretrain, start, fine_tune, epochs, lr, prior_curves, hidden, seed,
-                    image_sets, cutoffs, average_seeds):
+                    image_sets, cutoffs, average_seeds, depths_together):
     """Build a complete forecaster from complete learning curves (curves tables of at least two image sets): the
     LSTM with intervals widened on CURVES, the ensemble's weights learned on CURVES, and their leave-one-dataset-out
     backtest, where every part learned from CURVES is learned again without the image set it is scored on.
@@ -147,7 +151,8 @@ def surrogate_build(ctx, curves, output, pretrain, start, fine_tune, epochs, lr,
     command = "samplecast " + shlex.join(sys.argv[1:]) if Path(sys.argv[0]).name == "samplecast" else None
     with progress_lines() as tell:
         result = fb.build_forecaster(corpus, output, named, recipe=recipe, cutoffs=cutoffs, progress=tell,
-                                     source={"command": command} if command else None, average_seeds=average_seeds)
+                                     source={"command": command} if command else None, average_seeds=average_seeds,
+                                     depths_together=depths_together)
     _print_built(result)
 
 

@@ -182,6 +182,7 @@ def build_forecaster(
     source: dict[str, Any] | None = None,
     progress: Progress | None = None,
     average_seeds: bool = True,
+    depths_together: bool = False,
 ) -> BuildResult:
     """Build a complete forecaster from complete real curves into the folder ``out_dir``, and measure it out of sample.
 
@@ -198,7 +199,9 @@ def build_forecaster(
     (its ``command``). With ``average_seeds`` every part is learned and scored on forecasts made from the mean of each
     configuration's seeds, as :func:`~samplecast.curves.load_curves` reads a table by default, each scored against
     its own seed's Dice at the largest size (:func:`~samplecast.forecast.evaluate.seeds_together`); without it, from
-    each seed alone, as a sweep of one seed gives.
+    each seed alone, as a sweep of one seed gives. With ``depths_together`` every forecast is made, and every part
+    learned, with the other depths of the curve's sweep (:class:`~samplecast.forecast.together.SweepMean`), for a
+    planner that forecasts a table so.
 
     Raises:
         InputError: when ``out_dir`` cannot be written, the corpus holds fewer than two image sets or a curve under
@@ -222,11 +225,11 @@ def build_forecaster(
     start = base_surrogate(recipe, progress)
     member_names = [m.name for m in members]
     results, folds = held_out_folds(corpus, image_sets, members, [*beside, *member_names], cutoffs, progress,
-                                    surrogate=start, recipe=recipe)
+                                    surrogate=start, recipe=recipe, depths_together=depths_together)
     if progress is not None:
         progress("learning the forecaster on every image set")
     parts = learn_parts(corpus, image_sets, results[results["method"].isin(member_names)], members, start, recipe,
-                        progress)
+                        progress, depths_together=depths_together)
     datasets: dict[str, dict[str, Any]] = {}
     for name, curves in corpus.items():
         entry = datasets.setdefault(image_sets[name], {"name": image_sets[name], "files": [], "curves": 0})
@@ -236,9 +239,11 @@ def build_forecaster(
     provenance = {"created": created.date().isoformat(), "samplecast": __version__, "machine": machine(),
                   **(source or {})}
     decider = "lstm" if "lstm" in beside else "ensemble"
-    decisions = held_out_decisions(corpus, image_sets, fold_forecasters(folds, decider, members), progress=progress)
+    decisions = held_out_decisions(corpus, image_sets, fold_forecasters(folds, decider, members), progress=progress,
+                                   depths_together=depths_together)
     summary = summarize_backtest(results[results["method"].isin([*beside, "ensemble"])],
-                                 description=describe_backtest(recipe, "lstm" in beside, decider, average_seeds),
+                                 description=describe_backtest(recipe, "lstm" in beside, decider, average_seeds,
+                                                               depths_together),
                                  source={"datasets": list(datasets.values()), **provenance}, decisions=decisions)
     build_id = f"{created:%Y%m%dT%H%M%SZ}-{secrets.token_hex(4)}"
     with staged_folder(out) as folder:
@@ -251,7 +256,7 @@ def build_forecaster(
             tuple(CorpusFile(name, sha256(name) if Path(name).is_file() else None, len(curves), image_sets[name])
                   for name, curves in corpus.items()), tuple(sets),
             {"members": [m.name for m in members], "beside": list(beside), "cutoffs": list(cutoffs),
-             "average_seeds": average_seeds, "surrogate": recipe.describe()},
+             "average_seeds": average_seeds, "depths_together": depths_together, "surrogate": recipe.describe()},
             parts.surrogate.training if parts.surrogate is not None else None, parts.describe(),
             {images: fold.describe() for images, fold in folds.items()},
             package_versions(("numpy", "scipy", "pandas", "torch", "lightning")),
@@ -304,15 +309,18 @@ def check_scorable(corpus: Mapping[str, Sequence[Curve]], cutoffs: Sequence[floa
 
 
 def describe_backtest(recipe: SurrogateRecipe, with_lstm: bool, decider: str = "lstm",
-                      average_seeds: bool = True) -> str:
+                      average_seeds: bool = True, depths_together: bool = False) -> str:
     """What a build's backtest summary measured, stated in the summary itself; ``decider`` is the method whose
-    decisions were replayed, ``average_seeds`` whether prefixes were the mean of each configuration's seeds."""
+    decisions were replayed, ``average_seeds`` whether prefixes were the mean of each configuration's seeds,
+    ``depths_together`` whether the depths of a sweep were forecast together."""
     prefix = ("the mean of its configuration's seeds up to that size (as samplecast forecasts a table by default), "
               "scored against the seed's own Dice" if average_seeds else "that prefix")
+    together = ("; its gain beyond the prefix is the mean of the gains the method forecasts for the depths of its "
+                "sweep cut at the same size, as samplecast forecasts a table when told to" if depths_together else "")
     text = ("Leave-one-dataset-out backtest on real segmentation curves: each complete curve (one per configuration "
             "and seed) is cut where its sizes reach a cutoff fraction of its largest size, and each method forecasts "
-            f"Dice at the largest size from {prefix}. The ensemble's member weights and interval correction are "
-            "learned again for each held-out image set on the other image sets only (curves of the same images at "
+            f"Dice at the largest size from {prefix}{together}. The ensemble's member weights and interval correction "
+            "are learned again for each held-out image set on the other image sets only (curves of the same images at "
             "another resolution or on another machine are held out together); the parametric families learn nothing "
             "beyond each curve's own fit. The planner's decisions are replayed on the same curves with the "
             f"{decider} learned without each held-out set: from prefixes at 10% and 20% of each curve's largest "

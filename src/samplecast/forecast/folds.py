@@ -78,13 +78,15 @@ def default_image_sets(corpus: Mapping[str, Sequence[Curve]]) -> dict[str, str]:
 
 def scored(corpus: Mapping[str, Sequence[Curve]], image_sets: Mapping[str, str],
            forecasters: Sequence[CurveForecaster], cutoffs: Sequence[float] = DEFAULT_CUTOFFS,
-           progress: Progress | None = None) -> pd.DataFrame:
+           progress: Progress | None = None, *, depths_together: bool = False) -> pd.DataFrame:
     """Backtest rows of ``forecasters`` on every source of ``corpus`` (name -> complete curves), with the columns
-    ``source`` and ``images`` (the source's image set, from ``image_sets``; the source's own name if absent).
+    ``source`` and ``images`` (the source's image set, from ``image_sets``; the source's own name if absent), each
+    curve forecast with the other depths of its sweep unless ``depths_together`` is false.
     ``progress`` receives a line after each source."""
     frames = []
     for name, curves in corpus.items():
-        frames.append(backtest(curves, forecasters, cutoffs).assign(source=name, images=image_sets.get(name, name)))
+        frames.append(backtest(curves, forecasters, cutoffs, depths_together=depths_together)
+                      .assign(source=name, images=image_sets.get(name, name)))
         if progress is not None:
             progress(f"backtested {', '.join(dict.fromkeys(f.name for f in forecasters))} on {name} "
                      f"({len(curves)} curves)")
@@ -129,11 +131,15 @@ def learn_parts(
     surrogate: Surrogate | None = None,
     recipe: SurrogateRecipe | None = None,
     progress: Progress | None = None,
+    *,
+    depths_together: bool = False,
 ) -> LearnedParts:
     """Learn every part of a forecaster that comes from real curves, on ``corpus`` only: the stacking weights and
     correction from the members' backtest rows of its sources (``member_rows``, from :func:`scored`), and, when a
     ``surrogate`` is given, its fine-tuning on the corpus's curves (if ``recipe.fine_tune``), the shift of its median
-    and then the widening of its shifted intervals, each image set weighing the same.
+    and then the correction of its shifted intervals, each image set weighing the same. With ``depths_together``
+    (as ``member_rows`` were made) the intervals are corrected on forecasts of each sweep's depths together; the
+    median shift is learned on each curve alone, since it acts before the depths are pooled.
 
     The one function that learns both the final forecaster and each fold of the held-out backtest, so a fold is
     learned exactly as the forecaster it stands for, without its held-out set.
@@ -153,7 +159,7 @@ def learn_parts(
         from samplecast.forecast.surrogate import calibrate_surrogate, learn_shift
 
         surrogate = surrogate.with_shift(learn_shift(surrogate, curves, groups=groups))
-        calibration = calibrate_surrogate(surrogate, curves, groups=groups)
+        calibration = calibrate_surrogate(surrogate, curves, groups=groups, depths_together=depths_together)
         surrogate = replace(surrogate, training={**surrogate.training, "calibrated_on": stacking.source},
                             calibration=calibration)
     return LearnedParts(stacking, surrogate, stacking.source)
@@ -169,6 +175,7 @@ def held_out_folds(
     *,
     surrogate: Surrogate | None = None,
     recipe: SurrogateRecipe | None = None,
+    depths_together: bool = False,
 ) -> tuple[pd.DataFrame, dict[str, LearnedParts]]:
     """Leave-one-dataset-out backtest of the ensemble of ``members`` (default: :func:`default_members`) and of the
     methods ``beside`` it, on every image set of ``corpus``.
@@ -176,7 +183,8 @@ def held_out_folds(
     For each image set, :func:`learn_parts` learns the parts on the other sets; the ensemble (and, with ``"lstm"`` in
     ``beside``, the LSTM: ``surrogate``, default the shipped one, fine-tuned as ``recipe`` says and with its interval
     widening) is scored on the held-out set with them. The other methods learn nothing from a corpus and are scored
-    on every set as they are.
+    on every set as they are. With ``depths_together`` every forecast is made, and every part learned, with the other
+    depths of the curve's sweep (:class:`~samplecast.forecast.together.SweepMean`), as the planner can forecast.
 
     Returns the backtest rows, with ``held_out`` the image set each row was scored on, and the parts learned
     without each image set (its ``surrogate`` carries the calibration the ``lstm`` rows of that set were scored with).
@@ -197,17 +205,17 @@ def held_out_folds(
         from samplecast.forecast.surrogate import load_surrogate
 
         surrogate = load_surrogate()
-    rows = scored(corpus, image_sets, [*members, *fixed], cutoffs, progress)
+    rows = scored(corpus, image_sets, [*members, *fixed], cutoffs, progress, depths_together=depths_together)
     member_rows = rows[rows["method"].isin(member_names)]
     frames, folds = [rows], {}
     for images in sets:
         kept = {name: curves for name, curves in corpus.items() if image_sets.get(name, name) != images}
         held = {name: curves for name, curves in corpus.items() if image_sets.get(name, name) == images}
         parts = learn_parts(kept, image_sets, member_rows, members, surrogate if "lstm" in beside else None, recipe,
-                            progress)
+                            progress, depths_together=depths_together)
         folds[images] = parts
         learned = learned_forecasters(parts, members)
-        frames.append(scored(held, image_sets, learned, cutoffs))
+        frames.append(scored(held, image_sets, learned, cutoffs, depths_together=depths_together))
         if progress is not None:
             progress(f"{images} held out: {', '.join(f.name for f in learned)} learned on {parts.source}")
     results = pd.concat(frames, ignore_index=True)

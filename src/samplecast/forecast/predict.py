@@ -10,6 +10,7 @@ import numpy as np
 
 from samplecast.curves import Curve
 from samplecast.forecast.base import QUANTILES, CurveForecaster, clone, quantile_name
+from samplecast.forecast.together import SweepMean
 
 __all__ = ["DEFAULT_REACH", "CurveForecast", "default_sizes", "forecast_curve", "quantile_name"]
 
@@ -60,11 +61,14 @@ def forecast_curve(
     *,
     at: Sequence[float] | None = None,
     pool_size: float | None = None,
+    others: Sequence[Curve] = (),
 ) -> CurveForecast:
-    """Fit a clone of ``forecaster`` on ``curve`` and forecast at ``at`` or the default grid (:func:`default_sizes`).
+    """Fit a clone of ``forecaster`` on ``curve`` and forecast at ``at`` or the default grid (:func:`default_sizes`);
+    with ``others``, the other depths of the curve's sweep, the gains beyond its last Dice are the mean of theirs and
+    its own (:class:`~samplecast.forecast.together.SweepMean`).
 
     The forecaster given is left unfitted, so one object serves every curve.
     """
-    model = clone(forecaster).fit_curve(curve)
+    model = SweepMean(forecaster, others).fit_curve(curve) if others else clone(forecaster).fit_curve(curve)
     sizes = np.asarray(at, dtype=float) if at is not None else default_sizes(curve, pool_size)
     return CurveForecast(curve, model.name, model, sizes, model.predict_quantiles(sizes, QUANTILES))

@@ -21,6 +21,7 @@ from samplecast.files import check_input_file, put_text
 from samplecast.forecast.base import QUANTILES
 from samplecast.forecast.folder import ForecasterFolder
 from samplecast.forecast.predict import DEFAULT_REACH
+from samplecast.forecast.together import SweepMean
 from samplecast.plan import sentences
 from samplecast.plan.options import PlanOptions
 from samplecast.plan.recommendation import CurvePlan
@@ -56,12 +57,14 @@ class CurvesFile:
 
 @dataclass(frozen=True)
 class Source:
-    """The curves tables a plan came from (none for curves made in memory), the runs used, and whether seeds were
-    averaged into one curve per configuration."""
+    """The curves tables a plan came from (none for curves made in memory), the runs used, whether seeds were
+    averaged into one curve per configuration, and whether the depths of a sweep were forecast together (false in
+    documents written before they could be)."""
 
     files: tuple[CurvesFile, ...]
     runs: int = field(metadata=SIZE)
     average_seeds: bool
+    depths_together: bool = False
 
 
 @dataclass(frozen=True)
@@ -236,7 +239,8 @@ def plan_document(
         question=sentences.question(options),
         best_configuration=sentences.best_configuration(
             options, [(v.recommendation.n_for_target, v.short_label, v.recommendation.n_observed) for v in views]),
-        source=Source(files, runs, all("seed" not in c.key for c in curves)),
+        source=Source(files, runs, all("seed" not in c.key for c in curves),
+                      any(isinstance(p.forecast.model, SweepMean) for p in plans)),
         created=created,
         versions=_versions(),
         value_step=step,

@@ -29,6 +29,7 @@ def report_command(document: PlanDocument, output: str | Path, title: str | None
         words += ["--shortfall-cost", str(o.shortfall_cost) if isinstance(o.shortfall_cost, str)
                   else f"{o.shortfall_cost:g}"]
     words.append("--average-seeds" if source.average_seeds else "--seeds-apart")
+    words.append("--depths-together" if source.depths_together else "--depths-apart")
     if title:
         words += ["--title", title]
     return shlex.join(words)

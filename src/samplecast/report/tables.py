@@ -220,7 +220,9 @@ def input_rows(document: PlanDocument) -> Rows:
         ["pool size", f"{o.pool_size:,}" if o.pool_size is not None else "not given"],
         ["sizes searched up to", horizon],
         ["cost per case", f"{o.cost_per_case:,.2f}" if o.cost_per_case is not None else "not given"],
-        ["seeds", "averaged into one curve per configuration" if source.average_seeds else "one curve per seed"],
+        ["seeds and depths", ("seeds averaged into one curve per configuration" if source.average_seeds else
+                              "one curve per seed") + ("; depths of a sweep forecast together" if source.depths_together
+                                                       else "; each depth forecast alone")],
         ["written", document.created],
         ["software", ", ".join(f"{k} {v}" for k, v in document.versions.items())],
     ]

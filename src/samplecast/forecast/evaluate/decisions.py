@@ -19,12 +19,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from samplecast.curves import MIN_SIZES, Curve
+from samplecast.curves import Curve
 from samplecast.errors import raise_if_any
 from samplecast.forecast.base import CurveForecaster, clone
+from samplecast.forecast.evaluate.forecasts import backtest_prefix
 from samplecast.forecast.parametric import LogLinearPowerLaw
 from samplecast.forecast.reach import size_reaching
 from samplecast.forecast.rounds import DEFAULT_SHORTFALL, RoundPlanner, shortfall_amount
+from samplecast.forecast.together import SweepMean, sweep_groups
 
 #: Prefixes the planner starts from, as fractions of each curve's largest size.
 DECISION_CUTOFFS: tuple[float, ...] = (0.1, 0.2)
@@ -99,15 +101,21 @@ def _grown(curve: Curve, n: int, dice: float) -> Curve:
 
 
 def play(policy: Policy, forecaster: CurveForecaster, prefix: Curve, revealed: Revealed, target: float, pool: int,
-         cost_per_case: float = 1.0, fitted: CurveForecaster | None = None) -> dict:
+         cost_per_case: float = 1.0, fitted: CurveForecaster | None = None,
+         partners: Sequence[tuple[Curve, Revealed]] = ()) -> dict:
     """Run one policy from ``prefix`` to its last decision; returns the final size, whether the target was reached,
     whether the policy answered "not reachable" (stopped without reaching it), and the rounds used. ``fitted`` is
     ``forecaster`` already fitted on ``prefix``, shared by the policies that start from it (fitted here if not
-    given); later rounds fit a clone on the grown curve."""
+    given); later rounds fit a clone on the grown curve. ``partners`` are the other depths of the curve's sweep (their
+    prefix and complete curve): every fit pools their forecasts (:class:`~samplecast.forecast.together.SweepMean`),
+    and each round trains them at the size it asks for too."""
     current, rounds_used, said_stop = prefix, 0, False
+    others = [other for other, _ in partners]
     if isinstance(policy, Rounds):
         for left in range(policy.rounds, 0, -1):
-            model = fitted if current is prefix and fitted is not None else clone(forecaster).fit_curve(current)
+            model = (fitted if current is prefix and fitted is not None else
+                     SweepMean(forecaster, others).fit_curve(current) if others else
+                     clone(forecaster).fit_curve(current))
             plan = RoundPlanner(left, policy.shortfall_cost).plan(model, current, target_dice=target, pool_size=pool,
                                                                   cost_per_case=cost_per_case)
             if plan.annotate_to is None:
@@ -115,6 +123,8 @@ def play(policy: Policy, forecaster: CurveForecaster, prefix: Curve, revealed: R
                 break
             rounds_used += 1
             current = _grown(current, plan.annotate_to, revealed.dice(plan.annotate_to))
+            others = [_grown(other, plan.annotate_to, seen.dice(plan.annotate_to))
+                      for other, (_, seen) in zip(others, partners)]
             if current.dice[-1] >= target:
                 break
         final = int(current.n_max)
@@ -122,7 +132,7 @@ def play(policy: Policy, forecaster: CurveForecaster, prefix: Curve, revealed: R
         if isinstance(policy, PowerLawOnce):
             model = LogLinearPowerLaw().fit_curve(prefix)
         else:
-            model = fitted if fitted is not None else clone(forecaster).fit_curve(prefix)
+            model = fitted if fitted is not None else SweepMean(forecaster, others).fit_curve(prefix)
         quantile = 0.5 if isinstance(policy, PowerLawOnce) else 1 - policy.confidence
         n = size_reaching(model, target, quantile, prefix.n_max, pool)
         said_stop = n is None
@@ -141,13 +151,16 @@ def replay_decisions(
     target_at: Sequence[float] = TARGET_AT,
     margin: float = TARGET_MARGIN,
     shortfall_cost: float | str = DEFAULT_SHORTFALL,
+    depths_together: bool = False,
     progress: Callable[[int, int], None] | None = None,
 ) -> pd.DataFrame:
     """One row per (curve, cutoff, target, policy): the planner's workflow replayed on complete curves.
 
     Costs are counted in cases (one case costs 1); a missed target costs ``shortfall_cost`` (``"2x"``: twice the
     pool). Targets already measured in the prefix are skipped (there is nothing to decide). ``forecaster`` is cloned
-    for every fit. ``progress(done, total)`` is called after each curve.
+    for every fit; with ``depths_together`` every fit pools the other depths of the curve's sweep, cut at the same
+    size and trained at the sizes each round asks for, as a planner sweeping every depth would see them.
+    ``progress(done, total)`` is called after each curve.
 
     Raises:
         InputError: for cutoffs or target shares outside (0, 1], or when no curve gives a decision to replay.
@@ -155,21 +168,34 @@ def replay_decisions(
     problems = [f"cutoffs must lie strictly between 0 and 1 (got {c:g})" for c in cutoffs if not 0 < c < 1]
     problems += [f"target_at must lie in (0, 1] (got {t:g})" for t in target_at if not 0 < t <= 1]
     raise_if_any(problems)
+    prefixes = {cutoff: [backtest_prefix(curve, cutoff) for curve in curves] for cutoff in cutoffs}
+    groups = {cutoff: sweep_groups(cut) if depths_together else [[] if p is None else [i] for i, p in enumerate(cut)]
+              for cutoff, cut in prefixes.items()}
+    fits: dict[tuple[float, int], CurveForecaster] = {}
+
+    def fit(cutoff: float, i: int) -> CurveForecaster:  # one fit serves every policy and every partner
+        if (cutoff, i) not in fits:
+            fits[cutoff, i] = clone(forecaster).fit_curve(prefixes[cutoff][i])
+        return fits[cutoff, i]
+
     rows = []
     for done, curve in enumerate(curves, start=1):
-        revealed, pool = Revealed(curve), int(curve.n_max)
+        i, revealed, pool = done - 1, Revealed(curve), int(curve.n_max)
         for cutoff in cutoffs:
-            prefix = curve.up_to(cutoff * curve.n_max * (1 + _TOLERANCE))
-            if len(prefix.n) < MIN_SIZES or len(prefix.n) == len(curve.n):
+            prefix, group = prefixes[cutoff][i], groups[cutoff][i]
+            if prefix is None:
                 continue
-            fitted = clone(forecaster).fit_curve(prefix)  # one fit serves every policy starting from the prefix
+            partners = [(prefixes[cutoff][k], Revealed(curves[k])) for k in group[1:]]
+            fitted = fit(cutoff, i) if not partners else SweepMean.of_fitted(
+                forecaster, [fit(cutoff, k) for k in group], [prefixes[cutoff][k].dice[-1] for k in group])
             for share in target_at:
                 target = round(revealed.dice(share * curve.n_max) - margin, 4)
                 if np.max(prefix.dice) >= target:
                     continue
                 need = revealed.fewest_reaching(target, prefix.n_max)
                 for policy in policies:
-                    outcome = play(policy, forecaster, prefix, revealed, target, pool, fitted=fitted)
+                    outcome = play(policy, forecaster, prefix, revealed, target, pool, fitted=fitted,
+                                   partners=partners)
                     shortfall = shortfall_amount(getattr(policy, "shortfall_cost", shortfall_cost), pool)
                     rows.append({
                         **curve.key, "curve": curve.label, "cutoff": cutoff, "target_at": share, "target": target,

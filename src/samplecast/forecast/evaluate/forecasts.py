@@ -17,6 +17,7 @@ from samplecast.errors import InputError
 from samplecast.forecast.base import QUANTILES, CurveForecaster, clone, quantile_name
 from samplecast.forecast.methods import DEFAULT_METHOD
 from samplecast.forecast.reach import size_reaching
+from samplecast.forecast.together import SweepMean, sweep_groups
 
 DEFAULT_CUTOFFS: tuple[float, ...] = (0.1, 0.2, 0.3, 0.5)
 #: The flat baseline, the classical families and the default method (names for :func:`~samplecast.forecast.methods.
@@ -43,12 +44,16 @@ def backtest(
     forecasters: Sequence[CurveForecaster],
     cutoffs: Sequence[float] = DEFAULT_CUTOFFS,
     *,
+    depths_together: bool = False,
     progress: Callable[[int, int], None] | None = None,
 ) -> pd.DataFrame:
     """One row per (curve, cutoff, forecaster): the forecast quantiles at the final size, the truth and the errors.
 
     Each forecaster is cloned for every prefix; its ``name`` fills the ``method`` column. Cutoffs that leave fewer
-    than three points, or the whole curve, are skipped. ``progress(done, total)`` is called after each curve.
+    than three points, or the whole curve, are skipped. With ``depths_together`` a curve is forecast with the other
+    depths of its sweep cut at the same size (:class:`~samplecast.forecast.together.SweepMean`), as the planner
+    forecasts a table when told to; the column ``depths`` counts the curves pooled. ``progress(done, total)`` is called
+    after each curve.
 
     Raises:
         InputError: for a cutoff outside (0, 1) or when no curve gives a usable prefix at any cutoff.
@@ -56,21 +61,34 @@ def backtest(
     bad = [c for c in cutoffs if not 0 < c < 1]
     if bad:
         raise InputError(f"cutoffs must lie strictly between 0 and 1 (got {', '.join(f'{c:g}' for c in bad)})")
+    prefixes = {cutoff: [backtest_prefix(curve, cutoff) for curve in curves] for cutoff in cutoffs}
+    groups = {cutoff: sweep_groups(cut) if depths_together else [[] if p is None else [i] for i, p in enumerate(cut)]
+              for cutoff, cut in prefixes.items()}
+    fitted: dict[tuple[float, int, int], CurveForecaster] = {}
+
+    def fit(cutoff: float, j: int, i: int) -> CurveForecaster:  # a partner's fit serves its own rows too
+        if (cutoff, j, i) not in fitted:
+            fitted[cutoff, j, i] = clone(forecasters[j]).fit_curve(prefixes[cutoff][i])
+        return fitted[cutoff, j, i]
+
     rows = []
     for done, curve in enumerate(curves, start=1):
+        i = done - 1
         for cutoff in cutoffs:
-            prefix = _prefix(curve, cutoff)
+            prefix, group = prefixes[cutoff][i], groups[cutoff][i]
             if prefix is None:
                 continue
             truth = float(curve.dice[-1])
-            for forecaster in forecasters:
-                model = clone(forecaster).fit_curve(prefix)
+            for j, forecaster in enumerate(forecasters):
+                models = [fit(cutoff, j, k) for k in group]
+                model = models[0] if len(group) == 1 else SweepMean.of_fitted(
+                    forecaster, models, [prefixes[cutoff][k].dice[-1] for k in group])
                 q = model.predict_quantiles([curve.n_max], QUANTILES)[0]
                 qd = dict(zip(QUANTILES, q))
                 rows.append({
                     **curve.key, "curve": curve.label, "method": model.name, "cutoff": cutoff,
                     "n_cut": prefix.n_max, "points": len(prefix.n), "n_final": curve.n_max, "truth": truth,
-                    **{quantile_name(level): float(v) for level, v in qd.items()},
+                    "depths": len(group), **{quantile_name(level): float(v) for level, v in qd.items()},
                     **_scores(qd, truth),
                     "needed_ratio": data_needed(model, prefix.n_max, curve.n_max, truth) / curve.n_max,
                 })
@@ -112,7 +130,7 @@ def _without_seed(curve: Curve) -> tuple:
     return tuple((k, v) for k, v in curve.key.items() if k != "seed")
 
 
-def _prefix(curve: Curve, cutoff: float) -> Curve | None:
+def backtest_prefix(curve: Curve, cutoff: float) -> Curve | None:
     """The part of ``curve`` a backtest keeps at ``cutoff``, or ``None`` when it has fewer than three sizes or is the
     whole curve."""
     prefix = curve.up_to(cutoff * curve.n_max * (1 + _TOLERANCE))
@@ -126,7 +144,7 @@ def cutoff_coverage(curves: Sequence[Curve], cutoffs: Sequence[float]) -> list[t
     found = []
     kept: dict[float, list[tuple[float, ...] | None]] = {}
     for cutoff in sorted(cutoffs):
-        prefixes = [None if (p := _prefix(c, cutoff)) is None else tuple(p.n) for c in curves]
+        prefixes = [None if (p := backtest_prefix(c, cutoff)) is None else tuple(p.n) for c in curves]
         same = next((earlier for earlier, seen in kept.items() if seen == prefixes), None)
         kept[cutoff] = prefixes
         found.append((cutoff, sum(p is not None for p in prefixes), same))
