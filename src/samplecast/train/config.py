@@ -35,8 +35,8 @@ RECOMMENDED_MIN_EPOCHS = 100.0
 #: A convergence check flags a sweep when doubling the steps of a checked subset moves test Dice this much.
 CONVERGENCE_TOLERANCE = 0.01
 #: The encoder's learning rate as a multiple of the run's when runs start from trained weights (``init_from``):
-#: measured at 8 training cases on LA-2018 started from ACDC and on LGG started from Kvasir-SEG, where 0.1 and 0 (frozen)
-#: did worse (``data/README.md``, "Transfer").
+#: measured at 8 training cases on LA-2018 started from ACDC and on LGG started from Kvasir-SEG, where 0.1 and 0
+#: (frozen) did worse (``data/README.md``, "Transfer").
 DEFAULT_ENCODER_LR = 1.0
 
 
