@@ -152,3 +152,25 @@ def test_cli_warns_when_twice_the_steps_moves_dice(polyps, tmp_path):
     assert f"warning: not converged: twice the steps on the largest fraction moved test Dice by depth 2 " \
            f"{convergence['depths'][0]['change']:+.3f}" in result.output
 
+
+
+def test_raising_min_epochs_trains_again_only_the_runs_whose_budget_grew(polyps, tmp_path):
+    """Steps 6, batch 4: at one epoch both sizes (9 and 17 cases) get 6 steps; at two, 17 cases get 9 and 9 keep 6."""
+    first = SweepConfig(polyps, tmp_path, fractions=(0.5, 1.0), depths=(2,), image_size=32, device="cpu",
+                        train=TrainSettings(steps=6, batch_size=4, val_every=3, min_epochs=1))
+    before = run_sweep(first)
+    states = []
+    after = run_sweep(replace(first, train=replace(first.train, min_epochs=2)), progress=states.append)
+    assert states[-1].total == 1 and states[-1].done == 1  # only the 17-case run trained
+    assert list(zip(after["n_train"], after["steps"])) == [(9, 6), (17, 9)]
+    small = before[before["n_train"] == 9].iloc[0]
+    assert after.loc[after["n_train"] == 9, "dice"].item() == small["dice"]
+    records = [json.loads(p.read_text()) for p in (tmp_path / "runs").glob("*.json")]
+    reused = [r for r in records if "reused_from" in r]
+    assert len(records) == 4 and len(reused) == 1 and reused[0]["n_train"] == 9
+    original = next(r for r in records if r["run_id"] == reused[0]["reused_from"])
+    assert original["protocol_id"] != reused[0]["protocol_id"] and original["dice"] == reused[0]["dice"]
+    assert reused[0]["protocol"]["train"]["min_epochs"] == 2
+    again = []
+    run_sweep(replace(first, train=replace(first.train, min_epochs=2)), progress=again.append)
+    assert again[-1].total == 0  # a rerun finds every run finished

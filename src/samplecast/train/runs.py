@@ -21,7 +21,7 @@ import torch
 from samplecast import __version__
 from samplecast.train.config import Cell, SweepConfig, TrainSettings, run_id
 from samplecast.train.device import release_memory, resolve_device
-from samplecast.train.inputs import SweepData, load_sweep_data
+from samplecast.train.inputs import SweepData, load_sweep_data, sweep_protocol
 from samplecast.train.loops.outcome import RunOutcome, StepCallback
 from samplecast.train.loops.vmap import GroupRun, fit_and_test_group
 from samplecast.train.start import WEIGHTS_DIR, save_weights
@@ -75,6 +75,38 @@ def resolve_runs(config: SweepConfig, data: SweepData, cells: Sequence[Cell]) ->
         identity = recorded.get((cell.depth, cell.seed, len(train_ids))) or run_id(data.protocol, named)
         runs.append(ResolvedRun(cell, identity, data.protocol, train_ids, config.train.for_size(len(train_ids))))
     return runs
+
+
+def reuse_identical_runs(config: SweepConfig, data: SweepData, store: RunStore,
+                         runs: Sequence[ResolvedRun]) -> list[ResolvedRun]:
+    """Record, under their own ids, the ``runs`` that a sweep of another minimum of epochs already trained with the
+    same resolved settings, and return the others (those still to train).
+
+    Raising ``min_epochs`` changes the protocol, so every run gets a new id, but it changes the step budget of the
+    large sizes only: a run whose data, depth, seed, size and step budget are those of a finished run of the same
+    protocol save its ``min_epochs`` would train the same model. That run's record is copied under the new id, with
+    ``reused_from`` naming it, so only the runs whose budget grew train again.
+    """
+    # each budget as its records hold it: the protocol id hashes the value as written (2 and 2.0 differ)
+    budgets = {r.get("protocol", {}).get("train", {}).get("min_epochs", 0.0) for r in store.records()}
+    twins: dict[tuple[int, int, int, int], dict[str, Any]] = {}
+    for budget in budgets:
+        other = replace(config, train=replace(config.train, min_epochs=budget))
+        protocol = sweep_protocol(data.dataset, data.history, other, data.start)
+        if protocol == data.protocol:
+            continue
+        for record in store.records(protocol):
+            if record.get("status") == "ok":
+                twins[record["depth"], record["seed"], record["n_train"], record["steps"]] = record
+    left = []
+    for run in runs:
+        twin = twins.get((run.cell.depth, run.cell.seed, len(run.train_ids), run.steps))
+        if twin is None:
+            left.append(run)
+            continue
+        store.write({**twin, "run_id": run.run_id, "protocol_id": run.protocol_id, "protocol": config.protocol(),
+                     "reused_from": twin["run_id"]})
+    return left
 
 
 def train_one(config: SweepConfig, data: SweepData, run: ResolvedRun, *, device: str,

@@ -29,7 +29,7 @@ from samplecast.train.device import precision_for, resolve_device
 from samplecast.train.engines import make_engine
 from samplecast.train.inputs import SweepData, load_sweep_data, sweep_protocol
 from samplecast.train.processes import interrupts_reach_caller
-from samplecast.train.runs import ResolvedRun, resolve_runs
+from samplecast.train.runs import ResolvedRun, resolve_runs, reuse_identical_runs
 from samplecast.train.store import CASES_DIR, CONFIG_FILE, RunStore, SweepLock
 from samplecast.versions import package_versions
 
@@ -121,7 +121,8 @@ def _run(config: SweepConfig, data: SweepData, counts: dict[str, int],
          progress: ProgressCallback | None) -> pd.DataFrame:
     store = RunStore(config.out)
     cells = config.cells()
-    todo = [run for run in resolve_runs(config, data, cells) if not store.has(run.run_id)]
+    todo = reuse_identical_runs(config, data, store,
+                                [run for run in resolve_runs(config, data, cells) if not store.has(run.run_id)])
     checks = _convergence_checks(config, data)
     check_todo = [(check, [run for run in check.runs if not store.has(run.run_id)]) for check in checks]
     checked = {run.run_id: grid.run_id for check in checks
