@@ -7,8 +7,8 @@ shared, and averaging the gains cancels part of it. Every curve keeps its own le
 Quantiles are averaged level by level, so the shapes each member's forecast keeps (ordered levels, a non-decreasing
 median concave in ``log n``, upper quantiles that never fall) hold for their mean.
 
-Held out by image set (``benchmarks/forecast_accuracy.md`` and ``decision_quality.md``, section "Depths of one sweep
-together or apart") the median of a forecast made so erred less from 10% and 20% of a curve and the pinball loss was
+Held out by image set (``benchmarks/forecast_accuracy.md`` and ``decision_quality.md``, their sections on the depths
+of a sweep together or apart) the median of a forecast made so erred less from 10% and 20% of a curve and the pinball loss was
 lower at every cutoff, but the intervals learned on such forecasts were wider than needed and the round planner did
 not decide better; so the planner forecasts each depth alone unless asked (``depths_together``).
 
