@@ -18,7 +18,7 @@ from pathlib import Path
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from corpora import IMAGES, real_curves  # noqa: E402
-from forecast_accuracy import grid, pinball, summaries, POOLED, PINBALL  # noqa: E402
+from forecast_accuracy import PINBALL, POOLED, grid, scored_summaries  # noqa: E402
 
 import pandas as pd  # noqa: E402
 
@@ -64,10 +64,7 @@ def main() -> None:
         by_curve, folds_curve = held_out_folds(corpus, IMAGES, beside=("lstm",), progress=print)
     rows = pd.concat([by_set[by_set["method"] == "lstm"].assign(method="lstm (each image set)"),
                       by_curve[by_curve["method"] == "lstm"].assign(method="lstm (each curve)")], ignore_index=True)
-    table = summaries(rows).merge(
-        pd.concat([rows, rows.assign(held_out=POOLED)]).assign(pinball=lambda t: pinball(t))
-        .groupby(["held_out", "method", "cutoff"], sort=False)["pinball"].mean().reset_index(),
-        on=["held_out", "method", "cutoff"])
+    table = scored_summaries(rows)
     learned = [f"| {images} | {_parts(folds_set[images])} | {_parts(folds_curve[images])} |" for images in folds_set]
     lines = ["# The LSTM's learned parts: each image set or each curve weighing the same", "",
              f"Command: `nice python benchmarks/calibration_weighting.py`; {(time.time() - started) / 60:.1f} min on a "

@@ -386,6 +386,14 @@ def pinball(results: pd.DataFrame) -> pd.Series:
     return pd.Series(np.maximum(levels * diff, (levels - 1) * diff).mean(axis=1), index=results.index)
 
 
+def scored_summaries(results: pd.DataFrame) -> pd.DataFrame:
+    """:func:`summaries` with each group's mean :func:`pinball` loss (column ``pinball``)."""
+    keys = ["held_out", "method", "cutoff"]
+    both = pd.concat([results, results.assign(held_out=POOLED)], ignore_index=True)
+    loss = both.assign(pinball=pinball(both)).groupby(keys, sort=False)["pinball"].mean().reset_index()
+    return summaries(results).merge(loss, on=keys)
+
+
 PINBALL = ("MAE / bias / cov80 / pinball", lambda r: f"{r.mae:.4f} / {r.bias:+.4f} / {r.coverage80:.0%} / "
                                                      f"{r.pinball:.4f}")
 
@@ -397,10 +405,7 @@ def _depths_section(together: pd.DataFrame, results: pd.DataFrame) -> list[str]:
     methods = sorted(set(together["method"]))
     both = pd.concat([results[results["method"].isin(methods)].assign(method=lambda t: t["method"] + " (apart)"),
                       together.assign(method=lambda t: t["method"] + " (together)")], ignore_index=True)
-    table = summaries(both).merge(
-        pd.concat([both, both.assign(held_out=POOLED)]).assign(pinball=lambda t: pinball(t))
-        .groupby(["held_out", "method", "cutoff"], sort=False)["pinball"].mean().reset_index(),
-        on=["held_out", "method", "cutoff"])
+    table = scored_summaries(both)
     default = table[table["method"].str.startswith(f"{DEFAULT_METHOD} (")]
     lines = ["", "## Depths of one sweep together or apart", "",
              "Above, as `samplecast forecast` does by default, each curve is forecast alone. Here, as `--depths-"

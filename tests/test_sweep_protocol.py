@@ -174,3 +174,8 @@ def test_raising_min_epochs_trains_again_only_the_runs_whose_budget_grew(polyps,
     again = []
     run_sweep(replace(first, train=replace(first.train, min_epochs=2)), progress=again.append)
     assert again[-1].total == 0  # a rerun finds every run finished
+    edited = tmp_path / "runs" / f"{original['run_id']}.json"  # a record whose protocol was edited by hand
+    edited.write_text(json.dumps({**original, "protocol": "edited"}))
+    third = []
+    run_sweep(replace(first, train=replace(first.train, min_epochs=3)), progress=third.append)
+    assert third[-1].total == 2  # no record to reuse at 3 epochs (7 and 13 steps); the edited one is passed over

@@ -80,8 +80,8 @@ def scored(corpus: Mapping[str, Sequence[Curve]], image_sets: Mapping[str, str],
            forecasters: Sequence[CurveForecaster], cutoffs: Sequence[float] = DEFAULT_CUTOFFS,
            progress: Progress | None = None, *, depths_together: bool = False) -> pd.DataFrame:
     """Backtest rows of ``forecasters`` on every source of ``corpus`` (name -> complete curves), with the columns
-    ``source`` and ``images`` (the source's image set, from ``image_sets``; the source's own name if absent), each
-    curve forecast with the other depths of its sweep unless ``depths_together`` is false.
+    ``source`` and ``images`` (the source's image set, from ``image_sets``; the source's own name if absent); with
+    ``depths_together`` each curve is forecast with the other depths of its sweep.
     ``progress`` receives a line after each source."""
     frames = []
     for name, curves in corpus.items():

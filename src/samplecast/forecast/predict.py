@@ -9,8 +9,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from samplecast.curves import Curve
-from samplecast.forecast.base import QUANTILES, CurveForecaster, clone, quantile_name
-from samplecast.forecast.together import SweepMean
+from samplecast.forecast.base import QUANTILES, CurveForecaster, quantile_name
+from samplecast.forecast.together import fit_in_sweep
 
 __all__ = ["DEFAULT_REACH", "CurveForecast", "default_sizes", "forecast_curve", "quantile_name"]
 
@@ -69,6 +69,6 @@ def forecast_curve(
 
     The forecaster given is left unfitted, so one object serves every curve.
     """
-    model = SweepMean(forecaster, others).fit_curve(curve) if others else clone(forecaster).fit_curve(curve)
+    model = fit_in_sweep(forecaster, curve, others)
     sizes = np.asarray(at, dtype=float) if at is not None else default_sizes(curve, pool_size)
     return CurveForecast(curve, model.name, model, sizes, model.predict_quantiles(sizes, QUANTILES))

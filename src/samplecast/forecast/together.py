@@ -8,9 +8,9 @@ Quantiles are averaged level by level, so the shapes each member's forecast keep
 median concave in ``log n``, upper quantiles that never fall) hold for their mean.
 
 Held out by image set (``benchmarks/forecast_accuracy.md`` and ``decision_quality.md``, their sections on the depths
-of a sweep together or apart) the median of a forecast made so erred less from 10% and 20% of a curve and the pinball loss was
-lower at every cutoff, but the intervals learned on such forecasts were wider than needed and the round planner did
-not decide better; so the planner forecasts each depth alone unless asked (``depths_together``).
+of a sweep together or apart) the median of a forecast made so erred less from 10% and 20% of a curve and the
+pinball loss was lower at every cutoff, but the intervals learned on such forecasts were wider than needed and the
+round planner did not decide better; so the planner forecasts each depth alone unless asked (``depths_together``).
 
 Example:
     >>> from samplecast.curves import Curve
@@ -42,12 +42,13 @@ def sweep_of(curve: Curve) -> tuple:
     return (tuple(sorted((k, repr(v)) for k, v in curve.key.items() if k != SWEEP_APART)), float(curve.n_max))
 
 
-def sweep_groups(curves: Sequence[Curve | None]) -> list[list[int]]:
+def sweep_groups(curves: Sequence[Curve | None], *, together: bool = True) -> list[list[int]]:
     """For each of ``curves``, the indices of the curves of its sweep (:func:`sweep_of`), its own first: only its own
-    for a curve alone in its sweep or without a depth in its key, none for a ``None`` (a curve a backtest skips)."""
+    for a curve alone in its sweep or without a depth in its key, or for every curve unless ``together``; none for a
+    ``None`` (a curve a backtest skips)."""
     sweeps: dict[tuple, list[int]] = {}
     for i, curve in enumerate(curves):
-        if curve is not None and SWEEP_APART in curve.key:
+        if together and curve is not None and SWEEP_APART in curve.key:
             sweeps.setdefault(sweep_of(curve), []).append(i)
     groups: list[list[int]] = [[] if curve is None else [i] for i, curve in enumerate(curves)]
     for members in sweeps.values():
@@ -60,6 +61,25 @@ def sweep_partners(curves: Sequence[Curve]) -> list[list[Curve]]:
     """For each of ``curves``, the other curves of its sweep (:func:`sweep_groups`), for :class:`SweepMean`'s
     ``others``."""
     return [[curves[j] for j in group[1:]] for group in sweep_groups(curves)]
+
+
+def mean_gain(quantiles: Sequence[np.ndarray], last: Sequence[float]) -> np.ndarray:
+    """The forecast of the first of a sweep's curves: its ``last`` measured Dice plus the mean, level by level, of
+    every curve's forecast ``quantiles`` minus that curve's own last Dice (the arithmetic of :class:`SweepMean`)."""
+    return tidy_quantiles(last[0] + np.mean([q - d for q, d in zip(quantiles, last)], axis=0))
+
+
+def fit_in_sweep(forecaster: CurveForecaster, curve: Curve, others: Sequence[Curve] = ()) -> CurveForecaster:
+    """A clone of ``forecaster`` fitted on ``curve``, pooled with the ``others`` of its sweep (:class:`SweepMean`)
+    when there are any."""
+    return SweepMean(forecaster, others).fit_curve(curve) if others else clone(forecaster).fit_curve(curve)
+
+
+def pool_fitted(forecaster: CurveForecaster, models: Sequence[CurveForecaster],
+                last: Sequence[float]) -> CurveForecaster:
+    """``models`` of one sweep, fitted by clones of ``forecaster`` (the curve forecast first), as one forecaster:
+    the first alone, or all pooled (:meth:`SweepMean.of_fitted`) when there are more."""
+    return models[0] if len(models) == 1 else SweepMean.of_fitted(forecaster, models, last)
 
 
 class SweepMean(CurveForecaster):
@@ -108,5 +128,4 @@ class SweepMean(CurveForecaster):
     def predict_quantiles(self, n: Sequence[float], quantiles: Sequence[float] = QUANTILES) -> np.ndarray:
         self.check_is_fitted()
         sizes = as_sizes(n)
-        gains = [m.predict_quantiles(sizes, quantiles) - last for m, last in zip(self.models_, self.last_)]
-        return tidy_quantiles(self.last_[0] + np.mean(gains, axis=0))
+        return mean_gain([m.predict_quantiles(sizes, quantiles) for m in self.models_], self.last_)

@@ -87,17 +87,21 @@ def reuse_identical_runs(config: SweepConfig, data: SweepData, store: RunStore,
     protocol save its ``min_epochs`` would train the same model. That run's record is copied under the new id, with
     ``reused_from`` naming it, so only the runs whose budget grew train again.
     """
-    # each budget as its records hold it: the protocol id hashes the value as written (2 and 2.0 differ)
-    budgets = {r.get("protocol", {}).get("train", {}).get("min_epochs", 0.0) for r in store.records()}
-    twins: dict[tuple[int, int, int, int], dict[str, Any]] = {}
-    for budget in budgets:
+    if not runs:
+        return []
+    records = store.records()  # read once: every protocol's records are looked through
+    by_protocol: dict[str, list[dict[str, Any]]] = {}
+    for record in records:
+        by_protocol.setdefault(record.get("protocol_id"), []).append(record)
+    twins: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for budget in {_min_epochs(record) for record in records} - {None}:
         other = replace(config, train=replace(config.train, min_epochs=budget))
         protocol = sweep_protocol(data.dataset, data.history, other, data.start)
         if protocol == data.protocol:
             continue
-        for record in store.records(protocol):
+        for record in by_protocol.get(protocol, []):
             if record.get("status") == "ok":
-                twins[record["depth"], record["seed"], record["n_train"], record["steps"]] = record
+                twins[record.get("depth"), record.get("seed"), record.get("n_train"), record.get("steps")] = record
     left = []
     for run in runs:
         twin = twins.get((run.cell.depth, run.cell.seed, len(run.train_ids), run.steps))
@@ -107,6 +111,15 @@ def reuse_identical_runs(config: SweepConfig, data: SweepData, store: RunStore,
         store.write({**twin, "run_id": run.run_id, "protocol_id": run.protocol_id, "protocol": config.protocol(),
                      "reused_from": twin["run_id"]})
     return left
+
+
+def _min_epochs(record: dict[str, Any]) -> float | None:
+    """The ``min_epochs`` a record's protocol holds, as written (its protocol id hashes ``2`` and ``2.0`` apart; 0
+    where the protocol leaves it out), or ``None`` for a record whose protocol is not one (edited by hand)."""
+    protocol = record.get("protocol")
+    train = protocol.get("train") if isinstance(protocol, dict) else None
+    budget = train.get("min_epochs", 0.0) if isinstance(train, dict) else None
+    return budget if isinstance(budget, (int, float)) and not isinstance(budget, bool) else None
 
 
 def train_one(config: SweepConfig, data: SweepData, run: ResolvedRun, *, device: str,

@@ -26,7 +26,7 @@ from samplecast.forecast.evaluate.forecasts import backtest_prefix
 from samplecast.forecast.parametric import LogLinearPowerLaw
 from samplecast.forecast.reach import size_reaching
 from samplecast.forecast.rounds import DEFAULT_SHORTFALL, RoundPlanner, shortfall_amount
-from samplecast.forecast.together import SweepMean, sweep_groups
+from samplecast.forecast.together import fit_in_sweep, pool_fitted, sweep_groups
 
 #: Prefixes the planner starts from, as fractions of each curve's largest size.
 DECISION_CUTOFFS: tuple[float, ...] = (0.1, 0.2)
@@ -114,8 +114,7 @@ def play(policy: Policy, forecaster: CurveForecaster, prefix: Curve, revealed: R
     if isinstance(policy, Rounds):
         for left in range(policy.rounds, 0, -1):
             model = (fitted if current is prefix and fitted is not None else
-                     SweepMean(forecaster, others).fit_curve(current) if others else
-                     clone(forecaster).fit_curve(current))
+                     fit_in_sweep(forecaster, current, others))
             plan = RoundPlanner(left, policy.shortfall_cost).plan(model, current, target_dice=target, pool_size=pool,
                                                                   cost_per_case=cost_per_case)
             if plan.annotate_to is None:
@@ -132,7 +131,7 @@ def play(policy: Policy, forecaster: CurveForecaster, prefix: Curve, revealed: R
         if isinstance(policy, PowerLawOnce):
             model = LogLinearPowerLaw().fit_curve(prefix)
         else:
-            model = fitted if fitted is not None else SweepMean(forecaster, others).fit_curve(prefix)
+            model = fitted if fitted is not None else fit_in_sweep(forecaster, prefix, others)
         quantile = 0.5 if isinstance(policy, PowerLawOnce) else 1 - policy.confidence
         n = size_reaching(model, target, quantile, prefix.n_max, pool)
         said_stop = n is None
@@ -169,8 +168,7 @@ def replay_decisions(
     problems += [f"target_at must lie in (0, 1] (got {t:g})" for t in target_at if not 0 < t <= 1]
     raise_if_any(problems)
     prefixes = {cutoff: [backtest_prefix(curve, cutoff) for curve in curves] for cutoff in cutoffs}
-    groups = {cutoff: sweep_groups(cut) if depths_together else [[] if p is None else [i] for i, p in enumerate(cut)]
-              for cutoff, cut in prefixes.items()}
+    groups = {cutoff: sweep_groups(cut, together=depths_together) for cutoff, cut in prefixes.items()}
     fits: dict[tuple[float, int], CurveForecaster] = {}
 
     def fit(cutoff: float, i: int) -> CurveForecaster:  # one fit serves every policy and every partner
@@ -186,8 +184,8 @@ def replay_decisions(
             if prefix is None:
                 continue
             partners = [(prefixes[cutoff][k], Revealed(curves[k])) for k in group[1:]]
-            fitted = fit(cutoff, i) if not partners else SweepMean.of_fitted(
-                forecaster, [fit(cutoff, k) for k in group], [prefixes[cutoff][k].dice[-1] for k in group])
+            fitted = pool_fitted(forecaster, [fit(cutoff, k) for k in group],
+                                 [prefixes[cutoff][k].dice[-1] for k in group])
             for share in target_at:
                 target = round(revealed.dice(share * curve.n_max) - margin, 4)
                 if np.max(prefix.dice) >= target:

@@ -17,7 +17,7 @@ from samplecast.errors import InputError
 from samplecast.forecast.base import QUANTILES, CurveForecaster, clone, quantile_name
 from samplecast.forecast.methods import DEFAULT_METHOD
 from samplecast.forecast.reach import size_reaching
-from samplecast.forecast.together import SweepMean, sweep_groups
+from samplecast.forecast.together import pool_fitted, sweep_groups
 
 DEFAULT_CUTOFFS: tuple[float, ...] = (0.1, 0.2, 0.3, 0.5)
 #: The flat baseline, the classical families and the default method (names for :func:`~samplecast.forecast.methods.
@@ -62,8 +62,7 @@ def backtest(
     if bad:
         raise InputError(f"cutoffs must lie strictly between 0 and 1 (got {', '.join(f'{c:g}' for c in bad)})")
     prefixes = {cutoff: [backtest_prefix(curve, cutoff) for curve in curves] for cutoff in cutoffs}
-    groups = {cutoff: sweep_groups(cut) if depths_together else [[] if p is None else [i] for i, p in enumerate(cut)]
-              for cutoff, cut in prefixes.items()}
+    groups = {cutoff: sweep_groups(cut, together=depths_together) for cutoff, cut in prefixes.items()}
     fitted: dict[tuple[float, int, int], CurveForecaster] = {}
 
     def fit(cutoff: float, j: int, i: int) -> CurveForecaster:  # a partner's fit serves its own rows too
@@ -80,9 +79,8 @@ def backtest(
                 continue
             truth = float(curve.dice[-1])
             for j, forecaster in enumerate(forecasters):
-                models = [fit(cutoff, j, k) for k in group]
-                model = models[0] if len(group) == 1 else SweepMean.of_fitted(
-                    forecaster, models, [prefixes[cutoff][k].dice[-1] for k in group])
+                model = pool_fitted(forecaster, [fit(cutoff, j, k) for k in group],
+                                    [prefixes[cutoff][k].dice[-1] for k in group])
                 q = model.predict_quantiles([curve.n_max], QUANTILES)[0]
                 qd = dict(zip(QUANTILES, q))
                 rows.append({

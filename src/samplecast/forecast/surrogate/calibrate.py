@@ -9,12 +9,11 @@ import numpy as np
 
 from samplecast.curves import Curve
 from samplecast.errors import InputError
-from samplecast.forecast.base import tidy_quantiles
 from samplecast.forecast.calibration import SpreadCalibration, interpolate_levels
 from samplecast.forecast.shift import MedianShift, recent_gain
 from samplecast.forecast.surrogate.features import MIN_POINTS, thin_curve
 from samplecast.forecast.surrogate.model import Surrogate
-from samplecast.forecast.together import sweep_groups
+from samplecast.forecast.together import mean_gain, sweep_groups
 
 #: Fewest observed sizes of a prefix the median shift learns from: a backtest forecasts from three on.
 SHIFT_MIN_POINTS = 3
@@ -79,9 +78,8 @@ def _sweep_mean(values: list[list[np.ndarray]], curves: Sequence[Curve], group: 
     """The forecasts of every prefix of ``curves[group[0]]`` with the mean gain over the curves of ``group``
     (measured at the same sizes), each gain from its own last measured Dice, as
     :class:`~samplecast.forecast.together.SweepMean` forecasts."""
-    own = curves[group[0]]
-    return [tidy_quantiles(own.dice[k - 1] + np.mean([values[j][t] - curves[j].dice[k - 1] for j in group], axis=0))
-            for t, k in enumerate(range(MIN_POINTS, len(own.n)))]
+    return [mean_gain([values[j][t] for j in group], [curves[j].dice[k - 1] for j in group])
+            for t, k in enumerate(range(MIN_POINTS, len(curves[group[0]].n)))]
 
 
 def learn_shift(surrogate: Surrogate, curves: Sequence[Curve], *, groups: Sequence[str] | None = None) -> MedianShift:
