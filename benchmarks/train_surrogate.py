@@ -1,4 +1,5 @@
-"""Ablations of the LSTM surrogate's pre-training: the shipped recipe with LCDB curves added, or another noise floor.
+"""Ablations of the LSTM surrogate's pre-training: the shipped recipe with LCDB curves added, another noise floor or
+other shape weights in the prior.
 
 The shipped surrogate is not trained here: ``samplecast surrogate build`` pre-trains it and builds the whole shipped
 forecaster (see ``data/README.md``). This script pre-trains a variant with the same library function
@@ -23,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from corpora import lcdb_curves, lcdb_halves  # noqa: E402
 
 from samplecast.forecast.build import SurrogateRecipe, pretrain_surrogate  # noqa: E402
-from samplecast.forecast.prior import PriorConfig  # noqa: E402
+from samplecast.forecast.prior import SHAPES, PriorConfig  # noqa: E402
 from samplecast.forecast.surrogate import SurrogateConfig, TrainingConfig, check_output, save_surrogate  # noqa: E402
 
 
@@ -39,13 +40,15 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--noise-floor", type=float, nargs=2, metavar=("LOW", "HIGH"), default=None,
                         help="the prior's test-set noise range (default: PriorConfig's)")
+    parser.add_argument("--shape-weights", type=float, nargs=len(SHAPES), metavar=SHAPES, default=None,
+                        help="the prior's probability of each shape (default: PriorConfig's)")
     args = parser.parse_args()
     check_output(args.output)
     started = time.time()
     recipe = SurrogateRecipe(
         architecture=SurrogateConfig(hidden=args.hidden, layers=args.layers, head_width=args.hidden),
         pretrain=TrainingConfig(epochs=args.epochs, lr=args.lr, seed=args.seed), prior_curves=args.curves,
-        prior=PriorConfig() if args.noise_floor is None else PriorConfig(noise_floor=tuple(args.noise_floor)))
+        prior=PriorConfig(**prior_changes(args)))
     extra = []
     if args.lcdb > 0:
         every = lcdb_curves()
@@ -53,10 +56,16 @@ def main() -> None:
         extra = [c for c in every if c.key["dataset"] in unscored][: int(args.lcdb * args.curves)]
     surrogate = pretrain_surrogate(recipe, extra=extra, progress=print,
                                    extra_description=f"LCDB: {len(extra)} classification accuracy curves")
-    if args.noise_floor is not None:
-        surrogate.training["prior_noise_floor"] = list(args.noise_floor)
+    for name, value in prior_changes(args).items():
+        surrogate.training[f"prior_{name}"] = list(value)
     save_surrogate(surrogate, args.output)
     print(f"wrote {args.output} and {args.output.with_suffix('.json')} in {time.time() - started:.0f}s")
+
+
+def prior_changes(args: argparse.Namespace) -> dict[str, tuple[float, ...]]:
+    """The prior's settings this ablation changes from :class:`PriorConfig`'s defaults."""
+    asked = {"noise_floor": args.noise_floor, "shape_weights": args.shape_weights}
+    return {name: tuple(value) for name, value in asked.items() if value is not None}
 
 
 if __name__ == "__main__":
