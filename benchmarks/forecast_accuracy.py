@@ -2,6 +2,9 @@
 
     nice python benchmarks/forecast_accuracy.py --lcpfn /work/lcpfn/lcpfn.pt
 
+``--surrogate WEIGHTS.npz`` judges another pre-trained LSTM (``train_surrogate.py``) the same way, its median shift and
+interval correction learned again without each scored image set, as the shipped one's are.
+
 Two processes, one torch thread each; on the 43 curves of four image sets, with the LSTM and LC-PFN, it took 1.1 min
 wall on a busy 2-core x86_64 machine (CPU: 1.1 min in the backtest, 0.3 min in the second process), growing about in
 proportion to the number of curves.
@@ -56,6 +59,7 @@ from samplecast.forecast.calibration import SpreadCalibration  # noqa: E402
 from samplecast.forecast.base import QUANTILES, quantile_name  # noqa: E402
 from samplecast.forecast.ensemble import default_members  # noqa: E402
 from samplecast.forecast.methods import DEFAULT_METHOD, make_forecaster  # noqa: E402
+from samplecast.forecast.surrogate import load_surrogate  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 #: Methods scored beside the default one (``lstm`` with its median shift and interval widening relearned without each
@@ -91,9 +95,12 @@ def main() -> None:
     parser.add_argument("-o", "--output", type=Path, default=HERE / "forecast_accuracy.md")
     parser.add_argument("--lcpfn", type=Path, help="LC-PFN checkpoint written by lcpfn_baseline.py (row left out "
                                                   "without it)")
+    parser.add_argument("--surrogate", type=Path, help="pre-trained LSTM weights (.npz) to judge instead of the "
+                                                       "shipped ones, e.g. from train_surrogate.py")
     args = parser.parse_args()
     started = time.time()
     corpus = real_curves()
+    surrogate = load_surrogate(args.surrogate) if args.surrogate else None
     # Forecasts are made as `samplecast forecast` makes them by default, from the mean of each configuration's seeds,
     # and scored against each seed's own Dice; the one-seed backtest (what a sweep of one seed gives) runs beside.
     together = {name: seeds_together(curves) for name, curves in corpus.items()}
@@ -103,10 +110,11 @@ def main() -> None:
     apart = [m for m in SCORED if m in PER_CURVE and m not in members]
     with ProcessPoolExecutor(max_workers=1) as pool:
         fixed = pool.submit(unlearned_rows, together, apart, args.lcpfn)
-        one_seed = pool.submit(held_out_folds, corpus, IMAGES, beside=ONE_SEED)
-        depths = pool.submit(held_out_folds, together, IMAGES, beside=DEPTHS, depths_together=True)
+        one_seed = pool.submit(held_out_folds, corpus, IMAGES, beside=ONE_SEED, surrogate=surrogate)
+        depths = pool.submit(held_out_folds, together, IMAGES, beside=DEPTHS, depths_together=True,
+                             surrogate=surrogate)
         results, learned = held_out_folds(together, IMAGES, beside=[m for m in SCORED if m not in apart],
-                                          progress=print)
+                                          progress=print, surrogate=surrogate)
         results = pd.concat([results, fixed.result()], ignore_index=True)
         one_seed = one_seed.result()[0]
         depths = depths.result()[0]
@@ -300,7 +308,8 @@ def report(corpus: Mapping[str, Sequence[Curve]], results: pd.DataFrame, before:
     floor = noise_floor(corpus)
     sets = sorted(set(results["held_out"]))
     findings = kept_findings(args.output)
-    command = "nice python benchmarks/forecast_accuracy.py" + (f" --lcpfn {args.lcpfn}" if args.lcpfn else "")
+    command = ("nice python benchmarks/forecast_accuracy.py" + (f" --lcpfn {args.lcpfn}" if args.lcpfn else "")
+               + (f" --surrogate {args.surrogate}" if args.surrogate else ""))
     lines = [
         "# Forecast accuracy on real learning curves of held-out image sets",
         "",
