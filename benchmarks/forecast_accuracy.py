@@ -232,17 +232,40 @@ def targets(table: pd.DataFrame, results: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(checks, columns=["target", "measured", "met"])
 
 
-def mae_interval(rows: pd.DataFrame, draws: int = 4000, seed: int = 0) -> tuple[float, float]:
-    """95% bootstrap interval of the MAE of ``rows``, resampling configurations (the seeds of one configuration share a
-    forecast, so they are drawn together): how far another corpus of as many configurations could put it."""
-    by = [c for c in ("source", "dataset", "model", "depth", "scenario") if c in rows]
-    groups = rows.assign(ae=rows["error"].abs()).groupby(by, dropna=False)["ae"].agg(["sum", "size"]).to_numpy()
+#: Columns naming a configuration: the seeds of one share a forecast, so the bootstraps draw them together.
+CONFIGURATION: tuple[str, ...] = ("source", "dataset", "model", "depth", "scenario")
+
+
+def configuration_interval(rows: pd.DataFrame, values: pd.Series, draws: int = 4000,
+                           seed: int = 0) -> tuple[float, float]:
+    """95% bootstrap interval of the mean of ``values`` (one per row of ``rows``), resampling configurations
+    (:data:`CONFIGURATION`): how far another corpus of as many configurations could put it."""
+    by = [c for c in CONFIGURATION if c in rows]
+    groups = rows.assign(_value=values).groupby(by, dropna=False)["_value"].agg(["sum", "size"]).to_numpy()
     if len(groups) < 2:
         return np.nan, np.nan
     picks = np.random.default_rng(seed).integers(len(groups), size=(draws, len(groups)))
-    values = groups[picks, 0].sum(axis=1) / groups[picks, 1].sum(axis=1)
-    low, high = np.percentile(values, [2.5, 97.5])
+    means = groups[picks, 0].sum(axis=1) / groups[picks, 1].sum(axis=1)
+    low, high = np.percentile(means, [2.5, 97.5])
     return float(low), float(high)
+
+
+def mae_interval(rows: pd.DataFrame) -> tuple[float, float]:
+    """95% interval of the MAE of ``rows`` over configurations (:func:`configuration_interval`)."""
+    return configuration_interval(rows, rows["error"].abs())
+
+
+def paired_mae_difference(before: pd.DataFrame, after: pd.DataFrame) -> str:
+    """The MAE of ``after`` minus that of ``before`` on the forecasts both scored (same file, curve and cutoff), per
+    cutoff, with its 95% interval over configurations: whether a change is larger than this corpus can tell."""
+    key = ["source", "curve", "cutoff"]
+    paired = before.merge(after[[*key, "error"]], on=key, suffixes=("", "_after"))
+    parts = []
+    for cutoff, rows in paired.groupby("cutoff", sort=True):
+        change = rows["error_after"].abs() - rows["error"].abs()
+        low, high = configuration_interval(rows, change)
+        parts.append(f"{cutoff:.0%}: {change.mean():+.4f} [{low:+.4f}, {high:+.4f}]")
+    return ", ".join(parts)
 
 
 def family_margins(table: pd.DataFrame) -> pd.DataFrame:
@@ -347,7 +370,8 @@ def report(corpus: Mapping[str, Sequence[Curve]], results: pd.DataFrame, before:
         "",
         "| target | measured | met |",
         "|---|---|---|",
-        *(f"| {t.target} | {t.measured} | {'yes' if t.met else '**no**'} |" for t in targets(table, results).itertuples()),
+        *(f"| {t.target} | {t.measured} | {'yes' if t.met else '**no**'} |"
+          for t in targets(table, results).itertuples()),
         "",
         "Default method's MAE minus the best single family's (" + ", ".join(FAMILIES) + "), per held-out image set:",
         "",
@@ -442,6 +466,10 @@ def _depths_section(together: pd.DataFrame, results: pd.DataFrame) -> list[str]:
              "`pinball` is the mean pinball loss over the seven quantile levels, a proper score of the median and the "
              "intervals together.", "",
              *grid(table[table["held_out"] == POOLED], PINBALL), "",
+             "MAE together minus apart, paired on the same forecasts, with its 95% interval over configurations "
+             "(negative: together is better): "
+             + "; ".join(f"`{m}` {paired_mae_difference(*(f[f['method'] == m] for f in (results, together)))}"
+                         for m in methods) + ".", "",
              f"`{DEFAULT_METHOD}` per held-out image set:", ""]
     for held_out, part in default[default["held_out"] != POOLED].groupby("held_out", sort=True):
         lines += ["", f"**{held_out}**", "", *grid(part, PINBALL)]
