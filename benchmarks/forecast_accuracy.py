@@ -53,6 +53,7 @@ from findings import kept_findings  # noqa: E402
 
 from samplecast.curves import Curve  # noqa: E402
 from samplecast.forecast.evaluate import seeds_together, summarize  # noqa: E402
+from samplecast.forecast.evaluate.forecasts import configuration_interval  # noqa: E402
 from samplecast.forecast.folds import (  # noqa: E402
     LearnedParts, held_out_folds, learned_forecasters, scored, with_other_seeds)
 from samplecast.forecast.calibration import SpreadCalibration  # noqa: E402
@@ -214,7 +215,7 @@ def targets(table: pd.DataFrame, results: pd.DataFrame) -> pd.DataFrame:
     for cutoff, limit in MAE_TARGETS.items():
         mae = pooled.loc[cutoff, "mae"] if cutoff in pooled.index else np.nan
         rows = results[(results["method"] == DEFAULT_METHOD) & np.isclose(results["cutoff"], cutoff)]
-        low, high = mae_interval(rows)
+        low, high = configuration_interval(rows, rows["error"].abs())
         checks.append((f"MAE from a {cutoff:.0%} prefix <= {limit}",
                        f"{mae:.4f} ({_k(pooled, cutoff)}; 95% interval over configurations {low:.3f}-{high:.3f})",
                        mae <= limit))
@@ -230,29 +231,6 @@ def targets(table: pd.DataFrame, results: pd.DataFrame) -> pd.DataFrame:
                    f"worst: {worst.held_out} from {worst.cutoff:.0%}, {worst.margin:+.4f} against {worst.best}",
                    bool((gaps["margin"] <= FAMILY_MARGIN).all())))
     return pd.DataFrame(checks, columns=["target", "measured", "met"])
-
-
-#: Columns naming a configuration: the seeds of one share a forecast, so the bootstraps draw them together.
-CONFIGURATION: tuple[str, ...] = ("source", "dataset", "model", "depth", "scenario")
-
-
-def configuration_interval(rows: pd.DataFrame, values: pd.Series, draws: int = 4000,
-                           seed: int = 0) -> tuple[float, float]:
-    """95% bootstrap interval of the mean of ``values`` (one per row of ``rows``), resampling configurations
-    (:data:`CONFIGURATION`): how far another corpus of as many configurations could put it."""
-    by = [c for c in CONFIGURATION if c in rows]
-    groups = rows.assign(_value=values).groupby(by, dropna=False)["_value"].agg(["sum", "size"]).to_numpy()
-    if len(groups) < 2:
-        return np.nan, np.nan
-    picks = np.random.default_rng(seed).integers(len(groups), size=(draws, len(groups)))
-    means = groups[picks, 0].sum(axis=1) / groups[picks, 1].sum(axis=1)
-    low, high = np.percentile(means, [2.5, 97.5])
-    return float(low), float(high)
-
-
-def mae_interval(rows: pd.DataFrame) -> tuple[float, float]:
-    """95% interval of the MAE of ``rows`` over configurations (:func:`configuration_interval`)."""
-    return configuration_interval(rows, rows["error"].abs())
 
 
 def paired_mae_difference(before: pd.DataFrame, after: pd.DataFrame) -> str:

@@ -16,7 +16,8 @@ SIGNED_UNIT = {"range": (-1.0, 1.0)}
 class TrustRow:
     """Backtest figures at one cutoff (and, for the forecaster's backtest, one held-out image set or ``"all"``; for
     the backtest on curves of several scenarios, one scenario): forecasts scored, mean absolute and signed error of
-    the median, share inside the 80% and 90% intervals, and the mean width of the 80% interval."""
+    the median, share inside the 80% and 90% intervals, and the mean width of the 80% interval; ``mae_low`` and
+    ``mae_high``, where known, bound the MAE's 95% interval over the configurations scored."""
 
     cutoff: float = field(metadata=schema.FRACTION)
     curves: int = field(metadata=schema.SIZE)
@@ -27,6 +28,8 @@ class TrustRow:
     width80: float = field(metadata=schema.UNIT)
     held_out: str | None = None
     scenario: str | None = field(default=None, metadata=schema.OMIT_EMPTY)
+    mae_low: float | None = field(default=None, metadata={**schema.SIZE, **schema.OMIT_EMPTY})
+    mae_high: float | None = field(default=None, metadata={**schema.SIZE, **schema.OMIT_EMPTY})
 
 
 @dataclass(frozen=True, kw_only=True)

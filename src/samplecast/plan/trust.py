@@ -14,7 +14,7 @@ from samplecast.errors import InputError
 from samplecast.forecast.base import CurveForecaster
 from samplecast.forecast.backtest_rows import BacktestSet, DecisionRow, TrustRow
 from samplecast.plan import trust_sentences as sentences
-from samplecast.schema import NON_EMPTY, OMIT_EMPTY, SIZE, UNIT
+from samplecast.schema import NON_EMPTY, SIZE, UNIT
 
 if TYPE_CHECKING:
     from samplecast.forecast.evaluate import BacktestSummary
@@ -133,7 +133,8 @@ def trust_figures(method: str, curves: Sequence[Curve], forecaster: CurveForecas
                                                    shipped.created, shipped.machine)
         widest = min(shipped.pooled, key=lambda r: r.cutoff)
         pooled_words = " ".join(filter(None, [
-            sentences.trust_summary(widest.cutoff, widest.mae, widest.bias, widest.coverage80, reaches),
+            sentences.trust_summary(widest.cutoff, widest.mae, widest.bias, widest.coverage80, reaches,
+                                    (widest.mae_low, widest.mae_high)),
             sentences.fewer_scored([(r.cutoff, r.curves) for r in shipped.pooled])]))
         decisions_words = sentences.decisions_summary(shipped.decisions)
     if own is None:

@@ -62,17 +62,20 @@ def too_short_to_backtest(cutoff: float) -> str:
             "size")
 
 
-def trust_summary(cutoff: float, mae: float, bias: float, coverage80: float,
-                  reaches: Sequence[tuple[float, str]]) -> str:
-    """The widest-reaching pooled backtest row (its ``cutoff``, errors and coverage) in words, and how far this
-    plan's answers reach compared with it (``reaches``: each curve's recommended size over its largest measured
-    size, with its label)."""
+def trust_summary(cutoff: float, mae: float, bias: float, coverage80: float, reaches: Sequence[tuple[float, str]],
+                  mae_interval: tuple[float | None, float | None] = (None, None)) -> str:
+    """The widest-reaching pooled backtest row (its ``cutoff``, errors and coverage, and the 95% interval of its MAE
+    over the configurations scored, where known) in words, and how far this plan's answers reach compared with it
+    (``reaches``: each curve's recommended size over its largest measured size, with its label)."""
     direction = ""
     if abs(bias) > 0.5 * mae:
         direction = ", mostly " + ("too low" if bias < 0 else "too high")
+    low, high = mae_interval
+    rough = ("" if low is None or high is None else
+             f" (a figure measured on few sweeps: resampling them, its 95% interval is {low:.3f} to {high:.3f})")
     lines = [f"Forecasting from {cutoff:.0%} of each curve, the median missed the measured Dice by {mae:.3f} on "
-             f"average{direction}, and the 80% interval held it in {coverage80:.0%} of cases (ideally 80%: less "
-             "means the intervals are too narrow, more that they are wider than needed)."]
+             f"average{direction}{rough}, and the 80% interval held it in {coverage80:.0%} of cases (ideally 80%: "
+             "less means the intervals are too narrow, more that they are wider than needed)."]
     factor, label = max(reaches, default=(0.0, ""))
     if factor > 1:
         tested = 1 / cutoff

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from samplecast.curves import MIN_SIZES, Curve
+from samplecast.curves import GROUP_COLUMNS, MIN_SIZES, Curve
 from samplecast.errors import InputError
 from samplecast.forecast.base import QUANTILES, CurveForecaster, clone, quantile_name
 from samplecast.forecast.methods import DEFAULT_METHOD
@@ -24,6 +24,8 @@ DEFAULT_CUTOFFS: tuple[float, ...] = (0.1, 0.2, 0.3, 0.5)
 #: make_forecaster`).
 DEFAULT_METHODS: tuple[str, ...] = ("last1", "pow3", "pow2", "pow4", "mmf4", "wbl4", "exp3", DEFAULT_METHOD)
 _TOLERANCE = 1e-9
+#: Bootstrap draws of :func:`configuration_interval`.
+DRAWS = 4000
 #: How far beyond the largest size the data-needed search looks, as a multiple of it.
 NEEDED_REACH = 64.0
 
@@ -176,3 +178,28 @@ def summarize(results: pd.DataFrame, by: Sequence[str] = ("method", "cutoff")) -
         needed_within2x=("needed_ratio", lambda r: float(np.mean((r >= 0.5) & (r <= 2.0)))),
     )
     return table.reset_index()
+
+
+def configuration_interval(rows: pd.DataFrame, values: Sequence[float], *, draws: int = DRAWS,
+                           seed: int = 0) -> tuple[float, float]:
+    """95% bootstrap interval of the mean of ``values`` (one per backtest row of ``rows``), resampling configurations:
+    how far another backtest of as many configurations could put it. A configuration is a curve's key without its
+    seed (and its ``source`` file, where rows name one); its seeds share one forecast, so they are drawn together.
+    ``(nan, nan)`` with fewer than two configurations."""
+    by = [c for c in ("source", *GROUP_COLUMNS) if c in rows and c != "seed"] or ["curve"]
+    grouped = rows.assign(_value=np.asarray(values, dtype=float)).groupby(by, dropna=False, sort=False)["_value"]
+    sums = grouped.agg(["sum", "size"]).to_numpy(dtype=float)
+    if len(sums) < 2:
+        return np.nan, np.nan
+    picks = np.random.default_rng(seed).integers(len(sums), size=(draws, len(sums)))
+    means = sums[picks, 0].sum(axis=1) / sums[picks, 1].sum(axis=1)
+    low, high = np.percentile(means, [2.5, 97.5])
+    return float(low), float(high)
+
+
+def mae_intervals(results: pd.DataFrame, by: Sequence[str] = ("method", "cutoff")) -> pd.DataFrame:
+    """Per group of ``by``: the 95% interval of the MAE over configurations (:func:`configuration_interval`), as
+    columns ``mae_low`` and ``mae_high``: a backtest of few sweeps measures its MAE only roughly."""
+    rows = [(*(key if isinstance(key, tuple) else (key,)), *configuration_interval(part, part["error"].abs()))
+            for key, part in results.groupby(list(by), sort=False)]
+    return pd.DataFrame(rows, columns=[*by, "mae_low", "mae_high"])

@@ -35,7 +35,9 @@ where its sizes reach ``cutoff`` of its largest size and the method forecasts Di
 prefix; ``held_out`` names the image set scored (``"all"``: every set's held-out forecasts pooled); ``curves`` counts
 the forecasts scored; ``mae`` and ``bias`` are the mean absolute and mean signed error of the median forecast (Dice),
 ``coverage80`` and ``coverage90`` the share of forecasts whose measured Dice fell inside the 80% and 90% intervals,
-``width80`` the mean width of the 80% interval.
+``width80`` the mean width of the 80% interval; the pooled rows add ``mae_low`` and ``mae_high``, the 95% interval of
+their MAE resampling the configurations scored (:func:`~samplecast.forecast.evaluate.forecasts.
+configuration_interval`; ``null`` elsewhere, and in summaries written before them).
 """
 
 from __future__ import annotations
@@ -54,12 +56,12 @@ from samplecast.errors import InputError, raise_if_any
 from samplecast.files import put_text
 from samplecast.forecast.backtest_rows import BacktestSet, DecisionRow, SummaryRow
 from samplecast.forecast.evaluate.decisions import summarize_decisions
-from samplecast.forecast.evaluate.forecasts import summarize
+from samplecast.forecast.evaluate.forecasts import mae_intervals, summarize
 
 FORMAT = 2
 PROTOCOL = "leave-one-dataset-out"
 ROW_FIELDS: tuple[str, ...] = ("method", "held_out", "cutoff", "curves", "mae", "bias", "coverage80", "coverage90",
-                               "width80")
+                               "width80", "mae_low", "mae_high")
 DECISION_FIELDS: tuple[str, ...] = ("policy", "held_out", "decisions", "reached", "cases_ratio_median",
                                     "cases_ratio_p90", "said_unreachable", "rounds_used", "cost_share")
 #: The ``held_out`` value of rows pooled over every held-out image set.
@@ -216,10 +218,12 @@ def summarize_backtest(results: pd.DataFrame, *, source: dict[str, Any] | None =
     held_out_decisions`), summarised the same way per policy."""
     if "held_out" not in results:
         results = results.assign(held_out=POOLED)
-    parts = [summarize(results, by=("method", "held_out", "cutoff"))] if results["held_out"].ne(POOLED).any() else []
-    parts.append(summarize(results.assign(held_out=POOLED), by=("method", "held_out", "cutoff")))
-    table = pd.concat(parts, ignore_index=True)[list(ROW_FIELDS)]
-    numeric = ["mae", "bias", "coverage80", "coverage90", "width80"]
+    by = ("method", "held_out", "cutoff")
+    pooled = results.assign(held_out=POOLED)
+    parts = [summarize(results, by=by)] if results["held_out"].ne(POOLED).any() else []
+    parts.append(summarize(pooled, by=by).merge(mae_intervals(pooled, by=by), on=list(by)))
+    table = pd.concat(parts, ignore_index=True).reindex(columns=list(ROW_FIELDS))
+    numeric = ["mae", "bias", "coverage80", "coverage90", "width80", "mae_low", "mae_high"]
     table[numeric] = table[numeric].astype(float).round(4)
     table = table.sort_values(["method", "held_out", "cutoff"], key=lambda c: c.map(_order) if c.name == "held_out"
                               else c, kind="stable")
