@@ -218,6 +218,7 @@ def test_shipped_backtest_summary_is_held_out_and_covers_the_default_method():
     assert set(summary.rows["held_out"]) == {d["name"] for d in datasets} | {"all"}
     assert list(rows["cutoff"]) == [0.1, 0.2, 0.3, 0.5]
     assert ((rows["coverage80"] >= 0) & (rows["coverage80"] <= 1)).all()
+    assert ((rows["mae_low"] <= rows["mae"]) & (rows["mae"] <= rows["mae_high"])).all()  # over its configurations
     where = summary.provenance(DEFAULT_METHOD)
     assert all(f"{d['name']} ({d['curves']} curves" in where for d in datasets)
     assert f"20% ({int(rows.loc[rows['cutoff'] == 0.2, 'curves'].iloc[0])} forecasts)" in where
