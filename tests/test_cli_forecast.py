@@ -9,7 +9,6 @@ from click.testing import CliRunner
 
 from samplecast.cli import cli
 from samplecast.curves import load_curves
-from samplecast.forecast.base import QUANTILES
 from samplecast.forecast.methods import make_forecaster
 from samplecast.plan import PlanOptions, plan_curves
 

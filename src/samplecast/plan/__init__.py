@@ -62,6 +62,6 @@ __all__ = [
     "RoundPlan", "RoundPlanner", "ScenarioAnswer", "ScenarioComparison", "ShippedTrust", "Source", "TargetRow", "Trust",
     "TrustRow", "chances", "check_pool", "compare_scenarios", "confidence_words", "curve_warnings", "default_title",
     "dice_at", "interval_levels", "marginal_value",
-    "own_trust", "plan_curves", "plan_document", "reach", "recommend", "shipped_trust", "short_labels",
+    "own_trust", "plan_curves", "plan_document", "plan_warnings", "reach", "recommend", "shipped_trust", "short_labels",
     "target_levels", "target_table", "value_step"
 ]
